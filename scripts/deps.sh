@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - the single list of Debian packages yardstick needs to
+# build, test and benchmark. Idempotent: installs only what is missing.
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake pkg-config
+  libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libyaml-dev
+  libjansson-dev libpcre2-dev libcmocka-dev
+)
+TEST_PKGS=(
+  nginx-light openssl curl sqlite3 python3 valgrind
+)
+BENCH_PKGS=(
+  prometheus-blackbox-exporter
+)
+
+want=("${BUILD_PKGS[@]}")
+case "${1:-all}" in
+  build) ;;
+  test) want+=("${TEST_PKGS[@]}") ;;
+  all) want+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# nginx-light's package starts a system nginx on port 80; the tests start
+# their own on loopback ports and do not need it.

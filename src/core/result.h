@@ -1,0 +1,75 @@
+/*
+ * result.h - what one probe produces: the plain struct every part meets on.
+ *
+ * Probe kinds fill it, the scheduler stamps the check's store id on it, the
+ * store writer encodes it, the CLI prints it. It is fixed-size and holds no
+ * pointers, so it can be copied into a queue and across threads as is.
+ * The store keeps the fixed part compact and the text (message, subject,
+ * issuer) in dictionaries; see docs/internals/store.md.
+ */
+#ifndef YS_CORE_RESULT_H
+#define YS_CORE_RESULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Why a probe failed. The order is part of the store format: append only. */
+enum ys_errclass {
+    YS_EC_NONE = 0,
+    YS_EC_DNS,         /* the name did not resolve */
+    YS_EC_CONNECT,     /* refused, unreachable, reset before a response */
+    YS_EC_TLS,         /* handshake or certificate verification failed */
+    YS_EC_TIMEOUT,     /* the check's timeout passed */
+    YS_EC_HTTP_STATUS, /* a status the check does not expect */
+    YS_EC_ASSERTION,   /* body, header, time or certificate-age assertion */
+    YS_EC_INTERNAL,    /* yardstick or a library failed */
+    YS_EC_COUNT
+};
+
+/* Phase timings in microseconds; -1 where a phase did not happen. */
+enum ys_phase { YS_PHASE_DNS = 0, YS_PHASE_CONNECT, YS_PHASE_TLS, YS_PHASE_TTFB, YS_PHASE_COUNT };
+
+enum ys_result_flags {
+    YS_RF_HAS_VALUE = 1 << 0, /* value is meaningful */
+    YS_RF_HAS_TLS = 1 << 1,   /* tls facts are filled */
+    YS_RF_TRUNCATED = 1 << 2, /* the body was larger than the cap */
+};
+
+#define YS_RESULT_MSG_MAX 240
+#define YS_RESULT_NAME_MAX 160
+
+struct ys_tls_facts {
+    int64_t leaf_not_after;     /* epoch seconds of the leaf certificate's notAfter */
+    int64_t earliest_not_after; /* the earliest notAfter in the presented chain */
+    char subject[YS_RESULT_NAME_MAX]; /* leaf subject, one-line RFC 2253 form */
+    char issuer[YS_RESULT_NAME_MAX];  /* leaf issuer */
+};
+
+struct ys_result {
+    uint32_t check_id;    /* the store's id of the check; set by the scheduler */
+    int64_t ts_ms;        /* wall clock when the probe started, epoch ms */
+    int64_t duration_us;  /* monotonic, start to verdict */
+    bool ok;
+    uint8_t errclass;     /* enum ys_errclass */
+    uint8_t flags;        /* enum ys_result_flags */
+    uint16_t status;      /* protocol status (HTTP code), 0 if none */
+    int64_t bytes;        /* body or payload bytes received */
+    double value;         /* optional numeric value (YS_RF_HAS_VALUE) */
+    int32_t phase_us[YS_PHASE_COUNT];
+    struct ys_tls_facts tls; /* YS_RF_HAS_TLS */
+    char message[YS_RESULT_MSG_MAX]; /* a sentence a person can read; "" when ok */
+};
+
+/* Sets every field to its empty value (phases -1, strings ""). */
+void ys_result_init(struct ys_result *r);
+/* Marks r failed with class and a printf-style message. Only the first
+ * failure is kept: a later call on a failed result does nothing, so the
+ * message names the first thing that went wrong. */
+void ys_result_fail(struct ys_result *r, enum ys_errclass ec, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "dns", "connect", ... ; "" for YS_EC_NONE. */
+const char *ys_errclass_name(unsigned ec);
+/* Whole days from now_s to the leaf notAfter (negative once expired). */
+int64_t ys_tls_days_left(const struct ys_tls_facts *t, int64_t now_s);
+
+#endif

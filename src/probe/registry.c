@@ -1,0 +1,36 @@
+/*
+ * registry.c - the static table of probe kinds.
+ *
+ * Adding a kind is one file, one line here, one unit test, one integration
+ * case and one docs entry (docs/configuration.md).
+ */
+#include "probe/probe.h"
+
+#include <string.h>
+
+extern const struct ys_probe_type ys_probe_http;
+extern const struct ys_probe_type ys_probe_tcp;
+
+static const struct ys_probe_type *const kinds[] = {
+    &ys_probe_http,
+    &ys_probe_tcp,
+};
+
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
+
+const struct ys_probe_type *ys_probe_type_find(const char *name)
+{
+    for (size_t i = 0; i < N_KINDS; i++)
+        if (strcmp(kinds[i]->name, name) == 0)
+            return kinds[i];
+    return NULL;
+}
+
+const char *const *ys_probe_type_names(void)
+{
+    static const char *names[N_KINDS + 1];
+    for (size_t i = 0; i < N_KINDS; i++)
+        names[i] = kinds[i]->name;
+    names[N_KINDS] = NULL;
+    return names;
+}

@@ -1,0 +1,94 @@
+/*
+ * store.h - the storage interface: results, rollups, retention.
+ *
+ * A backend is one `const struct ys_store_type` (sqlite now, postgres
+ * later) listed in registry.c. The interface speaks only in plain structs
+ * (struct ys_result, struct ys_rollup): no SQLite type crosses it.
+ *
+ * A struct ys_store is one connection, used by one thread at a time. The
+ * daemon opens one for the writer thread and others for readers (CLI,
+ * HTTP API); the backend must let readers run beside the writer.
+ *
+ * Durability: append writes the raw results and updates the minute, hour
+ * and day rollups of every bucket they touch in one transaction; once it
+ * returns 0, those results survive kill -9.
+ */
+#ifndef YS_STORE_STORE_H
+#define YS_STORE_STORE_H
+
+#include "config/model.h"
+#include "core/err.h"
+#include "core/result.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ys_sketch;
+
+enum ys_resolution { YS_RES_RAW = 0, YS_RES_MINUTE, YS_RES_HOUR, YS_RES_DAY };
+
+/* Parses "raw|minute|hour|day". Returns 0 or YS_EINVAL. */
+int ys_resolution_parse(const char *s, enum ys_resolution *out);
+const char *ys_resolution_name(enum ys_resolution r);
+/* Bucket length in ms (0 for raw). */
+int64_t ys_resolution_ms(enum ys_resolution r);
+
+/* Aggregates of one check over one UTC-aligned bucket. */
+struct ys_rollup {
+    uint32_t check_id;
+    enum ys_resolution res;
+    int64_t bucket_ms;       /* bucket start, epoch ms, aligned to res */
+    uint64_t total;          /* probes */
+    uint64_t ok;             /* probes that passed */
+    int64_t sum_duration_us; /* sum of durations, for the mean */
+    struct ys_sketch *latency; /* durations in microseconds; owned by the rollup */
+};
+
+struct ys_store_options {
+    const char *path;   /* sqlite: the database file (its folder is created) */
+    bool read_only;
+    struct ys_retention retention;
+};
+
+struct ys_store;
+
+/* Called for each row; return non-zero to stop early. The struct is
+ * borrowed for the call. */
+typedef int (*ys_store_result_cb)(const struct ys_result *r, void *arg);
+typedef int (*ys_store_rollup_cb)(const struct ys_rollup *r, void *arg);
+
+struct ys_store_type {
+    const char *name;
+    int (*open)(const struct ys_store_options *opt, struct ys_store **out, struct ys_err *err);
+    void (*close)(struct ys_store *s);
+    /* Returns the stable id of the check named name, creating it if needed
+     * (a read-only store returns YS_ENOTFOUND for an unknown name). */
+    int (*check_id)(struct ys_store *s, const char *name, uint32_t *id, struct ys_err *err);
+    /* Appends n results and updates their rollups, in one transaction. */
+    int (*append)(struct ys_store *s, const struct ys_result *results, size_t n,
+                  struct ys_err *err);
+    /* Raw results of check_id with from_ms <= ts < to_ms, oldest first. */
+    int (*query_raw)(struct ys_store *s, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                     ys_store_result_cb cb, void *arg, struct ys_err *err);
+    /* Rollups of check_id at res whose bucket starts in [from_ms, to_ms). */
+    int (*query_rollups)(struct ys_store *s, uint32_t check_id, enum ys_resolution res,
+                         int64_t from_ms, int64_t to_ms, ys_store_rollup_cb cb, void *arg,
+                         struct ys_err *err);
+    /* Deletes at most budget expired rows or chunks (one small transaction),
+     * so pruning never stalls writes. *deleted tells how many went; call
+     * again while it equals budget. */
+    int (*prune)(struct ys_store *s, int64_t now_ms, int budget, int *deleted,
+                 struct ys_err *err);
+};
+
+/* Every store handle starts with this. */
+struct ys_store {
+    const struct ys_store_type *type;
+};
+
+/* Opens a store of the given kind ("sqlite"). */
+int ys_store_open(const char *kind, const struct ys_store_options *opt, struct ys_store **out,
+                  struct ys_err *err);
+void ys_store_close(struct ys_store *s);
+
+#endif
