@@ -16,9 +16,7 @@ build:
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: deps build
-	mkdir -p var
-	bash scripts/example-target.sh start
-	./$(BUILD)/yardstick run -c $(CONFIG)
+	bash scripts/run.sh $(BUILD)/yardstick $(CONFIG)
 
 # Every test through CTest: the Release build, then the whole suite again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.

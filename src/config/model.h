@@ -59,6 +59,11 @@ struct ys_config {
     struct ys_check *checks;
     size_t n_checks;
     int refs; /* touched on the loop thread only */
+    /* Private to model.c: open-addressing index of checks by name for
+     * ys_config_find; slots hold check index + 1, 0 is empty; index_cap is
+     * a power of two. NULL in a config built by hand: find then scans. */
+    size_t *index;
+    size_t index_cap;
 };
 
 /* Loads and validates path. Returns 0 and an owned config (refs = 1), or

@@ -42,4 +42,19 @@ unsigned char *ys_sketch_encode(const struct ys_sketch *s, size_t *len);
  * malformed input (never reads past len). */
 int ys_sketch_decode(const unsigned char *buf, size_t len, struct ys_sketch **out);
 
+/* Low-level bucket access, for codecs that pack many sketches together
+ * (store/codec.c). Indices are the logarithmic bucket numbers above. */
+#define YS_SKETCH_INDEX_LIMIT 60000 /* |index| beyond this is malformed */
+/* Count of values in the zero bucket. */
+uint64_t ys_sketch_zero_count(const struct ys_sketch *s);
+/* Iterates the non-empty buckets in increasing index order. Start with
+ * *cursor = 0; returns 1 and fills *index and *count, or 0 at the end. */
+int ys_sketch_next_bin(const struct ys_sketch *s, size_t *cursor, int32_t *index,
+                       uint64_t *count);
+/* Adds count to bucket index. Returns YS_EINVAL (and adds nothing) when
+ * |index| > YS_SKETCH_INDEX_LIMIT. */
+int ys_sketch_add_bin(struct ys_sketch *s, int32_t index, uint64_t count);
+/* Adds count values to the zero bucket. */
+void ys_sketch_add_zero(struct ys_sketch *s, uint64_t count);
+
 #endif

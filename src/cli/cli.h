@@ -1,0 +1,46 @@
+/*
+ * cli.h - the commands of the yardstick binary and what they share.
+ *
+ * Exit codes: 0 success, 1 a check failed (check) or a runtime failure,
+ * 2 usage or configuration error.
+ */
+#ifndef YS_CLI_CLI_H
+#define YS_CLI_CLI_H
+
+#include "config/model.h"
+#include "core/result.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+enum { YS_EXIT_OK = 0, YS_EXIT_FAIL = 1, YS_EXIT_USAGE = 2 };
+
+int ys_cmd_run(int argc, char **argv);
+int ys_cmd_check(int argc, char **argv);
+int ys_cmd_validate(int argc, char **argv);
+int ys_cmd_history(int argc, char **argv);
+
+/* Applies the --log-level and --log-format values every command accepts
+ * (NULL: keep the default). Returns 0 or YS_EXIT_USAGE after printing why. */
+int ys_cli_set_logging(const char *level, const char *format);
+
+/* Loads path, printing every diagnostic as FILE:LINE:COL: message on
+ * stderr. Returns 0 and an owned config, or YS_EXIT_USAGE. */
+int ys_cli_load_config(const char *path, struct ys_config **out);
+
+/* The JSON form of one result, as `check --format json` prints it and the
+ * API will serve it. Returns a new reference. */
+json_t *ys_result_to_json(const char *name, const char *kind, const struct ys_result *r);
+
+/* One finished check for the printers below. */
+struct ys_check_outcome {
+    const struct ys_check *check;
+    struct ys_result result;
+    bool done;
+};
+/* Print outcomes as an aligned table, a JSON array, or JUnit XML. */
+void ys_print_table(FILE *out, const struct ys_check_outcome *v, size_t n);
+void ys_print_json(FILE *out, const struct ys_check_outcome *v, size_t n);
+void ys_print_junit(FILE *out, const struct ys_check_outcome *v, size_t n, double total_s);
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * daemon.c - `yardstick run`: the long-running process.
+ *
+ * Threads: the loop thread (this one) owns the scheduler, every probe and
+ * the signal handlers; the store writer thread owns the writing store
+ * connection; a libuv threadpool thread parses the config on SIGHUP (it
+ * reads the file and registers new checks in the store, both of which may
+ * block) and hands the new model back to the loop, which swaps it in.
+ *
+ * Shutdown (SIGTERM/SIGINT): stop the scheduler (probes in flight are
+ * cancelled; they have no result yet), close every loop handle, then stop
+ * the writer, which commits everything queued before it returns.
+ */
+#include "cli/daemon.h"
+
+#include "config/diag.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "probe/curl_multi.h"
+#include "sched/scheduler.h"
+#include "store/writer.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct daemon {
+    uv_loop_t loop;
+    struct ys_probe_env env;
+    struct ys_scheduler *sched;
+    struct ys_writer *writer;
+    struct ys_config *cfg;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    bool reloading;
+    bool stopping;
+};
+
+struct reload_job {
+    uv_work_t work;
+    struct daemon *d;
+    char *path;
+    struct ys_config *cfg;
+    struct ys_diag diag;
+    struct ys_err err;
+    int rc;
+};
+
+void ys_daemon_store_options(const struct ys_config *cfg, struct ys_store_options *opt,
+                             bool read_only)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->path = cfg->storage.path;
+    opt->read_only = read_only;
+    opt->retention = cfg->storage.retention;
+}
+
+int ys_daemon_register_checks(struct ys_config *cfg, struct ys_err *err)
+{
+    struct ys_store_options opt;
+    struct ys_store *store = NULL;
+    ys_daemon_store_options(cfg, &opt, false);
+    int rc = ys_store_open(cfg->storage.kind, &opt, &store, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < cfg->n_checks && rc == 0; i++)
+        rc = store->type->check_id(store, cfg->checks[i].name, &cfg->checks[i].store_id, err);
+    ys_store_close(store);
+    return rc;
+}
+
+static void on_result(const struct ys_check *check, const struct ys_result *r, void *arg)
+{
+    struct daemon *d = arg;
+    if (!r->ok)
+        ys_info("probe", "check %s failed: %s: %s", check->name, ys_errclass_name(r->errclass),
+                r->message);
+    ys_writer_push(d->writer, r);
+}
+
+static void reload_work(uv_work_t *w)
+{
+    struct reload_job *job = w->data;
+    ys_diag_init(&job->diag, job->path);
+    job->rc = ys_config_load(job->path, &job->cfg, &job->diag);
+    if (job->rc == 0)
+        job->rc = ys_daemon_register_checks(job->cfg, &job->err);
+}
+
+static void reload_done(uv_work_t *w, int status)
+{
+    struct reload_job *job = w->data;
+    struct daemon *d = job->d;
+    d->reloading = false;
+    if (status == 0 && job->rc == 0 && !d->stopping) {
+        if (strcmp(job->cfg->storage.path, d->cfg->storage.path) != 0)
+            ys_warn("config", "storage changes take effect at the next restart");
+        ys_scheduler_apply(d->sched, job->cfg);
+        ys_config_unref(d->cfg);
+        d->cfg = job->cfg;
+        job->cfg = NULL;
+        ys_info("config", "reloaded %s", job->path);
+    } else {
+        for (size_t i = 0; i < job->diag.n; i++)
+            ys_error("config", "%s:%d:%d: %s", job->path, job->diag.v[i].line,
+                     job->diag.v[i].col, job->diag.v[i].msg);
+        if (job->rc == YS_ESTORE || (job->rc < 0 && job->diag.n == 0))
+            ys_error("config", "reload failed: %s", job->err.msg);
+        ys_error("config", "reload rejected; the running configuration stays");
+    }
+    if (job->cfg)
+        ys_config_unref(job->cfg);
+    ys_diag_free(&job->diag);
+    free(job->path);
+    free(job);
+}
+
+static void start_reload(struct daemon *d)
+{
+    if (d->reloading) {
+        ys_warn("config", "a reload is already running; SIGHUP ignored");
+        return;
+    }
+    struct reload_job *job = ys_xcalloc(1, sizeof *job);
+    job->d = d;
+    job->path = ys_xstrdup(d->cfg->path);
+    job->work.data = job;
+    d->reloading = true;
+    ys_info("config", "SIGHUP: reloading %s", job->path);
+    uv_queue_work(&d->loop, &job->work, reload_work, reload_done);
+}
+
+static void log_stats(struct daemon *d)
+{
+    struct ys_sched_stats st;
+    ys_scheduler_stats(d->sched, &st);
+    ys_info("sched", "probes=%llu skipped=%llu lateness_p50_ms=%.1f lateness_p99_ms=%.1f "
+            "lateness_max_ms=%.1f", (unsigned long long)st.completed,
+            (unsigned long long)st.skipped, st.lateness_p50_ms, st.lateness_p99_ms,
+            st.lateness_max_ms);
+}
+
+static void begin_shutdown(struct daemon *d, const char *why)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    ys_info("daemon", "%s: stopping", why);
+    log_stats(d);
+    ys_scheduler_stop(d->sched);
+    uv_close((uv_handle_t *)&d->sig_term, NULL);
+    uv_close((uv_handle_t *)&d->sig_int, NULL);
+    uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    ys_curl_multi_free(d->env.curl);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    if (signum == SIGHUP)
+        start_reload(d);
+    else
+        begin_shutdown(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void watch_signal(struct daemon *d, uv_signal_t *h, int signum)
+{
+    uv_signal_init(&d->loop, h);
+    h->data = d;
+    uv_signal_start(h, on_signal, signum);
+}
+
+static int start_writer(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    struct ys_store_options opt;
+    struct ys_store *store = NULL;
+    int rc = ys_daemon_register_checks(d->cfg, &err);
+    ys_daemon_store_options(d->cfg, &opt, false);
+    if (rc == 0)
+        rc = ys_store_open(d->cfg->storage.kind, &opt, &store, &err);
+    if (rc == 0)
+        rc = ys_writer_start(store, NULL, &d->writer, &err);
+    if (rc < 0)
+        ys_error("store", "%s: %s", d->cfg->storage.path, err.msg);
+    return rc;
+}
+
+int ys_daemon_run(struct ys_config *cfg)
+{
+    struct daemon d = {.cfg = cfg};
+    signal(SIGPIPE, SIG_IGN);
+    if (start_writer(&d) < 0) {
+        ys_config_unref(cfg);
+        return 1;
+    }
+    uv_loop_init(&d.loop);
+    d.env.loop = &d.loop;
+    if (ys_curl_multi_new(&d.loop, &d.env.curl) < 0) {
+        ys_error("daemon", "cannot initialise libcurl");
+        exit(1);
+    }
+    d.sched = ys_scheduler_new(&d.env, on_result, &d);
+    watch_signal(&d, &d.sig_term, SIGTERM);
+    watch_signal(&d, &d.sig_int, SIGINT);
+    watch_signal(&d, &d.sig_hup, SIGHUP);
+    ys_scheduler_apply(d.sched, d.cfg);
+    ys_info("daemon", "running %zu checks from %s, store %s", cfg->n_checks, cfg->path,
+            cfg->storage.path);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&d.loop) != 0)
+        ys_warn("daemon", "loop closed with handles still open");
+    struct ys_writer_stats ws;
+    ys_writer_stats(d.writer, &ws);
+    ys_writer_stop(d.writer);
+    ys_info("store", "stopped: %llu results written, %llu dropped, %llu failed",
+            (unsigned long long)(ws.written), (unsigned long long)ws.dropped,
+            (unsigned long long)ws.failed);
+    ys_config_unref(d.cfg);
+    return 0;
+}

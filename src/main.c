@@ -1,0 +1,56 @@
+/*
+ * main.c - command dispatch: `yardstick <command> [options]`.
+ *
+ * Each command lives in src/cli/cmd_<name>.c and takes argc/argv from its
+ * own name on. Global flags (--log-level, --log-format) are accepted by
+ * every command through cli/common.c.
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"run", ys_cmd_run, "run the daemon: probe every check on its schedule and store results"},
+    {"check", ys_cmd_check, "run every check once and print the results (a smoke test for CI)"},
+    {"validate", ys_cmd_validate, "check a configuration file and print every error"},
+    {"history", ys_cmd_history, "print a check's stored results or rollups"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: yardstick <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`yardstick <command> --help` describes a command's options.\n"
+                 "`yardstick --version` prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("yardstick %s\n", YS_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "yardstick: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,53 @@
+/*
+ * scheduler.h - fires every check at its interval, on the loop thread.
+ *
+ * Each check has a stable phase: it runs at wall-clock times t with
+ * t mod interval == hash(name) mod interval, so 10,000 checks spread evenly
+ * over their interval and a restart keeps the rhythm. A check whose
+ * previous probe is still running is not started again; the skip is
+ * counted. ys_scheduler_apply swaps in a new config: unchanged checks
+ * (same fingerprint) keep their timer and state, changed ones are
+ * rescheduled, removed ones are stopped (their probe in flight cancelled).
+ *
+ * Loop thread only.
+ */
+#ifndef YS_SCHED_SCHEDULER_H
+#define YS_SCHED_SCHEDULER_H
+
+#include "config/model.h"
+#include "core/result.h"
+#include "probe/probe.h"
+
+#include <stdint.h>
+
+struct ys_scheduler;
+
+/* Called on the loop thread with every finished probe's result (borrowed). */
+typedef void (*ys_sched_result_cb)(const struct ys_check *check, const struct ys_result *r,
+                                   void *arg);
+
+struct ys_sched_stats {
+    uint64_t started;   /* probes started */
+    uint64_t completed; /* probes that reported a result */
+    uint64_t skipped;   /* firings skipped because the last probe still ran */
+    uint64_t failed_to_start;
+    double lateness_p50_ms; /* how late firings were against their slot */
+    double lateness_p99_ms;
+    double lateness_max_ms;
+};
+
+/* Returns an owned scheduler that starts probes in env and reports to cb. */
+struct ys_scheduler *ys_scheduler_new(struct ys_probe_env *env, ys_sched_result_cb cb, void *arg);
+/* Makes cfg the running config (takes a reference). Every check's
+ * store_id must be set. */
+void ys_scheduler_apply(struct ys_scheduler *s, struct ys_config *cfg);
+/* Stops every timer and cancels probes in flight. The scheduler frees
+ * itself once its handles are closed; run the loop until then. */
+void ys_scheduler_stop(struct ys_scheduler *s);
+void ys_scheduler_stats(const struct ys_scheduler *s, struct ys_sched_stats *out);
+
+/* The first slot strictly after now_ms for a check with this name and
+ * interval (exposed for tests). */
+int64_t ys_sched_next_slot(const char *name, int64_t interval_ms, int64_t now_ms);
+
+#endif
