@@ -34,6 +34,8 @@ for bin in "$BUILD/bench_ref_curl_multi" "$BUILD/bench_drive_blackbox"; do
 done
 
 TMP=$(mktemp -d /tmp/ys-bench.XXXXXX)
+# nginx workers started by root run as nobody: they must reach the page.
+chmod 755 "$TMP"
 NGINX_PID=""
 cleanup() {
   # Only what this script started, by PID.
@@ -70,6 +72,7 @@ HTTP_PORT=$(free_port)
 HTTPS_PORT=$(free_port)
 while [ "$HTTPS_PORT" = "$HTTP_PORT" ]; do HTTPS_PORT=$(free_port); done
 mkdir -p "$TMP/nginx/www" "$TMP/nginx/tmp"
+chmod 755 "$TMP/nginx" "$TMP/nginx/www"
 # A small page, about the size of a health endpoint's answer.
 printf '<!doctype html><title>ok</title><p>yardstick bench target: ok</p>\n' > "$TMP/nginx/www/index.html"
 cat > "$TMP/nginx/nginx.conf" <<EOF

@@ -258,7 +258,10 @@ static void parse_labels(const struct ys_node *n, const char *path, struct ys_st
 {
     char what[64];
     snprintf(what, sizeof what, "%s.labels", path);
-    if (!n || ys_cfg_strmap(n, what, labels, d) < 0)
+    if (!n)
+        return;
+    ys_cfg_strmap(n, what, labels, d);
+    if (n->type != YS_NODE_MAP)
         return;
     for (size_t i = 0; i < n->n; i++)
         if (!valid_label_key(n->pairs[i].key))

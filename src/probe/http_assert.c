@@ -399,7 +399,7 @@ bool ys_http_assert_cert(int64_t min_days, const struct ys_tls_facts *facts, int
     strftime(date, sizeof date, "%Y-%m-%d", &tm);
     if (days < 0)
         ys_result_fail(r, YS_EC_ASSERTION, "certificate expired %lld days ago (%s)",
-                       (long long)-days, date);
+                       (long long)((now_s - facts->leaf_not_after) / 86400), date);
     else
         ys_result_fail(r, YS_EC_ASSERTION, "certificate expires in %lld %s (%s), less than %lld",
                        (long long)days, days == 1 ? "day" : "days", date, (long long)min_days);

@@ -303,3 +303,241 @@ static void take_strlist(struct ys_strlist *l, char ***v, size_t *n)
     l->v = NULL;
     l->n = 0;
 }
+
+/* Returns the items of a list node (a single map counts as a list of one). */
+static const struct ys_node *const *list_items(const struct ys_node *n, size_t *cnt)
+{
+    if (n->type == YS_NODE_SEQ) {
+        *cnt = n->n;
+        return (const struct ys_node *const *)n->items;
+    }
+    *cnt = 1;
+    return NULL;
+}
+
+static int parse_json_one(const struct ys_node *it, struct ys_http_json_assert *a,
+                          struct ys_diag *d)
+{
+    const char *where = "expect.json";
+    int rc = ys_cfg_check_keys(it, json_keys, where, d) > 0 ? YS_ECONFIG : 0;
+    const struct ys_node *p = ys_node_get(it, "path");
+    const struct ys_node *eq = ys_node_get(it, "equals");
+    const struct ys_node *ex = ys_node_get(it, "exists");
+    if (!p) {
+        ys_cfg_missing(it, "path", where, d);
+        return YS_ECONFIG;
+    }
+    if (ys_cfg_string(p, "expect.json.path", &a->path, d) < 0)
+        return YS_ECONFIG;
+    size_t off = 0;
+    if (ys_http_json_path_parse(a->path, &a->segs, &a->n_segs, &off) < 0) {
+        ys_diag_add(d, p->line, p->col,
+                    "expect.json.path: bad path '%s' at character %zu (use a.b[0].c)", a->path,
+                    off + 1);
+        rc = YS_ECONFIG;
+    }
+    if (eq && ex) {
+        ys_diag_add(d, ex->line, ex->col, "expect.json: use either equals or exists, not both");
+        return YS_ECONFIG;
+    }
+    a->op = YS_JSON_EXISTS;
+    if (eq) {
+        if (eq->type != YS_NODE_SCALAR) {
+            ys_diag_add(d, eq->line, eq->col, "expect.json.equals must be a scalar, not %s",
+                        ys_node_type_name(eq));
+            return YS_ECONFIG;
+        }
+        a->op = YS_JSON_EQUALS;
+        a->expected = eq->is_null ? NULL : ys_xstrdup(eq->scalar);
+        a->expected_quoted = eq->quoted;
+    } else if (ex) {
+        bool want = true;
+        if (ys_cfg_bool(ex, "expect.json.exists", &want, d) < 0)
+            return YS_ECONFIG;
+        a->op = want ? YS_JSON_EXISTS : YS_JSON_ABSENT;
+    }
+    return rc;
+}
+
+static int parse_header_one(const struct ys_node *it, struct ys_http_header_assert *h,
+                            struct ys_diag *d)
+{
+    const char *where = "expect.headers";
+    int rc = ys_cfg_check_keys(it, header_keys, where, d) > 0 ? YS_ECONFIG : 0;
+    const struct ys_node *nm = ys_node_get(it, "name");
+    const struct ys_node *ex = ys_node_get(it, "exists");
+    const struct ys_node *eq = ys_node_get(it, "equals");
+    const struct ys_node *re = ys_node_get(it, "regex");
+    if (!nm) {
+        ys_cfg_missing(it, "name", where, d);
+        return YS_ECONFIG;
+    }
+    if (ys_cfg_string(nm, "expect.headers.name", &h->name, d) < 0)
+        return YS_ECONFIG;
+    if ((ex != NULL) + (eq != NULL) + (re != NULL) > 1) {
+        ys_diag_add(d, it->line, it->col, "expect.headers: use one of exists, equals or regex");
+        return YS_ECONFIG;
+    }
+    h->op = YS_HDR_EXISTS;
+    if (ex) {
+        bool want = true;
+        if (ys_cfg_bool(ex, "expect.headers.exists", &want, d) < 0)
+            return YS_ECONFIG;
+        h->op = want ? YS_HDR_EXISTS : YS_HDR_ABSENT;
+    } else if (eq) {
+        h->op = YS_HDR_EQUALS;
+        if (ys_cfg_string(eq, "expect.headers.equals", &h->value, d) < 0)
+            return YS_ECONFIG;
+    } else if (re) {
+        h->op = YS_HDR_REGEX;
+        if (ys_cfg_string(re, "expect.headers.regex", &h->value, d) < 0)
+            return YS_ECONFIG;
+        if (!(h->re = compile_regex(re, "expect.headers.regex", h->value, d)))
+            return YS_ECONFIG;
+    }
+    return rc;
+}
+
+/* Parses a list of maps with one(); *v grows by one entry per item. */
+static int parse_list(const struct ys_node *n, const char *what, size_t elem, void **v, size_t *cnt,
+                      int (*one)(const struct ys_node *, void *, struct ys_diag *),
+                      struct ys_diag *d)
+{
+    size_t k;
+    const struct ys_node *const *items = list_items(n, &k);
+    int rc = 0;
+    *v = ys_xcalloc(k ? k : 1, elem);
+    for (size_t i = 0; i < k; i++) {
+        const struct ys_node *it = items ? items[i] : n;
+        if (it->type != YS_NODE_MAP) {
+            ys_diag_add(d, it->line, it->col, "%s[%zu] must be a mapping, not %s", what, i,
+                        ys_node_type_name(it));
+            rc = YS_ECONFIG;
+            continue;
+        }
+        /* Counted even on error so free sees whatever was allocated. */
+        if (one(it, (char *)*v + (*cnt)++ * elem, d) < 0)
+            rc = YS_ECONFIG;
+    }
+    return rc;
+}
+
+static int json_one(const struct ys_node *it, void *a, struct ys_diag *d)
+{
+    return parse_json_one(it, a, d);
+}
+
+static int header_one(const struct ys_node *it, void *h, struct ys_diag *d)
+{
+    return parse_header_one(it, h, d);
+}
+
+static int parse_expect(const struct ys_node *n, struct ys_http_spec *s, struct ys_diag *d)
+{
+    struct ys_http_expect *e = &s->expect;
+    if (n->type != YS_NODE_MAP) {
+        ys_diag_add(d, n->line, n->col, "expect must be a mapping, not %s", ys_node_type_name(n));
+        return YS_ECONFIG;
+    }
+    int rc = ys_cfg_check_keys(n, expect_keys, "expect", d) > 0 ? YS_ECONFIG : 0;
+    const struct ys_node *v;
+    struct ys_strlist l = {0};
+    if ((v = ys_node_get(n, "status")) && parse_status(v, e, d) < 0)
+        rc = YS_ECONFIG;
+    if (ys_cfg_strlist(ys_node_get(n, "body_contains"), "expect.body_contains", &l, d) < 0)
+        rc = YS_ECONFIG;
+    take_strlist(&l, &e->contains, &e->n_contains);
+    if (ys_cfg_strlist(ys_node_get(n, "body_not_contains"), "expect.body_not_contains", &l, d) < 0)
+        rc = YS_ECONFIG;
+    take_strlist(&l, &e->not_contains, &e->n_not_contains);
+    if ((v = ys_node_get(n, "body_regex")) && parse_regexes(v, e, d) < 0)
+        rc = YS_ECONFIG;
+    if ((v = ys_node_get(n, "json")) &&
+        parse_list(v, "expect.json", sizeof *e->json, (void **)&e->json, &e->n_json, json_one, d) < 0)
+        rc = YS_ECONFIG;
+    if ((v = ys_node_get(n, "headers")) &&
+        parse_list(v, "expect.headers", sizeof *e->headers, (void **)&e->headers, &e->n_headers,
+                   header_one, d) < 0)
+        rc = YS_ECONFIG;
+    if ((v = ys_node_get(n, "max_response_time")) &&
+        ys_cfg_duration(v, "expect.max_response_time", &e->max_response_time_ms, d) < 0)
+        rc = YS_ECONFIG;
+    return rc;
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+int ys_http_spec_parse(const struct ys_node *check, const struct ys_check *base,
+                       struct ys_http_spec **out, struct ys_diag *d)
+{
+    (void)base;
+    struct ys_http_spec *s = ys_xcalloc(1, sizeof *s);
+    s->max_redirects = 10;
+    s->max_body = DEFAULT_MAX_BODY;
+    s->ipresolve = CURL_IPRESOLVE_WHATEVER;
+    s->expect.max_response_time_ms = -1;
+    int rc = parse_request(check, s, d);
+    const struct ys_node *e = ys_node_get(check, "expect");
+    if (e && parse_expect(e, s, d) < 0)
+        rc = YS_ECONFIG;
+    if (s->expect.n_status == 0) {
+        add_status(&s->expect, (struct ys_http_status_range){200, 299}, "2xx");
+        if (!s->follow_redirects)
+            add_status(&s->expect, (struct ys_http_status_range){300, 399}, "3xx");
+    }
+    const struct ys_http_expect *x = &s->expect;
+    s->need_body = !s->head && (x->n_contains || x->n_not_contains || x->n_regex || x->n_json);
+    if (rc < 0) {
+        ys_http_spec_free(s);
+        *out = NULL;
+        return YS_ECONFIG;
+    }
+    *out = s;
+    return 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void free_expect(struct ys_http_expect *e)
+{
+    free(e->status);
+    free(e->status_text);
+    free_strv(e->contains, e->n_contains);
+    free_strv(e->not_contains, e->n_not_contains);
+    for (size_t i = 0; i < e->n_regex; i++) {
+        free(e->regex[i].text);
+        pcre2_code_free(e->regex[i].re);
+    }
+    free(e->regex);
+    for (size_t i = 0; i < e->n_json; i++) {
+        free(e->json[i].path);
+        ys_http_json_path_free(e->json[i].segs, e->json[i].n_segs);
+        free(e->json[i].expected);
+    }
+    free(e->json);
+    for (size_t i = 0; i < e->n_headers; i++) {
+        free(e->headers[i].name);
+        free(e->headers[i].value);
+        pcre2_code_free(e->headers[i].re);
+    }
+    free(e->headers);
+}
+
+void ys_http_spec_free(struct ys_http_spec *s)
+{
+    if (!s)
+        return;
+    free(s->url);
+    free(s->method);
+    curl_slist_free_all(s->headers);
+    curl_slist_free_all(s->connect_to);
+    free(s->body);
+    ys_tls_spec_free(&s->tls);
+    free_expect(&s->expect);
+    free(s);
+}

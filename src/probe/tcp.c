@@ -76,6 +76,8 @@ struct tcp_probe {
     char peer[INET6_ADDRSTRLEN + 8]; /* "1.2.3.4:80" or "[::1]:80" */
 };
 
+extern const struct ys_probe_type ys_probe_tcp;
+
 static void on_poll(uv_poll_t *h, int status, int events);
 static void start_connect(struct tcp_probe *p, const struct sockaddr *sa);
 

@@ -88,7 +88,6 @@ static int parse_max_read(const struct ys_node *n, int64_t *out, struct ys_diag 
 int ys_tcp_spec_parse(const struct ys_node *check, const struct ys_check *base, void **spec,
                       struct ys_diag *d)
 {
-    (void)base;
     *spec = NULL;
     struct ys_tcp_spec *s = ys_xcalloc(1, sizeof *s);
     s->max_read = YS_TCP_MAX_READ_DEFAULT;
@@ -96,7 +95,10 @@ int ys_tcp_spec_parse(const struct ys_node *check, const struct ys_check *base, 
 
     const struct ys_node *addr = ys_node_get(check, "address");
     if (!addr) {
-        ys_cfg_missing(check, "address", "tcp check", d);
+        char *where = base && base->name ? ys_xasprintf("check '%s'", base->name)
+                                         : ys_xstrdup("tcp check");
+        ys_cfg_missing(check, "address", where, d);
+        free(where);
         rc = YS_ECONFIG;
     } else if (ys_cfg_hostport(addr, "address", &s->host, &s->port, d) < 0) {
         rc = YS_ECONFIG;

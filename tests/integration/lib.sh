@@ -55,6 +55,23 @@ forget_pid() {
     YS_PIDS=("${keep[@]+"${keep[@]}"}")
 }
 
+# Sends SIGTERM to PID (a child we started), waits up to DEADLINE seconds
+# (default 10) for it to exit, forgets it and sets TERM_RC to its exit code.
+# Fails if it is still running by then. Call it directly, not in $(...):
+# only this shell can reap its children.
+term_wait() {
+    local pid=$1 deadline=${2:-10} n rc=0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((n = 0; n < deadline * 10; n++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && fail "process $pid did not exit within ${deadline}s of SIGTERM"
+    wait "$pid" || rc=$?
+    forget_pid "$pid"
+    TERM_RC=$rc
+}
+
 ys_cleanup() {
     local rc=$?
     stop_all
@@ -72,9 +89,9 @@ trap ys_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Prints a new temporary folder, removed when the test exits. Call it as
-# `dir=$(ys_tmpdir)` is NOT possible (a subshell cannot register it), so it
-# sets the variable named by $1 instead.
+# Makes a temporary folder, removed when the test exits, and stores its path
+# in the variable named $1 (`dir=$(ys_tmpdir)` would run in a subshell that
+# cannot register the folder for removal).
 ys_tmpdir() {
     local d
     d=$(mktemp -d "${TMPDIR:-/tmp}/ys-${YS_TEST_NAME}.XXXXXX")

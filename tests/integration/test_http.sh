@@ -58,7 +58,9 @@ checks:
     expect:
       json:
         - { path: status, equals: ok }
-        - { path: items, exists: true }
+        - { path: "items[0].name", equals: a }
+        - { path: "\$.items", exists: true }
+        - { path: "items[1]", exists: false }
   - name: json_fail
     kind: http
     url: $BASE/json
@@ -73,6 +75,7 @@ checks:
         - { name: X-Yardstick, equals: test-value }
         - { name: content-type, regex: "^text/plain" }
         - { name: Content-Length, exists: true }
+        - { name: X-Absent, exists: false }
   - name: header_fail
     kind: http
     url: $BASE/ok

@@ -1,0 +1,296 @@
+/*
+ * sqlite.c - the SQLite store backend: open, schema, statement cache,
+ * check ids, close. Appends, rollups, queries and pruning live in
+ * sqlite_append.c, sqlite_rollup.c, sqlite_query.c and sqlite_prune.c;
+ * docs/internals/store.md describes the design and the schema.
+ *
+ * Each struct sq_store is one connection opened with SQLITE_OPEN_NOMUTEX:
+ * exactly one thread uses it at a time (the writer thread, or a reader).
+ * WAL mode lets readers run beside the writer; synchronous=NORMAL keeps
+ * every committed transaction across a process kill (the WAL is written
+ * before COMMIT returns), and may lose the last transactions on power loss.
+ *
+ * A read-only open never writes: it creates no folder, no table, and
+ * fails with YS_ENOTFOUND if the database does not exist.
+ */
+#include "store/sqlite_int.h"
+
+#include "core/xalloc.h"
+#include "slo/sketch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SCHEMA_VERSION 1
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO meta VALUES('schema_version', 1);"
+    "CREATE TABLE IF NOT EXISTS checks(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS text(id INTEGER PRIMARY KEY, s TEXT UNIQUE NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS chunk(id INTEGER PRIMARY KEY, check_id INTEGER NOT NULL,"
+    " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " data BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS chunk_check ON chunk(check_id, start_ms);"
+    "CREATE TABLE IF NOT EXISTS rollup(check_id INTEGER NOT NULL, res INTEGER NOT NULL,"
+    " bucket_ms INTEGER NOT NULL, total INTEGER NOT NULL, ok INTEGER NOT NULL,"
+    " sum_us INTEGER NOT NULL, sketch BLOB NOT NULL,"
+    " PRIMARY KEY(check_id, res, bucket_ms)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_minute(check_id INTEGER NOT NULL,"
+    " hour_ms INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY(check_id, hour_ms)) WITHOUT ROWID;";
+
+static const char *const stmt_sql[SQ_STMT_COUNT] = {
+    [SQ_CHECK_GET] = "SELECT id FROM checks WHERE name = ?1",
+    [SQ_CHECK_ADD] = "INSERT INTO checks(name) VALUES(?1)",
+    [SQ_TEXT_GET] = "SELECT id FROM text WHERE s = ?1",
+    [SQ_TEXT_ADD] = "INSERT INTO text(s) VALUES(?1)",
+    [SQ_TEXT_BY_ID] = "SELECT s FROM text WHERE id = ?1",
+    [SQ_CHUNK_LAST] = "SELECT id, start_ms, end_ms, n, data FROM chunk WHERE check_id = ?1"
+                      " ORDER BY id DESC LIMIT 1",
+    [SQ_CHUNK_ADD] = "INSERT INTO chunk(check_id, start_ms, end_ms, n, data)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [SQ_CHUNK_APPEND] = "UPDATE chunk SET data = data || ?1, n = ?2, start_ms = ?3,"
+                        " end_ms = ?4 WHERE id = ?5",
+    [SQ_CHUNK_RANGE] = "SELECT start_ms, data FROM chunk WHERE check_id = ?1"
+                       " AND start_ms >= ?2 AND start_ms < ?3 ORDER BY start_ms, id",
+    [SQ_ROLLUP_GET] = "SELECT total, ok, sum_us, sketch FROM rollup"
+                      " WHERE check_id = ?1 AND res = ?2 AND bucket_ms = ?3",
+    [SQ_ROLLUP_PUT] = "INSERT OR REPLACE INTO rollup VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [SQ_ROLLUP_RANGE] = "SELECT bucket_ms, total, ok, sum_us, sketch FROM rollup"
+                        " WHERE check_id = ?1 AND res = ?2 AND bucket_ms >= ?3"
+                        " AND bucket_ms < ?4 ORDER BY bucket_ms",
+    [SQ_MINUTE_GET] = "SELECT data FROM rollup_minute WHERE check_id = ?1 AND hour_ms = ?2",
+    [SQ_MINUTE_PUT] = "INSERT OR REPLACE INTO rollup_minute VALUES(?1, ?2, ?3)",
+    [SQ_MINUTE_RANGE] = "SELECT hour_ms, data FROM rollup_minute WHERE check_id = ?1"
+                        " AND hour_ms >= ?2 AND hour_ms < ?3 ORDER BY hour_ms",
+    [SQ_CHECK_NEXT] = "SELECT id FROM checks WHERE id >= ?1 ORDER BY id LIMIT 1",
+    [SQ_PRUNE_CHUNK] = "DELETE FROM chunk WHERE id IN (SELECT id FROM chunk"
+                       " WHERE check_id = ?1 AND start_ms < ?2 AND end_ms < ?2 LIMIT ?3)",
+    [SQ_PRUNE_ROLLUP] = "DELETE FROM rollup WHERE check_id = ?1 AND res = ?2 AND bucket_ms IN"
+                        " (SELECT bucket_ms FROM rollup WHERE check_id = ?1 AND res = ?2"
+                        " AND bucket_ms < ?3 LIMIT ?4)",
+    [SQ_PRUNE_MINUTE] = "DELETE FROM rollup_minute WHERE check_id = ?1 AND hour_ms IN"
+                        " (SELECT hour_ms FROM rollup_minute WHERE check_id = ?1"
+                        " AND hour_ms < ?2 LIMIT ?3)",
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+};
+
+int sq_fail(struct sq_store *s, struct ys_err *err, const char *what)
+{
+    int code = sqlite3_errcode(s->db);
+    int rc = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? YS_EBUSY : YS_ESTORE;
+    return ys_err_set(err, rc, "sqlite: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+sqlite3_stmt *sq_stmt(struct sq_store *s, enum sq_stmt which, struct ys_err *err)
+{
+    sqlite3_stmt *st = s->stmt[which];
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+        SQLITE_OK) {
+        sq_fail(s, err, "prepare");
+        return NULL;
+    }
+    s->stmt[which] = st;
+    return st;
+}
+
+int sq_exec(struct sq_store *s, enum sq_stmt which, struct ys_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(s, which, err);
+    if (!st)
+        return YS_ESTORE;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : sq_fail(s, err, stmt_sql[which]);
+}
+
+void sq_slot_free(struct sq_slot *slot)
+{
+    free(slot->enc);
+    ys_sketch_free(slot->work);
+    memset(slot, 0, sizeof *slot);
+    slot->bucket_ms = -1;
+}
+
+static void check_free(struct sq_check *c)
+{
+    if (!c)
+        return;
+    ys_buf_free(&c->chunk.pending);
+    sq_slot_free(&c->hour);
+    sq_slot_free(&c->day);
+    sq_slot_free(&c->min.cur);
+    ys_buf_free(&c->min.done);
+    free(c);
+}
+
+void sq_forget_caches(struct sq_store *s)
+{
+    for (uint32_t i = 0; i < s->ncheck; i++) {
+        check_free(s->checks[i]);
+        s->checks[i] = NULL;
+    }
+    s->ndirty = 0;
+    for (size_t i = 0; i < s->text_cap; i++)
+        free(s->text[i].s);
+    free(s->text);
+    s->text = NULL;
+    s->text_cap = s->text_n = 0;
+}
+
+/* mkdir -p of path's folder. */
+static int make_parent(const char *path, struct ys_err *err)
+{
+    char *dir = ys_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (!slash || slash == dir)
+        goto out;
+    *slash = '\0';
+    for (char *p = dir + 1; ; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+            rc = ys_err_set(err, YS_EIO, "cannot create %s: %s", dir, strerror(errno));
+            goto out;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+out:
+    free(dir);
+    return rc;
+}
+
+static int check_version(struct sq_store *s, struct ys_err *err)
+{
+    sqlite3_stmt *st;
+    int version = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return ys_err_set(err, YS_ESTORE, "sqlite: %s is not a yardstick database: %s",
+                          sqlite3_db_filename(s->db, "main"), sqlite3_errmsg(s->db));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version != SCHEMA_VERSION)
+        return ys_err_set(err, YS_ESTORE, "sqlite: schema version %d, expected %d", version,
+                          SCHEMA_VERSION);
+    return 0;
+}
+
+static int setup(struct sq_store *s, struct ys_err *err)
+{
+    sqlite3_busy_timeout(s->db, 5000);
+    if (s->read_only)
+        return check_version(s, err);
+    /* page_size only takes on a new file; it must precede the WAL switch. */
+    if (sqlite3_exec(s->db,
+                     "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;"
+                     " PRAGMA synchronous = NORMAL;",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        return sq_fail(s, err, "creating the schema");
+    return check_version(s, err);
+}
+
+static void sq_close(struct ys_store *st)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    if (!s)
+        return;
+    sq_forget_caches(s);
+    free(s->checks);
+    free(s->dirty);
+    for (int i = 0; i < SQ_STMT_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    if (!s->read_only)
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static int sq_open(const struct ys_store_options *opt, struct ys_store **out, struct ys_err *err)
+{
+    int rc;
+    struct stat sb;
+    if (!opt || !opt->path || !*opt->path)
+        return ys_err_set(err, YS_EINVAL, "sqlite: no database path");
+    if (opt->read_only && stat(opt->path, &sb) < 0)
+        return ys_err_set(err, YS_ENOTFOUND, "sqlite: %s: %s", opt->path, strerror(errno));
+    if (!opt->read_only && (rc = make_parent(opt->path, err)) < 0)
+        return rc;
+    struct sq_store *s = ys_xcalloc(1, sizeof *s);
+    s->super.type = &ys_store_sqlite;
+    s->read_only = opt->read_only;
+    s->retention = opt->retention;
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (opt->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(opt->path, &s->db, flags, NULL) != SQLITE_OK) {
+        rc = ys_err_set(err, YS_ESTORE, "sqlite: cannot open %s: %s", opt->path,
+                        s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    if ((rc = setup(s, err)) < 0)
+        goto fail;
+    *out = &s->super;
+    return 0;
+fail:
+    s->read_only = true; /* no checkpoint on a half-open handle */
+    sq_close(&s->super);
+    return rc;
+}
+
+static int sq_check_id(struct ys_store *st, const char *name, uint32_t *id, struct ys_err *err)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    sqlite3_stmt *q = sq_stmt(s, SQ_CHECK_GET, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        *id = (uint32_t)sqlite3_column_int64(q, 0);
+        sqlite3_reset(q);
+        return 0;
+    }
+    sqlite3_reset(q);
+    if (step != SQLITE_DONE)
+        return sq_fail(s, err, "reading checks");
+    if (s->read_only)
+        return ys_err_set(err, YS_ENOTFOUND, "no check named %s in the store", name);
+    q = sq_stmt(s, SQ_CHECK_ADD, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    step = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (step != SQLITE_DONE)
+        return sq_fail(s, err, "adding a check");
+    *id = (uint32_t)sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+const struct ys_store_type ys_store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .check_id = sq_check_id,
+    .append = sq_append,
+    .query_raw = sq_query_raw,
+    .query_rollups = sq_query_rollups,
+    .prune = sq_prune,
+};

@@ -1,0 +1,133 @@
+/*
+ * sqlite_int.h - private to the SQLite backend (sqlite*.c): the connection
+ * struct, its statement cache and the per-check write caches.
+ *
+ * The write caches (struct sq_check) live on the writer's connection: the
+ * open chunk's codec state and the rollup buckets being filled. They are a
+ * copy of what the database holds after the last commit; when a
+ * transaction fails they are all dropped (sq_forget_caches) and rebuilt
+ * from the database on next use, so memory never runs ahead of disk.
+ */
+#ifndef YS_STORE_SQLITE_INT_H
+#define YS_STORE_SQLITE_INT_H
+
+#include "store/codec.h"
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#define SQ_CHUNK_MAX_BYTES 2048       /* a chunk closes past this size... */
+#define SQ_HOUR_MS INT64_C(3600000)   /* ...or when a result's UTC hour changes */
+#define SQ_MAX_CHECK_ID (1u << 24)    /* caches are arrays indexed by check id */
+
+enum sq_stmt {
+    SQ_CHECK_GET, SQ_CHECK_ADD, SQ_TEXT_GET, SQ_TEXT_ADD, SQ_TEXT_BY_ID,
+    SQ_CHUNK_LAST, SQ_CHUNK_ADD, SQ_CHUNK_APPEND, SQ_CHUNK_RANGE,
+    SQ_ROLLUP_GET, SQ_ROLLUP_PUT, SQ_ROLLUP_RANGE,
+    SQ_MINUTE_GET, SQ_MINUTE_PUT, SQ_MINUTE_RANGE,
+    SQ_CHECK_NEXT, SQ_PRUNE_CHUNK, SQ_PRUNE_ROLLUP, SQ_PRUNE_MINUTE,
+    SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
+    SQ_STMT_COUNT
+};
+
+/* One hour or day bucket being filled. The sketch is kept encoded between
+ * batches (a few hundred bytes, not a dense array per check) and decoded
+ * into work while a batch touches it. */
+struct sq_slot {
+    int64_t bucket_ms; /* -1: nothing cached */
+    uint64_t total, ok;
+    int64_t sum_us;
+    unsigned char *enc;
+    size_t enc_len;
+    struct ys_sketch *work; /* non-NULL while dirty in this batch */
+};
+
+/* The minute rollups of one UTC hour: finished entries as stored, plus the
+ * minute being filled. */
+struct sq_minutes {
+    int64_t hour_ms; /* -1: nothing cached */
+    struct ys_buf done;
+    int32_t ctx;     /* codec context after done */
+    struct sq_slot cur;
+    bool dirty;
+};
+
+/* The check's open chunk. */
+struct sq_chunk {
+    bool loaded;
+    int64_t id;       /* 0: not inserted yet */
+    int64_t hour_ms, start_ms, end_ms;
+    uint32_t n;
+    size_t size;      /* bytes in the db plus pending */
+    struct ys_chunk_state st;
+    struct ys_buf pending; /* encoded in this batch, not yet written */
+    uint32_t pending_n;
+};
+
+struct sq_check {
+    uint32_t id;
+    bool dirty; /* on the batch's dirty list */
+    struct sq_chunk chunk;
+    struct sq_slot hour, day;
+    struct sq_minutes min;
+};
+
+struct sq_text_entry {
+    char *s;
+    uint32_t id;
+};
+
+struct sq_store {
+    struct ys_store super;
+    sqlite3 *db;
+    bool read_only;
+    struct ys_retention retention;
+    sqlite3_stmt *stmt[SQ_STMT_COUNT];
+    struct sq_check **checks; /* indexed by check id */
+    uint32_t ncheck;
+    uint32_t *dirty;          /* check ids touched by the current batch */
+    size_t ndirty, dirty_cap;
+    struct sq_text_entry *text; /* open-addressing string -> id cache */
+    size_t text_cap, text_n;
+    uint32_t prune_cursor;    /* next check id prune looks at */
+};
+
+extern const struct ys_store_type ys_store_sqlite;
+
+/* sqlite.c */
+sqlite3_stmt *sq_stmt(struct sq_store *s, enum sq_stmt which, struct ys_err *err);
+int sq_fail(struct sq_store *s, struct ys_err *err, const char *what);
+int sq_exec(struct sq_store *s, enum sq_stmt which, struct ys_err *err);
+void sq_forget_caches(struct sq_store *s);
+void sq_slot_free(struct sq_slot *slot);
+/* sqlite_append.c */
+/* Returns the cache of check id, creating it (never NULL for id <= max). */
+struct sq_check *sq_check_get(struct sq_store *s, uint32_t id);
+int sq_append(struct ys_store *st, const struct ys_result *results, size_t n,
+              struct ys_err *err);
+int sq_text_id(struct sq_store *s, const char *text, uint32_t *id, struct ys_err *err);
+/* Looks up a text by id into buf. */
+int sq_text_lookup(struct sq_store *s, uint32_t id, char *buf, size_t size, struct ys_err *err);
+/* sqlite_rollup.c */
+int sq_rollup_add(struct sq_store *s, struct sq_check *c, const struct ys_result *r,
+                  struct ys_err *err);
+int sq_rollup_write(struct sq_store *s, struct sq_check *c, struct ys_err *err);
+/* sqlite_query.c */
+int sq_query_raw(struct ys_store *st, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                 ys_store_result_cb cb, void *arg, struct ys_err *err);
+int sq_query_rollups(struct ys_store *st, uint32_t check_id, enum ys_resolution res,
+                     int64_t from_ms, int64_t to_ms, ys_store_rollup_cb cb, void *arg,
+                     struct ys_err *err);
+/* sqlite_prune.c */
+int sq_prune(struct ys_store *st, int64_t now_ms, int budget, int *deleted, struct ys_err *err);
+
+static inline int64_t sq_floor(int64_t ts, int64_t len)
+{
+    int64_t q = ts / len;
+    if (ts % len < 0)
+        q--;
+    return q * len;
+}
+
+#endif
