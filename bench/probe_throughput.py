@@ -47,9 +47,10 @@ ONLY = set(ENV.get("BENCH_ONLY", "ref blackbox yardstick big store").split())
 BUILD = ENV["YS_BENCH_BUILD"]
 YARDSTICK = ENV.get("YARDSTICK", os.path.join(BUILD, "yardstick"))
 BLACKBOX = ENV.get("BLACKBOX", "/usr/bin/prometheus-blackbox-exporter")
+WRITTEN_RE = re.compile(r"store: stopped: (\d+) results written")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SCHED_RE = re.compile(r"sched: probes=(\d+) skipped=(\d+) lateness_p50_ms=([0-9.]+)"
-                      r" lateness_p99_ms=([0-9.]+)")
+                      r" lateness_p99_ms=([0-9.]+)(?: lateness_max_ms=([0-9.]+))?")
 
 children = []  # Popen objects started here, for the last-resort cleanup
 
@@ -208,17 +209,41 @@ def count_sqlite(db):
             if not sql:
                 names = [r[0] for r in con.execute(
                     "select name from sqlite_master where type='table'")]
-                raw = [n for n in names if n in ("results", "result", "raw", "raw_results")]
-                if not raw:
-                    return None
-                sql = f"select count(*), sum(ok) from {raw[0]}"
+                if "chunk" in names and "rollup" in names:
+                    # Raw results are packed in per-check chunks of n results;
+                    # ok counts come from the hour rollups (res 2).
+                    sql = ("select (select sum(n) from chunk),"
+                           " (select sum(ok) from rollup where res = 2)")
+                else:
+                    raw = [n for n in names if n in ("results", "result", "raw_results")]
+                    if not raw:
+                        return None
+                    sql = f"select count(*), sum(ok) from {raw[0]}"
             r = con.execute(sql).fetchone()
-            return int(r[0]), (int(r[1]) if len(r) > 1 and r[1] is not None else None)
+            return int(r[0] or 0), (int(r[1]) if len(r) > 1 and r[1] is not None else None)
         finally:
             con.close()
     except sqlite3.Error as e:
         log(f"  (sqlite count failed: {e})")
         return None
+
+
+def crosscheck(db, cfg, name):
+    """Compares the store's count for one check with what `yardstick history`
+    returns, so that a schema change cannot silently skew the figures."""
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            n = con.execute("select sum(n) from chunk join checks on checks.id = chunk.check_id"
+                            " where checks.name = ?", (name,)).fetchone()[0] or 0
+        finally:
+            con.close()
+        h, _ = count_history(cfg, [name])
+    except (sqlite3.Error, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+        log(f"  (cross-check skipped: {e})")
+        return
+    if n != h:
+        log(f"  WARNING: store says {n} results for {name}, history says {h}")
 
 
 def count_history(cfg, names):
@@ -261,7 +286,12 @@ def run_yardstick(tmp, proto, url, ca, mode, n, seconds, interval="1s", count=Tr
     done = ok = None
     if count:
         c = count_sqlite(db)
+        if c:
+            crosscheck(db, cfg, names[0])
         done, ok = c if c else count_history(cfg, names)
+        w = WRITTEN_RE.search(text)
+        if w and int(w.group(1)) != done:
+            log(f"  WARNING: yardstick logged {w.group(1)} results written, the store holds {done}")
     elif m:
         done = int(m.group(1))
     ivl_s = {"1s": 1, "60s": 60}.get(interval, 1)

@@ -14,7 +14,8 @@
 # Usage: bash bench/probe_throughput.sh      (or `make bench`)
 # Env:   BUILD=build (where yardstick and bench_* are), YARDSTICK=path,
 #        BENCH_STEADY_S=20 BENCH_SAT_S=10 BENCH_BIG_S=65 BENCH_RATE=100
-#        BENCH_ONLY="ref blackbox yardstick big store" (subset to run)
+#        BENCH_ONLY="ref blackbox yardstick big store" (subset to run),
+#        BENCH_KEEP=1 keeps the temporary folder (configs, logs, databases)
 # Prints figures; it is never a pass/fail test. Bounded: < 10 minutes.
 set -euo pipefail
 
@@ -44,7 +45,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$NGINX_PID" 2>/dev/null || true
   fi
-  rm -rf "$TMP"
+  if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -38,7 +38,7 @@
 #define YS_MIN_TIMEOUT_MS 10
 
 static const char *const top_keys[] = {
-    "storage", "defaults", "checks", "slos",    "goals",  "milestones",
+    "storage", "defaults",  "checks",  "slos",   "goals", "milestones",
     "alerts",  "notifiers", "sources", "server", NULL,
 };
 
@@ -96,8 +96,9 @@ static void parse_retention_one(const struct ys_node *n, const char *key, int64_
     }
     int64_t ms;
     if (v->type == YS_NODE_SCALAR && !v->is_null && ys_duration_parse(v->scalar, &ms) < 0) {
-        ys_diag_add(d, v->line, v->col, "%s: bad retention '%s' (use a duration such as 7d, or forever)",
-                    what, v->scalar);
+        ys_diag_add(d, v->line, v->col,
+                    "%s: bad retention '%s' (use a duration such as 7d, or forever)", what,
+                    v->scalar);
         return;
     }
     ys_cfg_duration(v, what, out, d);
@@ -158,8 +159,8 @@ static void parse_defaults(const struct ys_node *n, struct ys_check_defaults *de
     ys_cfg_check_keys(n, defaults_keys, "defaults", d);
     read_bounded(ys_node_get(n, "interval"), "defaults.interval", YS_MIN_INTERVAL_MS,
                  &def->interval_ms, d);
-    read_bounded(ys_node_get(n, "timeout"), "defaults.timeout", YS_MIN_TIMEOUT_MS,
-                 &def->timeout_ms, d);
+    read_bounded(ys_node_get(n, "timeout"), "defaults.timeout", YS_MIN_TIMEOUT_MS, &def->timeout_ms,
+                 d);
 }
 
 static bool valid_check_name(const char *s)
@@ -215,9 +216,8 @@ static char *parse_name_kind(const struct ys_node *n, size_t i, struct ys_check 
     if (!name)
         ys_cfg_missing(n, "name", path, d);
     else if (ys_cfg_string(name, "name", &ck->name, d) == 0 && !valid_check_name(ck->name)) {
-        ys_diag_add(d, name->line, name->col,
-                    "bad check name '%s' (use 1-%d of A-Z a-z 0-9 . _ -)", ck->name,
-                    YS_CHECK_NAME_MAX);
+        ys_diag_add(d, name->line, name->col, "bad check name '%s' (use 1-%d of A-Z a-z 0-9 . _ -)",
+                    ck->name, YS_CHECK_NAME_MAX);
         free(ck->name);
         ck->name = NULL;
     }

@@ -169,9 +169,9 @@ static void set_scalar(struct ys_node *n, const char *raw, size_t rlen, struct y
 
 static bool plain_null(const char *s, size_t len)
 {
-    return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && (strncmp(s, "null", 4) == 0 ||
-                                                                  strncmp(s, "Null", 4) == 0 ||
-                                                                  strncmp(s, "NULL", 4) == 0));
+    return len == 0 || (len == 1 && s[0] == '~') ||
+           (len == 4 && (strncmp(s, "null", 4) == 0 || strncmp(s, "Null", 4) == 0 ||
+                         strncmp(s, "NULL", 4) == 0));
 }
 
 static void reject_anchor(struct builder *b, const yaml_char_t *anchor, const yaml_mark_t *m)
@@ -294,8 +294,7 @@ static struct ys_node *build(struct builder *b, yaml_event_t *ev, int depth)
     struct ys_node *n = NULL;
     bool ok = true;
     switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        return build_scalar(b, ev);
+    case YAML_SCALAR_EVENT: return build_scalar(b, ev);
     case YAML_ALIAS_EVENT:
         ys_diag_add(b->diag, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
                     "aliases (*%s) are not supported: repeat the value instead",
@@ -480,12 +479,9 @@ const char *ys_node_type_name(const struct ys_node *node)
     if (!node)
         return "missing";
     switch (node->type) {
-    case YS_NODE_MAP:
-        return "a mapping";
-    case YS_NODE_SEQ:
-        return "a sequence";
-    case YS_NODE_SCALAR:
-        return node->is_null ? "an empty value" : "a string";
+    case YS_NODE_MAP: return "a mapping";
+    case YS_NODE_SEQ: return "a sequence";
+    case YS_NODE_SCALAR: return node->is_null ? "an empty value" : "a string";
     }
     return "a value";
 }

@@ -136,8 +136,7 @@ static bool want_scalar(const struct ys_node *n, const char *what, const char *e
 {
     if (n->type == YS_NODE_SCALAR && !n->is_null)
         return true;
-    ys_diag_add(d, n->line, n->col, "%s must be %s, not %s", what, expected,
-                ys_node_type_name(n));
+    ys_diag_add(d, n->line, n->col, "%s must be %s, not %s", what, expected, ys_node_type_name(n));
     return false;
 }
 
@@ -306,8 +305,8 @@ int ys_cfg_strmap(const struct ys_node *n, const char *what, struct ys_strmap *o
     for (size_t i = 0; i < n->n; i++) {
         const struct ys_node *v = n->pairs[i].value;
         if (v->type != YS_NODE_SCALAR) {
-            ys_diag_add(d, v->line, v->col, "%s.%s must be a string, not %s", what,
-                        n->pairs[i].key, ys_node_type_name(v));
+            ys_diag_add(d, v->line, v->col, "%s.%s must be a string, not %s", what, n->pairs[i].key,
+                        ys_node_type_name(v));
             rc = YS_ECONFIG;
         }
     }
@@ -432,8 +431,7 @@ int ys_cfg_url(const struct ys_node *n, const char *what, const char *const *sch
 
 /* Splits "host:port" or "[v6]:port"; returns the host span and port text,
  * or a problem description. */
-static const char *split_hostport(const char *s, const char **host, size_t *hlen,
-                                  const char **port)
+static const char *split_hostport(const char *s, const char **host, size_t *hlen, const char **port)
 {
     if (s[0] == '[') {
         const char *close = strchr(s, ']');

@@ -25,6 +25,7 @@
 #include "probe/probe.h"
 #include "probe/tls_facts.h"
 
+#include "core/clock.h"
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/xalloc.h"
@@ -39,7 +40,8 @@ struct http_probe {
     const struct ys_http_spec *spec;
     char *body; /* only when spec->need_body */
     size_t body_len, body_cap;
-    int64_t received; /* body bytes libcurl handed us */
+    int64_t received;     /* body bytes libcurl handed us */
+    int64_t tls_start_us; /* monotonic time TCP was up and TLS began; 0 if not */
     bool truncated;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -80,6 +82,9 @@ static CURLcode on_ssl_ctx(CURL *easy, void *ssl_ctx, void *arg)
 {
     (void)easy;
     struct http_probe *p = arg;
+    /* libcurl builds the context once TCP is connected: when a handshake
+     * fails, libcurl reports no connect time, and this is how we still know it. */
+    p->tls_start_us = ys_mono_us();
     ys_tls_facts_install(ssl_ctx);
     ys_tls_facts_bind_ctx(ssl_ctx, &p->super.result.tls);
     return CURLE_OK;
@@ -168,6 +173,8 @@ static void read_timings(struct http_probe *p, curl_off_t *total)
         ph[YS_PHASE_DNS] = clamp_us(nl);
     if (conn > 0)
         ph[YS_PHASE_CONNECT] = clamp_us(conn - nl);
+    else if (p->tls_start_us)
+        ph[YS_PHASE_CONNECT] = clamp_us(p->tls_start_us - p->super.start_mono_us - nl);
     if (app > 0)
         ph[YS_PHASE_TLS] = clamp_us(app - conn);
     if (st > 0)
@@ -183,6 +190,21 @@ static const char *curl_reason(struct http_probe *p, CURLcode code)
         if (strncmp(m, prefixes[i], strlen(prefixes[i])) == 0)
             return m + strlen(prefixes[i]);
     return m;
+}
+
+/* "Failed to connect to host port 80 after 0 ms: Connection refused": curl's
+ * sentence with its generic ending replaced by the system's reason. */
+static void connect_failed(struct http_probe *p, CURLcode code)
+{
+    long os_errno = 0;
+    curl_easy_getinfo(p->easy, CURLINFO_OS_ERRNO, &os_errno);
+    const char *m = curl_reason(p, code);
+    const char *why = os_errno ? strerrordesc_np((int)os_errno) : NULL;
+    const char *cut = strstr(m, ": ");
+    if (why && cut)
+        ys_result_fail(&p->super.result, YS_EC_CONNECT, "%.*s: %s", (int)(cut - m), m, why);
+    else
+        ys_result_fail(&p->super.result, YS_EC_CONNECT, "%s", m);
 }
 
 /* Where a timed-out probe was, from the phases it completed. */
@@ -206,16 +228,14 @@ static void classify(struct http_probe *p, CURLcode code)
     case CURLE_COULDNT_RESOLVE_PROXY:
         ys_result_fail(r, YS_EC_DNS, "DNS: %s", curl_reason(p, code));
         return;
-    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_CONNECT: connect_failed(p, code); return;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        ys_result_fail(r, YS_EC_CONNECT, "%s", curl_reason(p, code));
-        return;
+    case CURLE_HTTP2_STREAM: ys_result_fail(r, YS_EC_CONNECT, "%s", curl_reason(p, code)); return;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
@@ -231,7 +251,7 @@ static void classify(struct http_probe *p, CURLcode code)
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CLIENTCERT:
     case CURLE_USE_SSL_FAILED:
-        ys_result_fail(r, YS_EC_TLS, "TLS: %s", curl_reason(p, code));
+        ys_result_fail(r, YS_EC_TLS, "%s", curl_reason(p, code));
         return;
     case CURLE_OPERATION_TIMEDOUT:
         ys_duration_format(p->super.check->timeout_ms, limit, sizeof limit);
@@ -241,9 +261,7 @@ static void classify(struct http_probe *p, CURLcode code)
     case CURLE_TOO_MANY_REDIRECTS:
         ys_result_fail(r, YS_EC_HTTP_STATUS, "more than %ld redirects", p->spec->max_redirects);
         return;
-    default:
-        ys_result_fail(r, YS_EC_INTERNAL, "curl: %s", curl_reason(p, code));
-        return;
+    default: ys_result_fail(r, YS_EC_INTERNAL, "curl: %s", curl_reason(p, code)); return;
     }
 }
 
@@ -299,8 +317,8 @@ static void on_done(CURL *easy, CURLcode code, void *arg)
     probe_free(p);
 }
 
-static int http_start(struct ys_probe_env *env, const struct ys_check *check,
-                      ys_probe_done_cb done, void *arg, struct ys_probe **out)
+static int http_start(struct ys_probe_env *env, const struct ys_check *check, ys_probe_done_cb done,
+                      void *arg, struct ys_probe **out)
 {
     struct http_probe *p = ys_xcalloc(1, sizeof *p);
     ys_probe_base_init(&p->super, &ys_probe_http, check, done, arg);

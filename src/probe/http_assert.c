@@ -186,8 +186,7 @@ static bool fail_body(struct ys_result *r, const struct ys_http_response *resp, 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (resp->truncated)
-        ys_result_fail(r, YS_EC_ASSERTION, "%s (body truncated at %zu bytes)", msg,
-                       resp->body_len);
+        ys_result_fail(r, YS_EC_ASSERTION, "%s (body truncated at %zu bytes)", msg, resp->body_len);
     else
         ys_result_fail(r, YS_EC_ASSERTION, "%s", msg);
     return false;
@@ -273,20 +272,15 @@ static bool json_equals(const json_t *v, const char *want)
     long long ll;
     bool is_int;
     switch (json_typeof(v)) {
-    case JSON_STRING:
-        return want && strcmp(json_string_value(v), want) == 0;
+    case JSON_STRING: return want && strcmp(json_string_value(v), want) == 0;
     case JSON_INTEGER:
         if (!parse_number(want, &d, &ll, &is_int))
             return false;
         return is_int ? ll == json_integer_value(v) : d == (double)json_integer_value(v);
-    case JSON_REAL:
-        return parse_number(want, &d, &ll, &is_int) && d == json_real_value(v);
-    case JSON_TRUE:
-        return want && strcmp(want, "true") == 0;
-    case JSON_FALSE:
-        return want && strcmp(want, "false") == 0;
-    case JSON_NULL:
-        return !want || strcmp(want, "null") == 0;
+    case JSON_REAL: return parse_number(want, &d, &ll, &is_int) && d == json_real_value(v);
+    case JSON_TRUE: return want && strcmp(want, "true") == 0;
+    case JSON_FALSE: return want && strcmp(want, "false") == 0;
+    case JSON_NULL: return !want || strcmp(want, "null") == 0;
     default: {
         char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         bool eq = want && s && strcmp(s, want) == 0;
@@ -345,8 +339,8 @@ bool ys_http_assert_headers(const struct ys_http_expect *e, const struct ys_http
         const char *v = resp->header ? resp->header(resp->header_ctx, h->name) : NULL;
         if (h->op == YS_HDR_ABSENT) {
             if (v) {
-                ys_result_fail(r, YS_EC_ASSERTION, "header %s is \"%s\", expected absent",
-                               h->name, v);
+                ys_result_fail(r, YS_EC_ASSERTION, "header %s is \"%s\", expected absent", h->name,
+                               v);
                 return false;
             }
             continue;
@@ -361,8 +355,8 @@ bool ys_http_assert_headers(const struct ys_http_expect *e, const struct ys_http
             return false;
         }
         if (h->op == YS_HDR_REGEX && regex_match(h->re, v, strlen(v)) <= 0) {
-            ys_result_fail(r, YS_EC_ASSERTION, "header %s is \"%s\", does not match /%s/",
-                           h->name, v, h->value);
+            ys_result_fail(r, YS_EC_ASSERTION, "header %s is \"%s\", does not match /%s/", h->name,
+                           v, h->value);
             return false;
         }
     }

@@ -66,5 +66,4 @@ int ys_http_json_path_parse(const char *path, struct ys_http_json_seg **segs, si
                             size_t *err_off);
 void ys_http_json_path_free(struct ys_http_json_seg *segs, size_t n);
 
-
 #endif

@@ -22,13 +22,14 @@
 #include <strings.h>
 
 const char *const ys_http_keys[] = {
-    "url",         "method",     "headers", "body", "follow_redirects", "max_redirects",
-    "max_body",    "ip_version", "connect_to", "expect", "tls", NULL,
+    "url",           "method",   "headers",    "body",       "follow_redirects",
+    "max_redirects", "max_body", "ip_version", "connect_to", "expect",
+    "tls",           NULL,
 };
 
 static const char *const expect_keys[] = {
-    "status",  "body_contains", "body_not_contains", "body_regex", "json",
-    "headers", "max_response_time", NULL,
+    "status", "body_contains", "body_not_contains", "body_regex",
+    "json",   "headers",       "max_response_time", NULL,
 };
 static const char *const json_keys[] = {"path", "equals", "exists", NULL};
 static const char *const header_keys[] = {"name", "exists", "equals", "regex", NULL};
@@ -41,8 +42,8 @@ static pcre2_code *compile_regex(const struct ys_node *n, const char *what, cons
 {
     int code;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off,
-                                   NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
     if (!re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(code, msg, sizeof msg);
@@ -204,7 +205,8 @@ static int parse_request(const struct ys_node *c, struct ys_http_spec *s, struct
     if (!urln) {
         ys_cfg_missing(c, "url", "an http check", d);
         rc = YS_ECONFIG;
-    } else if (ys_cfg_url(urln, "url", schemes, d) < 0 || ys_cfg_string(urln, "url", &s->url, d) < 0) {
+    } else if (ys_cfg_url(urln, "url", schemes, d) < 0 ||
+               ys_cfg_string(urln, "url", &s->url, d) < 0) {
         rc = YS_ECONFIG;
     } else {
         s->https = strncasecmp(s->url, "https:", 6) == 0;
@@ -452,8 +454,8 @@ static int parse_expect(const struct ys_node *n, struct ys_http_spec *s, struct 
     take_strlist(&l, &e->not_contains, &e->n_not_contains);
     if ((v = ys_node_get(n, "body_regex")) && parse_regexes(v, e, d) < 0)
         rc = YS_ECONFIG;
-    if ((v = ys_node_get(n, "json")) &&
-        parse_list(v, "expect.json", sizeof *e->json, (void **)&e->json, &e->n_json, json_one, d) < 0)
+    if ((v = ys_node_get(n, "json")) && parse_list(v, "expect.json", sizeof *e->json,
+                                                   (void **)&e->json, &e->n_json, json_one, d) < 0)
         rc = YS_ECONFIG;
     if ((v = ys_node_get(n, "headers")) &&
         parse_list(v, "expect.headers", sizeof *e->headers, (void **)&e->headers, &e->n_headers,

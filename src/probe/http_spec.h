@@ -34,7 +34,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef PCRE2_CODE_UNIT_WIDTH
 #define PCRE2_CODE_UNIT_WIDTH 8
+#endif
 #include <pcre2.h>
 
 struct ys_node;
@@ -95,21 +97,21 @@ struct ys_http_expect {
 };
 
 struct ys_http_spec {
-    char *url;        /* the URL requested (host replaced by tls.server_name if set) */
+    char *url; /* the URL requested (host replaced by tls.server_name if set) */
     bool https;
-    char *method;     /* NULL for GET */
-    bool head;        /* method HEAD: no body is read */
+    char *method;                  /* NULL for GET */
+    bool head;                     /* method HEAD: no body is read */
     struct curl_slist *headers;    /* "Name: value" lines, NULL if none */
     struct curl_slist *connect_to; /* CURLOPT_CONNECT_TO lines, NULL if none */
     char *body;
     size_t body_len;
     bool follow_redirects;
     long max_redirects;
-    int64_t max_body;  /* bytes read at most */
-    long ipresolve;    /* CURL_IPRESOLVE_* */
+    int64_t max_body; /* bytes read at most */
+    long ipresolve;   /* CURL_IPRESOLVE_* */
     struct ys_tls_spec tls;
     struct ys_http_expect expect;
-    bool need_body;    /* some assertion reads the body: buffer it */
+    bool need_body; /* some assertion reads the body: buffer it */
 };
 
 /* The kind's own keys, NULL-terminated (for probe.h's keys). */

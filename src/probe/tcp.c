@@ -179,8 +179,12 @@ static void excerpt(const char *data, size_t len, char *out, size_t size)
     size_t i = 0;
     for (; i < len && i < EXCERPT_MAX && o + 8 < size; i++) {
         unsigned char c = (unsigned char)data[i];
-        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
-                        : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        const char *esc = c == '"'    ? "\\\""
+                          : c == '\\' ? "\\\\"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                                      : NULL;
         if (esc)
             o += (size_t)snprintf(out + o, size - o, "%s", esc);
         else if (c < 0x20 || c >= 0x7f)
@@ -204,8 +208,9 @@ static void fail_expect(struct tcp_probe *p, bool eof)
         return;
     }
     excerpt(p->buf, p->len, got, sizeof got);
-    ys_result_fail(&p->super.result, YS_EC_ASSERTION, "expected %s in the first %zu bytes%s, got %s",
-                   want, p->len, eof ? " (connection closed)" : "", got);
+    ys_result_fail(&p->super.result, YS_EC_ASSERTION,
+                   "expected %s in the first %zu bytes%s, got %s", want, p->len,
+                   eof ? " (connection closed)" : "", got);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -402,8 +407,8 @@ static bool cert_days_ok(struct tcp_probe *p)
                        days == 1 ? "" : "s", date, (long long)min);
     else
         ys_result_fail(&p->super.result, YS_EC_ASSERTION,
-                       "certificate expired %lld day%s ago (%s), less than %lld", (long long)-days,
-                       days == -1 ? "" : "s", date, (long long)min);
+                       "certificate expired %lld day%s ago (%s)", (long long)-days,
+                       days == -1 ? "" : "s", date);
     return false;
 }
 
@@ -411,8 +416,12 @@ static void tls_step(struct tcp_probe *p)
 {
     struct ys_err err;
     int rc = ys_tls_conn_handshake(p->tls, &err);
-    if (p->super.result.tls.leaf_not_after)
-        p->super.result.flags |= YS_RF_HAS_TLS;
+    struct ys_result *r = &p->super.result;
+    if (r->tls.leaf_not_after) {
+        /* As the http kind does: days left is the result's value. */
+        r->flags |= YS_RF_HAS_TLS | YS_RF_HAS_VALUE;
+        r->value = (double)ys_tls_days_left(&r->tls, ys_wall_ms() / 1000);
+    }
     if (rc > 0) {
         wait_for(p, rc);
         return;
@@ -493,20 +502,11 @@ static void on_poll(uv_poll_t *h, int status, int events)
         }
     }
     switch (p->step) {
-    case STEP_CONNECT:
-        check_connect(p);
-        break;
-    case STEP_TLS:
-        tls_step(p);
-        break;
-    case STEP_SEND:
-        send_step(p);
-        break;
-    case STEP_READ:
-        read_step(p);
-        break;
-    case STEP_DNS:
-        break;
+    case STEP_CONNECT: check_connect(p); break;
+    case STEP_TLS: tls_step(p); break;
+    case STEP_SEND: send_step(p); break;
+    case STEP_READ: read_step(p); break;
+    case STEP_DNS: break;
     }
 }
 
@@ -542,8 +542,8 @@ static void start_connect(struct tcp_probe *p, const struct sockaddr *sa)
     }
     p->poll.data = p;
     p->poll_open = true;
-    socklen_t salen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                : sizeof(struct sockaddr_in);
+    socklen_t salen =
+        sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (connect(p->fd, sa, salen) == 0)
         connected(p);
     else if (errno == EINPROGRESS)
@@ -564,7 +564,11 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     if (status < 0 || !res) {
-        ys_result_fail(&p->super.result, YS_EC_DNS, "cannot resolve '%s': %s", p->spec->host,
+        int v = p->spec->ip_version;
+        ys_result_fail(&p->super.result, YS_EC_DNS, "cannot resolve '%s'%s: %s", p->spec->host,
+                       v == 4   ? " to an IPv4 address"
+                       : v == 6 ? " to an IPv6 address"
+                                : "",
                        status < 0 ? uv_strerror(status) : "no address");
         uv_freeaddrinfo(res);
         finish(p);
@@ -581,11 +585,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static bool parse_literal(const struct ys_tcp_spec *s, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
-    if (s->ip_version != 6 &&
-        uv_ip4_addr(s->host, s->port, (struct sockaddr_in *)ss) == 0)
+    if (s->ip_version != 6 && uv_ip4_addr(s->host, s->port, (struct sockaddr_in *)ss) == 0)
         return true;
-    if (s->ip_version != 4 &&
-        uv_ip6_addr(s->host, s->port, (struct sockaddr_in6 *)ss) == 0)
+    if (s->ip_version != 4 && uv_ip6_addr(s->host, s->port, (struct sockaddr_in6 *)ss) == 0)
         return true;
     return false;
 }
@@ -594,8 +596,9 @@ static void start_resolve(struct tcp_probe *p)
 {
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
-    hints.ai_family = p->spec->ip_version == 4 ? AF_INET
-                    : p->spec->ip_version == 6 ? AF_INET6 : AF_UNSPEC;
+    hints.ai_family = p->spec->ip_version == 4   ? AF_INET
+                      : p->spec->ip_version == 6 ? AF_INET6
+                                                 : AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
     hints.ai_flags = AI_NUMERICSERV;
@@ -615,8 +618,8 @@ static void start_resolve(struct tcp_probe *p)
 
 /* ---- the type ------------------------------------------------------------ */
 
-static int tcp_start(struct ys_probe_env *env, const struct ys_check *check,
-                     ys_probe_done_cb done, void *arg, struct ys_probe **out)
+static int tcp_start(struct ys_probe_env *env, const struct ys_check *check, ys_probe_done_cb done,
+                     void *arg, struct ys_probe **out)
 {
     struct tcp_probe *p = ys_xcalloc(1, sizeof *p);
     ys_probe_base_init(&p->super, &ys_probe_tcp, check, done, arg);

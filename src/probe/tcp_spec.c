@@ -95,8 +95,8 @@ int ys_tcp_spec_parse(const struct ys_node *check, const struct ys_check *base, 
 
     const struct ys_node *addr = ys_node_get(check, "address");
     if (!addr) {
-        char *where = base && base->name ? ys_xasprintf("check '%s'", base->name)
-                                         : ys_xstrdup("tcp check");
+        char *where =
+            base && base->name ? ys_xasprintf("check '%s'", base->name) : ys_xstrdup("tcp check");
         ys_cfg_missing(check, "address", where, d);
         free(where);
         rc = YS_ECONFIG;

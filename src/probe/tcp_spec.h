@@ -27,14 +27,14 @@ struct ys_tls_client;
 #define YS_TCP_MAX_READ_LIMIT (16 * 1024 * 1024)
 
 struct ys_tcp_spec {
-    char *host;      /* as written, without brackets */
-    int port;        /* 1..65535 */
-    char *send;      /* NULL: nothing is sent */
+    char *host; /* as written, without brackets */
+    int port;   /* 1..65535 */
+    char *send; /* NULL: nothing is sent */
     size_t send_len;
-    char *expect;    /* NULL: no read assertion */
+    char *expect; /* NULL: no read assertion */
     size_t expect_len;
-    int64_t max_read;  /* bytes, >= 1 */
-    int ip_version;    /* 0 (any), 4 or 6 */
+    int64_t max_read; /* bytes, >= 1 */
+    int ip_version;   /* 0 (any), 4 or 6 */
     struct ys_tls_spec tls;
     /* The verifying TLS context, built lazily on the loop thread by the
      * first probe that needs it and kept for the life of the spec, so the

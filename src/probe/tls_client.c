@@ -39,6 +39,7 @@ struct ys_tls_client {
 struct ys_tls_conn {
     SSL *ssl;
     struct ys_tls_facts *facts;
+    char *name; /* the name verified, for mismatch messages */
 };
 
 /* The reason of the newest queued OpenSSL error ("wrong version number"),
@@ -56,8 +57,8 @@ static int load_client_cert(SSL_CTX *ctx, const struct ys_tls_spec *spec, struct
     if (!spec->cert_file)
         return 0;
     if (SSL_CTX_use_certificate_chain_file(ctx, spec->cert_file) != 1)
-        return ys_err_set(err, YS_EIO, "cannot load client certificate '%s': %s",
-                          spec->cert_file, openssl_reason("unknown error"));
+        return ys_err_set(err, YS_EIO, "cannot load client certificate '%s': %s", spec->cert_file,
+                          openssl_reason("unknown error"));
     const char *key = spec->key_file ? spec->key_file : spec->cert_file;
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
         return ys_err_set(err, YS_EIO, "cannot load client key '%s': %s", key,
@@ -127,8 +128,8 @@ static bool is_ip_literal(const char *name)
     return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
 }
 
-int ys_tls_conn_new(struct ys_tls_client *c, int fd, const char *name,
-                    struct ys_tls_facts *facts, struct ys_tls_conn **out, struct ys_err *err)
+int ys_tls_conn_new(struct ys_tls_client *c, int fd, const char *name, struct ys_tls_facts *facts,
+                    struct ys_tls_conn **out, struct ys_err *err)
 {
     *out = NULL;
     ERR_clear_error();
@@ -146,14 +147,15 @@ int ys_tls_conn_new(struct ys_tls_client *c, int fd, const char *name,
     }
     if (!ok) {
         SSL_free(ssl);
-        return ys_err_set(err, YS_EINTERNAL, "cannot set up TLS for '%s': %s",
-                          name ? name : "", openssl_reason("unknown error"));
+        return ys_err_set(err, YS_EINTERNAL, "cannot set up TLS for '%s': %s", name ? name : "",
+                          openssl_reason("unknown error"));
     }
     SSL_set_connect_state(ssl);
     ys_tls_facts_bind(ssl, facts);
     *out = ys_xcalloc(1, sizeof **out);
     (*out)->ssl = ssl;
     (*out)->facts = facts;
+    (*out)->name = ys_xstrdup(name);
     return 0;
 }
 
@@ -162,6 +164,7 @@ void ys_tls_conn_free(struct ys_tls_conn *conn)
     if (!conn)
         return;
     SSL_free(conn->ssl);
+    free(conn->name);
     free(conn);
 }
 
@@ -183,10 +186,8 @@ static int ssl_outcome(struct ys_tls_conn *conn, int ret, int sys_errno, const c
 {
     int e = SSL_get_error(conn->ssl, ret);
     switch (e) {
-    case SSL_ERROR_WANT_READ:
-        return YS_TLS_WANT_READ;
-    case SSL_ERROR_WANT_WRITE:
-        return YS_TLS_WANT_WRITE;
+    case SSL_ERROR_WANT_READ: return YS_TLS_WANT_READ;
+    case SSL_ERROR_WANT_WRITE: return YS_TLS_WANT_WRITE;
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_last_error() == 0) {
             ERR_clear_error();
@@ -196,14 +197,17 @@ static int ssl_outcome(struct ys_tls_conn *conn, int ret, int sys_errno, const c
                               uv_strerror(uv_translate_sys_error(sys_errno)));
         }
         break;
-    default:
-        break;
+    default: break;
     }
     long v = SSL_get_verify_result(conn->ssl);
     if (v != X509_V_OK && SSL_get_verify_mode(conn->ssl) != SSL_VERIFY_NONE) {
         ERR_clear_error();
-        return ys_err_set(err, YS_EIO, "certificate verify failed: %s",
-                          X509_verify_cert_error_string(v));
+        /* A mismatch is only useful to a person who sees which name. */
+        bool mismatch = v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH;
+        return ys_err_set(err, YS_EIO, "certificate verify failed: %s%s%s%s",
+                          X509_verify_cert_error_string(v),
+                          mismatch ? " (the certificate is not valid for '" : "",
+                          mismatch && conn->name ? conn->name : "", mismatch ? "')" : "");
     }
     return ys_err_set(err, YS_EIO, "%s failed: %s", what, openssl_reason("protocol error"));
 }

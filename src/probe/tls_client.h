@@ -47,8 +47,8 @@ void ys_tls_client_free(struct ys_tls_client *c);
  * must outlive the conn) receives the certificate facts of the handshake,
  * even when verification fails. Returns 0 and an owned conn, or
  * YS_EINTERNAL with err filled. */
-int ys_tls_conn_new(struct ys_tls_client *c, int fd, const char *name,
-                    struct ys_tls_facts *facts, struct ys_tls_conn **out, struct ys_err *err);
+int ys_tls_conn_new(struct ys_tls_client *c, int fd, const char *name, struct ys_tls_facts *facts,
+                    struct ys_tls_conn **out, struct ys_err *err);
 /* Frees conn without a close_notify (the probe is done with the peer).
  * NULL is a no-op. */
 void ys_tls_conn_free(struct ys_tls_conn *conn);

@@ -54,10 +54,12 @@ int64_t ys_sched_next_slot(const char *name, int64_t interval_ms, int64_t now_ms
     return (k + 1) * interval_ms + phase;
 }
 
+static void fire(uv_timer_t *t);
+
 static void arm(struct entry *e, int64_t now_ms)
 {
     int64_t delay = e->due_ms - now_ms;
-    uv_timer_start(&e->timer, NULL, (uint64_t)(delay > 0 ? delay : 0), 0);
+    uv_timer_start(&e->timer, fire, (uint64_t)(delay > 0 ? delay : 0), 0);
 }
 
 static void maybe_free_scheduler(struct ys_scheduler *s)

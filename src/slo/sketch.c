@@ -25,6 +25,7 @@
 #include "core/err.h"
 #include "core/xalloc.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,9 +155,11 @@ void ys_sketch_add(struct ys_sketch *s, double value, uint64_t count)
         s->zero += count;
         return;
     }
+    /* Infinity goes to the bucket of the largest double, not further: a
+     * bucket far above the rest would collapse every real value. */
+    if (value > DBL_MAX)
+        value = DBL_MAX;
     double idx = ceil(log(value) / log_gamma());
-    if (idx > YS_SKETCH_INDEX_LIMIT)
-        idx = YS_SKETCH_INDEX_LIMIT; /* infinity and beyond: the top bucket */
     ys_sketch_add_bin(s, (int32_t)idx, count);
 }
 

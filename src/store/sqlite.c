@@ -52,8 +52,9 @@ static const char *const stmt_sql[SQ_STMT_COUNT] = {
                       " ORDER BY id DESC LIMIT 1",
     [SQ_CHUNK_ADD] = "INSERT INTO chunk(check_id, start_ms, end_ms, n, data)"
                      " VALUES(?1, ?2, ?3, ?4, ?5)",
-    [SQ_CHUNK_APPEND] = "UPDATE chunk SET data = data || ?1, n = ?2, start_ms = ?3,"
-                        " end_ms = ?4 WHERE id = ?5",
+    /* || yields TEXT; the CAST keeps the column a BLOB, bytes unchanged. */
+    [SQ_CHUNK_APPEND] = "UPDATE chunk SET data = CAST(data || ?1 AS BLOB), n = ?2,"
+                        " start_ms = ?3, end_ms = ?4 WHERE id = ?5",
     [SQ_CHUNK_RANGE] = "SELECT start_ms, data FROM chunk WHERE check_id = ?1"
                        " AND start_ms >= ?2 AND start_ms < ?3 ORDER BY start_ms, id",
     [SQ_ROLLUP_GET] = "SELECT total, ok, sum_us, sketch FROM rollup"

@@ -192,27 +192,27 @@ static void test_check_errors(void **state)
 {
     (void)state;
     const char *yaml = "checks:\n"
-                       "  - name: api\n"                       /* 2 */
-                       "    kind: http\n"                      /* 3 */
-                       "    url: http://x/\n"                  /* 4 */
-                       "    intreval: 5s\n"                    /* 5 */
-                       "  - name: web\n"                       /* 6 */
-                       "    kind: htp\n"                       /* 7 */
-                       "    interval: 5 minutes\n"             /* 8 */
-                       "  - kind: tcp\n"                       /* 9 */
-                       "    address: a:1\n"                    /* 10 */
-                       "    timeout: {a: 1}\n"                 /* 11 */
-                       "  - name: api\n"                       /* 12 */
-                       "    kind: tcp\n"                       /* 13 */
-                       "    address: a:2\n"                    /* 14 */
-                       "    interval: 50ms\n"                  /* 15 */
-                       "    timeout: 5ms\n"                    /* 16 */
-                       "  - name: 'bad name!'\n"               /* 17 */
-                       "    labels: {1x: a, ok: {b: c}}\n"     /* 18 */
-                       "  - just a string\n"                   /* 19 */
-                       "  - name: d\n"                         /* 20 */
-                       "    kind: [tcp]\n"                     /* 21 */
-                       "    description: {x: 1}\n";            /* 22 */
+                       "  - name: api\n"                   /* 2 */
+                       "    kind: http\n"                  /* 3 */
+                       "    url: http://x/\n"              /* 4 */
+                       "    intreval: 5s\n"                /* 5 */
+                       "  - name: web\n"                   /* 6 */
+                       "    kind: htp\n"                   /* 7 */
+                       "    interval: 5 minutes\n"         /* 8 */
+                       "  - kind: tcp\n"                   /* 9 */
+                       "    address: a:1\n"                /* 10 */
+                       "    timeout: {a: 1}\n"             /* 11 */
+                       "  - name: api\n"                   /* 12 */
+                       "    kind: tcp\n"                   /* 13 */
+                       "    address: a:2\n"                /* 14 */
+                       "    interval: 50ms\n"              /* 15 */
+                       "    timeout: 5ms\n"                /* 16 */
+                       "  - name: 'bad name!'\n"           /* 17 */
+                       "    labels: {1x: a, ok: {b: c}}\n" /* 18 */
+                       "  - just a string\n"               /* 19 */
+                       "  - name: d\n"                     /* 20 */
+                       "    kind: [tcp]\n"                 /* 21 */
+                       "    description: {x: 1}\n";        /* 22 */
     assert_int_equal(load(yaml), YS_ECONFIG);
     assert_null(C);
     expect_exact(5, 5, "unknown key 'intreval' in check 'api' (did you mean 'interval'?)");
@@ -648,9 +648,9 @@ static void test_bool_int_double(void **state)
         int rc;
         bool value;
     } bools[] = {
-        {"v: true", 0, true},   {"v: yes", 0, true},   {"v: on", 0, true},
-        {"v: True", 0, true},   {"v: false", 0, false}, {"v: no", 0, false},
-        {"v: off", 0, false},   {"v: 'yes'", YS_ECONFIG, 0}, {"v: 1", YS_ECONFIG, 0},
+        {"v: true", 0, true},        {"v: yes", 0, true},         {"v: on", 0, true},
+        {"v: True", 0, true},        {"v: false", 0, false},      {"v: no", 0, false},
+        {"v: off", 0, false},        {"v: 'yes'", YS_ECONFIG, 0}, {"v: 1", YS_ECONFIG, 0},
         {"v: maybe", YS_ECONFIG, 0}, {"v: {}", YS_ECONFIG, 0},
     };
     for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
@@ -711,8 +711,7 @@ static void test_strlist_strmap_string(void **state)
     assert_int_equal(ys_cfg_strmap(value_of(&doc, "v: [a]"), "headers", &m, &doc.d), YS_ECONFIG);
     assert_non_null(strstr(doc.d.v[0].msg, "headers must be a mapping"));
     doc_free(&doc);
-    assert_int_equal(ys_cfg_strmap(value_of(&doc, "v: {A: '1', B: 2}"), "headers", &m, &doc.d),
-                     0);
+    assert_int_equal(ys_cfg_strmap(value_of(&doc, "v: {A: '1', B: 2}"), "headers", &m, &doc.d), 0);
     assert_string_equal(ys_strmap_get(&m, "B"), "2");
     doc_free(&doc);
     ys_strmap_free(&m);
@@ -730,14 +729,20 @@ static void test_strlist_strmap_string(void **state)
 static void test_nearest_and_keys(void **state)
 {
     (void)state;
-    static const char *const keys[] = {"interval", "timeout", "labels", "url", "max_redirects",
-                                       NULL};
+    static const char *const keys[] = {"interval", "timeout",       "labels",
+                                       "url",      "max_redirects", NULL};
     static const struct {
         const char *in, *want;
     } cases[] = {
-        {"intreval", "interval"}, {"interva", "interval"}, {"timeuot", "timeout"},
-        {"lables", "labels"},     {"ulr", "url"},           {"max_redirect", "max_redirects"},
-        {"maxredirect", "max_redirects"}, {"zzz", NULL},     {"something", NULL},
+        {"intreval", "interval"},
+        {"interva", "interval"},
+        {"timeuot", "timeout"},
+        {"lables", "labels"},
+        {"ulr", "url"},
+        {"max_redirect", "max_redirects"},
+        {"maxredirect", "max_redirects"},
+        {"zzz", NULL},
+        {"something", NULL},
         {"", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -124,8 +124,9 @@ static void test_cfg_duration(void **state)
     assert_int_equal(doc.d.n, 1);
     assert_int_equal(doc.d.v[0].line, 1);
     assert_int_equal(doc.d.v[0].col, 4);
-    assert_string_equal(doc.d.v[0].msg,
-                        "checks[2].interval: bad duration '5 minutes' (use 250ms, 30s, 5m, 1h, 7d)");
+    assert_string_equal(
+        doc.d.v[0].msg,
+        "checks[2].interval: bad duration '5 minutes' (use 250ms, 30s, 5m, 1h, 7d)");
     doc_free(&doc);
 
     assert_int_equal(ys_cfg_duration(value_of(&doc, "v: 0s\n"), "t", &ms, &doc.d), YS_ECONFIG);

@@ -39,7 +39,10 @@ static void test_phase_is_stable_across_restarts(void **state)
     int64_t b = ys_sched_next_slot("etcd-tls", interval, 1700000000000LL + 7 * interval + 5);
     /* Same phase: both slots are congruent modulo the interval. */
     assert_int_equal(a % interval, b % interval);
-    assert_int_equal(b - a, 8 * interval);
+    assert_int_equal((b - a) % interval, 0);
+    /* And a different name gets a different phase. */
+    int64_t c = ys_sched_next_slot("etcd-tls-2", interval, 1700000000000LL);
+    assert_true(c % interval != a % interval);
 }
 
 static void test_phases_spread_evenly(void **state)

@@ -133,8 +133,8 @@ static void test_tls_switch(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char yaml[256];
-        snprintf(yaml, sizeof yaml,
-                 "checks:\n  - name: e\n    kind: tcp\n    address: h:1\n%s", cases[i].tls);
+        snprintf(yaml, sizeof yaml, "checks:\n  - name: e\n    kind: tcp\n    address: h:1\n%s",
+                 cases[i].tls);
         struct loaded l;
         load(&l, yaml);
         const struct ys_tcp_spec *s = only_spec(&l);

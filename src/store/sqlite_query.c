@@ -1,0 +1,224 @@
+/*
+ * sqlite_query.c - reading raw results and rollups back.
+ *
+ * Raw: every chunk holds results of one UTC hour, so the chunks that can
+ * overlap [from, to) are those that start in [floor_hour(from), to). The
+ * results of one hour are decoded, sorted by time (a late result may sit
+ * after newer ones) and handed to the callback; memory is bounded by one
+ * hour of one check.
+ *
+ * Minute rollups: each row packs one hour; entries for the same minute
+ * (written before and after a late result) are merged before the callback.
+ *
+ * Callbacks must not use the same store handle: its statements are in the
+ * middle of a step. Runs on whichever thread owns the connection.
+ */
+#include "store/sqlite_int.h"
+
+#include "core/xalloc.h"
+#include "slo/sketch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct hour_rows {
+    struct ys_result *r;
+    size_t n, cap;
+};
+
+/* Insertion sort: stable, and linear on the usual input, which is already
+ * in order (only late results move). */
+static void sort_by_time(struct ys_result *r, size_t n)
+{
+    struct ys_result tmp;
+    for (size_t i = 1; i < n; i++) {
+        if (r[i].ts_ms >= r[i - 1].ts_ms)
+            continue;
+        size_t j = i;
+        tmp = r[i];
+        while (j > 0 && r[j - 1].ts_ms > tmp.ts_ms) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = tmp;
+    }
+}
+
+static int emit(struct hour_rows *h, int64_t from, int64_t to, ys_store_result_cb cb, void *arg)
+{
+    sort_by_time(h->r, h->n);
+    int stop = 0;
+    for (size_t i = 0; i < h->n && !stop; i++)
+        if (h->r[i].ts_ms >= from && h->r[i].ts_ms < to)
+            stop = cb(&h->r[i], arg);
+    h->n = 0;
+    return stop;
+}
+
+static int decode_chunk(struct sq_store *s, uint32_t check_id, const void *data, size_t len,
+                        struct hour_rows *h, struct ys_err *err)
+{
+    struct ys_reader rd = {data, len, 0};
+    struct ys_chunk_state st;
+    struct ys_text_ids ids;
+    int rc;
+    memset(&st, 0, sizeof st);
+    while (rd.pos < rd.len) {
+        if (h->n == h->cap) {
+            h->cap = h->cap ? h->cap * 2 : 256;
+            h->r = ys_xrealloc(h->r, h->cap * sizeof *h->r);
+        }
+        struct ys_result *r = &h->r[h->n];
+        if (ys_chunk_decode(&st, &rd, r, &ids) < 0)
+            return ys_err_set(err, YS_ESTORE, "sqlite: check %u: a raw chunk is corrupt",
+                              check_id);
+        r->check_id = check_id;
+        if ((rc = sq_text_lookup(s, ids.message, r->message, sizeof r->message, err)) < 0 ||
+            (rc = sq_text_lookup(s, ids.subject, r->tls.subject, sizeof r->tls.subject, err)) <
+                0 ||
+            (rc = sq_text_lookup(s, ids.issuer, r->tls.issuer, sizeof r->tls.issuer, err)) < 0)
+            return rc;
+        h->n++;
+    }
+    return 0;
+}
+
+int sq_query_raw(struct ys_store *st, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                 ys_store_result_cb cb, void *arg, struct ys_err *err)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct hour_rows h = {0};
+    int rc = 0, step, stop = 0;
+    int64_t hour = INT64_MIN;
+    if (from_ms >= to_ms)
+        return 0;
+    sqlite3_stmt *q = sq_stmt(s, SQ_CHUNK_RANGE, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_int64(q, 1, check_id);
+    sqlite3_bind_int64(q, 2, sq_floor(from_ms, SQ_HOUR_MS));
+    sqlite3_bind_int64(q, 3, to_ms);
+    while (!stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t chunk_hour = sq_floor(sqlite3_column_int64(q, 0), SQ_HOUR_MS);
+        if (chunk_hour != hour) {
+            stop = emit(&h, from_ms, to_ms, cb, arg);
+            hour = chunk_hour;
+        }
+        if (!stop && (rc = decode_chunk(s, check_id, sqlite3_column_blob(q, 1),
+                                        (size_t)sqlite3_column_bytes(q, 1), &h, err)) < 0)
+            goto out;
+    }
+    if (!stop && step != SQLITE_DONE) {
+        rc = sq_fail(s, err, "reading raw results");
+        goto out;
+    }
+    if (!stop)
+        emit(&h, from_ms, to_ms, cb, arg);
+out:
+    sqlite3_reset(q);
+    free(h.r);
+    return rc;
+}
+
+static int rollups_rows(struct sq_store *s, uint32_t check_id, enum ys_resolution res,
+                        int64_t from_ms, int64_t to_ms, ys_store_rollup_cb cb, void *arg,
+                        struct ys_err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, SQ_ROLLUP_RANGE, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_int64(q, 1, check_id);
+    sqlite3_bind_int(q, 2, (int)res);
+    sqlite3_bind_int64(q, 3, from_ms);
+    sqlite3_bind_int64(q, 4, to_ms);
+    int step, rc = 0, stop = 0;
+    while (!stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct ys_rollup r = {check_id, res, sqlite3_column_int64(q, 0),
+                              (uint64_t)sqlite3_column_int64(q, 1),
+                              (uint64_t)sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3),
+                              NULL};
+        if (ys_sketch_decode(sqlite3_column_blob(q, 4), (size_t)sqlite3_column_bytes(q, 4),
+                             &r.latency) < 0) {
+            rc = ys_err_set(err, YS_ESTORE, "sqlite: check %u: corrupt %s sketch", check_id,
+                            ys_resolution_name(res));
+            break;
+        }
+        stop = cb(&r, arg);
+        ys_sketch_free(r.latency);
+    }
+    if (!rc && !stop && step != SQLITE_DONE)
+        rc = sq_fail(s, err, "reading rollups");
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* Decodes one packed hour of minute rollups into per-minute slots. */
+static int minutes_decode(const void *data, size_t len, int64_t hour, struct ys_agg mins[60])
+{
+    struct ys_reader rd = {data, len, 0};
+    int32_t ctx = 0;
+    struct ys_agg a;
+    while (rd.pos < rd.len) {
+        if (ys_minute_decode(&rd, hour, &ctx, &a) < 0)
+            return YS_EINVAL;
+        struct ys_agg *m = &mins[(a.bucket_ms - hour) / 60000];
+        if (!m->sketch) {
+            *m = a;
+            continue;
+        }
+        m->total += a.total;
+        m->ok += a.ok;
+        m->sum_us += a.sum_us;
+        ys_sketch_merge(m->sketch, a.sketch);
+        ys_sketch_free(a.sketch);
+    }
+    return 0;
+}
+
+static int rollups_minutes(struct sq_store *s, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                           ys_store_rollup_cb cb, void *arg, struct ys_err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, SQ_MINUTE_RANGE, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_int64(q, 1, check_id);
+    sqlite3_bind_int64(q, 2, sq_floor(from_ms, SQ_HOUR_MS));
+    sqlite3_bind_int64(q, 3, to_ms);
+    int step, rc = 0, stop = 0;
+    while (!stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct ys_agg mins[60];
+        int64_t hour = sqlite3_column_int64(q, 0);
+        memset(mins, 0, sizeof mins);
+        if (minutes_decode(sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1), hour,
+                           mins) < 0)
+            rc = ys_err_set(err, YS_ESTORE, "sqlite: check %u: corrupt minute rollups",
+                            check_id);
+        for (int i = 0; i < 60; i++) {
+            struct ys_agg *m = &mins[i];
+            if (!rc && !stop && m->sketch && m->bucket_ms >= from_ms && m->bucket_ms < to_ms) {
+                struct ys_rollup r = {check_id, YS_RES_MINUTE, m->bucket_ms, m->total,
+                                      m->ok,    m->sum_us,     m->sketch};
+                stop = cb(&r, arg);
+            }
+            ys_sketch_free(m->sketch);
+        }
+        if (rc)
+            break;
+    }
+    if (!rc && !stop && step != SQLITE_DONE)
+        rc = sq_fail(s, err, "reading minute rollups");
+    sqlite3_reset(q);
+    return rc;
+}
+
+int sq_query_rollups(struct ys_store *st, uint32_t check_id, enum ys_resolution res,
+                     int64_t from_ms, int64_t to_ms, ys_store_rollup_cb cb, void *arg,
+                     struct ys_err *err)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    if (res == YS_RES_MINUTE)
+        return rollups_minutes(s, check_id, from_ms, to_ms, cb, arg, err);
+    if (res == YS_RES_HOUR || res == YS_RES_DAY)
+        return rollups_rows(s, check_id, res, from_ms, to_ms, cb, arg, err);
+    return ys_err_set(err, YS_EINVAL, "rollups exist per minute, hour and day, not raw");
+}

@@ -1,0 +1,238 @@
+/*
+ * writer.c - the store writer thread (see writer.h).
+ *
+ * Data: a ring buffer of queue_max results guarded by one mutex; `head`
+ * counts results ever accepted (their sequence numbers) and `done` counts
+ * results the thread has finished with (committed, or given up on after a
+ * failed retry). ys_writer_flush waits on `done_cv` until done reaches the
+ * head it saw, so it returns once everything pushed before it is settled.
+ *
+ * The thread sleeps on `work_cv` until flush_ms passed, batch_max results
+ * wait, a flush is asked for, or stop. It copies up to batch_max results
+ * out of the ring under the lock, and appends them with the lock released
+ * so push never waits for the disk. A failed batch is retried once (a
+ * reader's checkpoint or another process can make SQLite busy for a
+ * moment), then counted as failed and logged. Pruning runs between
+ * batches in steps of PRUNE_STEP rows, so it never holds up a batch long.
+ *
+ * Threads: push/flush/stats from any thread; the rest on the writer thread.
+ */
+#include "store/writer.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PRUNE_STEP 500
+#define PRUNE_MAX_STEPS 20 /* per wake-up, so a big backlog cannot stall batches */
+
+struct ys_writer {
+    struct ys_store *store;
+    struct ys_writer_options opt;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
+    struct ys_result *ring;
+    uint64_t head, tail; /* sequence numbers: ring[seq % queue_max] */
+    uint64_t done;
+    uint64_t flush_want;  /* flush asked up to this sequence */
+    bool stopping;
+    int64_t last_drop_warn_ms;
+    int64_t next_prune_ms;
+    struct ys_writer_stats stats;
+    struct ys_result *batch; /* owned by the thread */
+};
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void write_batch(struct ys_writer *w, size_t n)
+{
+    struct ys_err err = {{0}};
+    int rc = w->store->type->append(w->store, w->batch, n, &err);
+    if (rc < 0)
+        rc = w->store->type->append(w->store, w->batch, n, &err);
+    pthread_mutex_lock(&w->mu);
+    if (rc < 0)
+        w->stats.failed += n;
+    else
+        w->stats.written += n;
+    w->stats.batches++;
+    pthread_mutex_unlock(&w->mu);
+    if (rc < 0)
+        ys_error("store", "lost a batch of %zu results: %s", n, err.msg);
+}
+
+static void prune_some(struct ys_writer *w)
+{
+    int64_t now = ys_wall_ms();
+    if (w->opt.prune_every_ms <= 0 || now < w->next_prune_ms)
+        return;
+    int deleted = PRUNE_STEP;
+    for (int i = 0; i < PRUNE_MAX_STEPS && deleted == PRUNE_STEP; i++) {
+        struct ys_err err = {{0}};
+        if (w->store->type->prune(w->store, now, PRUNE_STEP, &deleted, &err) < 0) {
+            ys_error("store", "pruning failed: %s", err.msg);
+            break;
+        }
+        pthread_mutex_lock(&w->mu);
+        w->stats.pruned += (uint64_t)deleted;
+        pthread_mutex_unlock(&w->mu);
+    }
+    /* Unfinished work resumes soon; finished waits for the next period. */
+    w->next_prune_ms = now + (deleted == PRUNE_STEP ? w->opt.flush_ms : w->opt.prune_every_ms);
+}
+
+/* Waits for work and copies out a batch. Returns its size; 0 with
+ * *quit set when stopping and the queue is empty. Called with mu held. */
+static size_t take_batch(struct ys_writer *w, bool *quit)
+{
+    struct timespec until;
+    deadline_after(&until, w->opt.flush_ms);
+    while (!w->stopping && w->head - w->tail < w->opt.batch_max && w->flush_want <= w->done) {
+        if (pthread_cond_timedwait(&w->work_cv, &w->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    size_t n = (size_t)(w->head - w->tail);
+    if (n > w->opt.batch_max)
+        n = w->opt.batch_max;
+    for (size_t i = 0; i < n; i++)
+        w->batch[i] = w->ring[(w->tail + i) % w->opt.queue_max];
+    w->tail += n;
+    *quit = w->stopping && n == 0;
+    return n;
+}
+
+static void *writer_main(void *arg)
+{
+    struct ys_writer *w = arg;
+    bool quit = false;
+    pthread_mutex_lock(&w->mu);
+    while (!quit) {
+        size_t n = take_batch(w, &quit);
+        pthread_mutex_unlock(&w->mu);
+        if (n)
+            write_batch(w, n);
+        if (!quit)
+            prune_some(w);
+        pthread_mutex_lock(&w->mu);
+        w->done += n;
+        pthread_cond_broadcast(&w->done_cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int ys_writer_start(struct ys_store *store, const struct ys_writer_options *opt,
+                    struct ys_writer **out, struct ys_err *err)
+{
+    struct ys_writer *w = ys_xcalloc(1, sizeof *w);
+    w->store = store;
+    w->opt = (struct ys_writer_options){200, 1000, 65536, 60000};
+    if (opt) {
+        w->opt.flush_ms = opt->flush_ms > 0 ? opt->flush_ms : w->opt.flush_ms;
+        w->opt.batch_max = opt->batch_max ? opt->batch_max : w->opt.batch_max;
+        w->opt.queue_max = opt->queue_max ? opt->queue_max : w->opt.queue_max;
+        w->opt.prune_every_ms = opt->prune_every_ms;
+    }
+    w->ring = ys_xmalloc(w->opt.queue_max * sizeof *w->ring);
+    w->batch = ys_xmalloc(w->opt.batch_max * sizeof *w->batch);
+    /* Prune soon after start: a daemon that was down may have a backlog. */
+    w->next_prune_ms = ys_wall_ms() + w->opt.flush_ms;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work_cv, &ca);
+    pthread_cond_init(&w->done_cv, NULL);
+    pthread_condattr_destroy(&ca);
+    int rc = pthread_create(&w->thread, NULL, writer_main, w);
+    if (rc != 0) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->work_cv);
+        pthread_cond_destroy(&w->done_cv);
+        free(w->ring);
+        free(w->batch);
+        free(w);
+        return ys_err_set(err, YS_EINTERNAL, "cannot start the store writer: %s", strerror(rc));
+    }
+    *out = w;
+    return 0;
+}
+
+int ys_writer_push(struct ys_writer *w, const struct ys_result *r)
+{
+    int64_t warn_dropped = -1;
+    pthread_mutex_lock(&w->mu);
+    if (w->head - w->tail >= w->opt.queue_max) {
+        w->stats.dropped++;
+        int64_t now = ys_mono_us() / 1000;
+        if (now - w->last_drop_warn_ms >= 1000 || w->stats.dropped == 1) {
+            w->last_drop_warn_ms = now;
+            warn_dropped = (int64_t)w->stats.dropped;
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (warn_dropped >= 0)
+            ys_warn("store", "writer queue full (%zu): results dropped, %lld so far",
+                    w->opt.queue_max, (long long)warn_dropped);
+        return YS_EBUSY;
+    }
+    w->ring[w->head % w->opt.queue_max] = *r;
+    w->head++;
+    w->stats.queued++;
+    if (w->head - w->tail >= w->opt.batch_max)
+        pthread_cond_signal(&w->work_cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+void ys_writer_flush(struct ys_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    uint64_t want = w->head;
+    if (want > w->flush_want)
+        w->flush_want = want;
+    pthread_cond_signal(&w->work_cv);
+    while (w->done < want)
+        pthread_cond_wait(&w->done_cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void ys_writer_stats(struct ys_writer *w, struct ys_writer_stats *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->stats;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void ys_writer_stop(struct ys_writer *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->work_cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    ys_store_close(w->store);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->work_cv);
+    pthread_cond_destroy(&w->done_cv);
+    free(w->ring);
+    free(w->batch);
+    free(w);
+}
