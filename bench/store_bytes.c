@@ -219,6 +219,37 @@ static int verify(const char *path)
     return bad;
 }
 
+/* Appends n_per rounds of one result per check, in batches of BATCH.
+ * Returns how many were committed, or -1. */
+static long long write_all(struct ys_store *s, const uint32_t *ids, long n_checks, long n_per,
+                           bool progress)
+{
+    struct ys_result *batch = calloc(BATCH, sizeof *batch);
+    struct ys_err err;
+    size_t nb = 0;
+    long long written = 0;
+    for (long round = 0; round < n_per; round++) {
+        for (long i = 1; i <= n_checks; i++) {
+            make_result(&batch[nb++], ids[i], round);
+            if (nb < BATCH && !(round == n_per - 1 && i == n_checks))
+                continue;
+            if (s->type->append(s, batch, nb, &err) < 0) {
+                fprintf(stderr, "bench_store_bytes: append: %s\n", err.msg);
+                free(batch);
+                return -1;
+            }
+            written += (long long)nb;
+            nb = 0;
+            if (progress) {
+                printf("committed %lld\n", written);
+                fflush(stdout);
+            }
+        }
+    }
+    free(batch);
+    return written;
+}
+
 int main(int argc, char **argv)
 {
     bool progress = false;
@@ -261,27 +292,10 @@ int main(int argc, char **argv)
         if (s->type->check_id(s, name, &ids[i], &err) < 0)
             return 1;
     }
-    struct ys_result *batch = calloc(BATCH, sizeof *batch);
-    size_t nb = 0;
-    unsigned long long written = 0;
     double t = now_s();
-    for (long round = 0; round < n_per; round++) {
-        for (long i = 1; i <= n_checks; i++) {
-            make_result(&batch[nb++], ids[i], round);
-            if (nb < BATCH && !(round == n_per - 1 && i == n_checks))
-                continue;
-            if (s->type->append(s, batch, nb, &err) < 0) {
-                fprintf(stderr, "bench_store_bytes: append: %s\n", err.msg);
-                return 1;
-            }
-            written += nb;
-            nb = 0;
-            if (progress) {
-                printf("committed %llu\n", written);
-                fflush(stdout);
-            }
-        }
-    }
+    long long written = write_all(s, ids, n_checks, n_per, progress);
+    if (written < 0)
+        return 1;
     double secs = now_s() - t;
     int64_t end_ms = T0 + n_per * 30000 + 30000;
     query_bench(s, ids[1 + (n_checks > 1)], end_ms);
@@ -290,7 +304,7 @@ int main(int argc, char **argv)
     snprintf(wal, sizeof wal, "%s-wal", path);
     long long bytes = file_size(path) + file_size(wal), raw, rollup;
     table_bytes(path, &raw, &rollup);
-    printf("results:          %llu (%ld checks x %ld)\n", written, n_checks, n_per);
+    printf("results:          %lld (%ld checks x %ld)\n", written, n_checks, n_per);
     printf("file bytes:       %lld (db + wal after checkpoint)\n", bytes);
     printf("bytes/result:     %.2f\n", (double)bytes / (double)written);
     printf("  raw chunks:     %.2f bytes/result\n", (double)raw / (double)written);
@@ -298,7 +312,6 @@ int main(int argc, char **argv)
            (double)rollup / (double)written);
     printf("write throughput: %.0f results/s (batches of %d)\n", (double)written / secs, BATCH);
     printf("db: %s\n", path);
-    free(batch);
     free(ids);
     return 0;
 }

@@ -210,6 +210,7 @@ int ys_daemon_run(struct ys_config *cfg)
     if (uv_loop_close(&d.loop) != 0)
         ys_warn("daemon", "loop closed with handles still open");
     struct ys_writer_stats ws;
+    ys_writer_flush(d.writer);
     ys_writer_stats(d.writer, &ws);
     ys_writer_stop(d.writer);
     ys_info("store", "stopped: %llu results written, %llu dropped, %llu failed",

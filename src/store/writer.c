@@ -72,9 +72,12 @@ static void write_batch(struct ys_writer *w, size_t n)
     else
         w->stats.written += n;
     w->stats.batches++;
+    uint64_t total = w->stats.written;
     pthread_mutex_unlock(&w->mu);
     if (rc < 0)
         ys_error("store", "lost a batch of %zu results: %s", n, err.msg);
+    else
+        ys_debug("store", "committed %zu results (total %llu)", n, (unsigned long long)total);
 }
 
 static void prune_some(struct ys_writer *w)
