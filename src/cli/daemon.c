@@ -188,7 +188,6 @@ static int start_writer(struct daemon *d)
 int ys_daemon_run(struct ys_config *cfg)
 {
     struct daemon d = {.cfg = cfg};
-    signal(SIGPIPE, SIG_IGN);
     if (start_writer(&d) < 0) {
         ys_config_unref(cfg);
         return 1;
