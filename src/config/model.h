@@ -14,6 +14,8 @@
 #define YS_CONFIG_MODEL_H
 
 #include "config/read.h"
+#include "slo/target.h"
+#include "slo/window.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +40,7 @@ struct ys_storage_config {
 struct ys_check_defaults {
     int64_t interval_ms; /* default 30s */
     int64_t timeout_ms;  /* default 10s */
+    char *timezone;      /* calendar windows and due dates; default "UTC" */
 };
 
 struct ys_check {
@@ -49,7 +52,84 @@ struct ys_check {
     int line, col;        /* where the check starts in the file */
     uint64_t fingerprint; /* hash of the check's whole subtree, for reload diffs */
     uint32_t store_id;    /* filled by the daemon once the store knows the check */
+    int incident_open_after;  /* consecutive failures that open an incident (2) */
+    int incident_close_after; /* consecutive successes that close it (1) */
     void *spec;           /* the kind's parsed fields; freed by type->free_spec */
+};
+
+enum ys_indicator { YS_SLI_AVAILABILITY = 0, YS_SLI_LATENCY };
+
+/* slos: an objective over the events of one or more checks. */
+struct ys_slo {
+    char *name;
+    int line, col;
+    struct ys_strlist check_names; /* checks: [a, b] */
+    struct ys_strmap selector;     /* selector: { area: networking } (all labels must match) */
+    size_t n_members;              /* resolved: every check the SLO covers */
+    size_t *members;               /* indices into config->checks */
+    double objective;              /* ratio: 99.9% is 0.999 */
+    struct ys_window window;       /* default rolling 30d */
+    enum ys_indicator indicator;
+    int64_t latency_threshold_ms;  /* YS_SLI_LATENCY: good = ok and faster than this */
+};
+
+enum ys_measure_kind {
+    YS_MEASURE_MANUAL = 0, /* values recorded with `yardstick goal record` */
+    YS_MEASURE_SLO,        /* an SLO's SLI over its window, in percent */
+    YS_MEASURE_CHECK,      /* a statistic of one check */
+    YS_MEASURE_SELECTOR    /* a statistic over the checks matching a label selector */
+};
+
+enum ys_measure_stat {
+    YS_STAT_SLI = 0,        /* slo */
+    YS_STAT_AVAILABILITY,   /* percent of probes ok */
+    YS_STAT_P50, YS_STAT_P90, YS_STAT_P95, YS_STAT_P99, /* latency, seconds */
+    YS_STAT_LAST_VALUE,     /* the last result's value */
+    YS_STAT_CERT_DAYS_LEFT, /* days until the leaf certificate expires */
+    YS_STAT_MTTR,           /* incidents: mean time to recovery, seconds */
+    YS_STAT_LONGEST_OUTAGE, /* seconds */
+    YS_STAT_INCIDENTS,      /* count */
+    YS_STAT_DOWNTIME,       /* seconds */
+    YS_STAT_PASS_SHARE,     /* selector: percent of its checks whose last result passed */
+    YS_STAT_FRESHNESS       /* age of the newest passing result, seconds */
+};
+
+struct ys_measure {
+    enum ys_measure_kind kind;
+    char *ref;                 /* slo or check name */
+    size_t ref_index;          /* resolved index into slos or checks */
+    struct ys_strmap selector; /* YS_MEASURE_SELECTOR */
+    enum ys_measure_stat stat;
+    struct ys_window window;   /* default: the SLO's, else rolling 30d */
+};
+
+struct ys_goal {
+    char *id;
+    int line, col;
+    char *title;
+    char *area;
+    int priority;     /* 0..3 for P0..P3; -1 when not given */
+    char *baseline;   /* the "current" written when the goal was set, as text */
+    struct ys_target target;
+    char *due_text;   /* as written, YYYY-MM-DD; NULL when none */
+    int64_t due_ms;   /* end of the due day in defaults.timezone; 0 when none */
+    struct ys_measure measure;
+};
+
+struct ys_milestone {
+    char *title;
+    int line, col;
+    char *due_text;
+    int64_t due_ms;
+    struct ys_strlist goal_ids;
+    size_t *goals; /* resolved indices into config->goals */
+};
+
+/* actions: the plan's checklists, kept to show in reports. */
+struct ys_action {
+    char *area;
+    char *title;
+    bool done;
 };
 
 struct ys_config {
@@ -58,6 +138,14 @@ struct ys_config {
     struct ys_check_defaults defaults;
     struct ys_check *checks;
     size_t n_checks;
+    struct ys_slo *slos;
+    size_t n_slos;
+    struct ys_goal *goals;
+    size_t n_goals;
+    struct ys_milestone *milestones;
+    size_t n_milestones;
+    struct ys_action *actions;
+    size_t n_actions;
     int refs; /* touched on the loop thread only */
     /* Private to model.c: open-addressing index of checks by name for
      * ys_config_find; slots hold check index + 1, 0 is empty; index_cap is
@@ -78,5 +166,8 @@ void ys_config_ref(struct ys_config *c);
 void ys_config_unref(struct ys_config *c);
 /* Returns the check named name, or NULL. Borrows. */
 struct ys_check *ys_config_find(const struct ys_config *c, const char *name);
+/* Returns the SLO named name / the goal with id, or NULL. Borrows. */
+struct ys_slo *ys_config_find_slo(const struct ys_config *c, const char *name);
+struct ys_goal *ys_config_find_goal(const struct ys_config *c, const char *id);
 
 #endif

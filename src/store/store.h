@@ -19,6 +19,7 @@
 #include "config/model.h"
 #include "core/err.h"
 #include "core/result.h"
+#include "slo/incident.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,10 +53,19 @@ struct ys_store_options {
 
 struct ys_store;
 
+/* A value recorded by hand for a goal measured `manual`. */
+struct ys_goal_record {
+    int64_t ts_ms;
+    double value;
+    char note[YS_RESULT_MSG_MAX];
+};
+
 /* Called for each row; return non-zero to stop early. The struct is
  * borrowed for the call. */
 typedef int (*ys_store_result_cb)(const struct ys_result *r, void *arg);
 typedef int (*ys_store_rollup_cb)(const struct ys_rollup *r, void *arg);
+typedef int (*ys_store_incident_cb)(const struct ys_incident *inc, void *arg);
+typedef int (*ys_store_goal_record_cb)(const struct ys_goal_record *rec, void *arg);
 
 struct ys_store_type {
     const char *name;
@@ -79,6 +89,21 @@ struct ys_store_type {
      * again while it equals budget. */
     int (*prune)(struct ys_store *s, int64_t now_ms, int budget, int *deleted,
                  struct ys_err *err);
+    /* Inserts or updates the incident keyed by (check_id, start_ms): an
+     * open one (end_ms 0) is written when it opens and again when it
+     * closes. */
+    int (*put_incident)(struct ys_store *s, const struct ys_incident *inc, struct ys_err *err);
+    /* Incidents of check_id (0: every check) overlapping [from_ms, to_ms),
+     * open ones included, oldest first. */
+    int (*query_incidents)(struct ys_store *s, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                           ys_store_incident_cb cb, void *arg, struct ys_err *err);
+    /* Appends a manual value for goal_id. */
+    int (*put_goal_record)(struct ys_store *s, const char *goal_id,
+                           const struct ys_goal_record *rec, struct ys_err *err);
+    /* Records of goal_id with from_ms <= ts < to_ms, oldest first. */
+    int (*query_goal_records)(struct ys_store *s, const char *goal_id, int64_t from_ms,
+                              int64_t to_ms, ys_store_goal_record_cb cb, void *arg,
+                              struct ys_err *err);
 };
 
 /* Every store handle starts with this. */

@@ -43,6 +43,10 @@ int ys_writer_start(struct ys_store *store, const struct ys_writer_options *opt,
 /* Thread-safe, non-blocking. Returns 0, or YS_EBUSY when the queue is full
  * (the result is dropped and counted). */
 int ys_writer_push(struct ys_writer *w, const struct ys_result *r);
+/* Thread-safe, non-blocking: queues an incident (opened or closed) to be
+ * written with the next batch. Incidents are few; their queue is separate
+ * and small, and a full one drops and counts like results. */
+int ys_writer_push_incident(struct ys_writer *w, const struct ys_incident *inc);
 /* Blocks until everything pushed so far is committed (tests, `check`). */
 void ys_writer_flush(struct ys_writer *w);
 void ys_writer_stats(struct ys_writer *w, struct ys_writer_stats *out);
