@@ -147,6 +147,7 @@ static void set_scalar(struct ys_node *n, const char *raw, size_t rlen, struct y
         return;
     char *out = NULL;
     size_t len = 0, cap = 0;
+    size_t errors_before = d->n;
     append(&out, &len, &cap, "", 0);
     const char *p = raw, *end = raw + rlen;
     while (p < end) {
@@ -165,6 +166,9 @@ static void set_scalar(struct ys_node *n, const char *raw, size_t rlen, struct y
     }
     free(n->scalar);
     n->scalar = out;
+    /* Readers skip a value whose expansion failed, so one mistake is one
+     * error rather than "not set" followed by "bad URL ''". */
+    n->unresolved = d->n > errors_before;
 }
 
 static bool plain_null(const char *s, size_t len)

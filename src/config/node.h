@@ -36,6 +36,7 @@ struct ys_node {
     char *scalar;   /* SCALAR: the text after ${VAR} substitution */
     bool quoted;    /* SCALAR: written in quotes (so "yes" stays a string) */
     bool is_null;   /* SCALAR: plain ~, null or empty */
+    bool unresolved; /* SCALAR: a ${VAR} in it was unset (already reported) */
     size_t n;       /* MAP: pairs; SEQ: items */
     struct ys_node_pair *pairs; /* MAP */
     struct ys_node **items;     /* SEQ */

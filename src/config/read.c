@@ -134,6 +134,8 @@ void ys_cfg_missing(const struct ys_node *map, const char *key, const char *wher
 static bool want_scalar(const struct ys_node *n, const char *what, const char *expected,
                         struct ys_diag *d)
 {
+    if (n->type == YS_NODE_SCALAR && n->unresolved)
+        return false;
     if (n->type == YS_NODE_SCALAR && !n->is_null)
         return true;
     ys_diag_add(d, n->line, n->col, "%s must be %s, not %s", what, expected, ys_node_type_name(n));

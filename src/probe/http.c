@@ -273,7 +273,9 @@ static void verdict(struct http_probe *p, CURLcode code)
     read_timings(p, &total);
     curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
     r->status = (uint16_t)(status > 0 && status < 1000 ? status : 0);
-    r->bytes = p->received;
+    /* A truncated body counts what was kept, not the last chunk libcurl
+     * happened to hand over past the cap. */
+    r->bytes = p->truncated ? p->spec->max_body : p->received;
     int64_t now_s = r->ts_ms / 1000;
     if (r->tls.leaf_not_after) {
         r->flags |= YS_RF_HAS_TLS | YS_RF_HAS_VALUE;

@@ -16,6 +16,9 @@ set -euo pipefail
 : "${YARDSTICK:?YARDSTICK must point at the yardstick binary}"
 : "${YS_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 
+# Debian puts nginx in /usr/sbin, which a non-login PATH may lack.
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+
 YS_PIDS=()
 YS_TMPDIRS=()
 YS_TEST_NAME=$(basename "${0%.sh}")
@@ -161,9 +164,9 @@ http {
     include $dir/servers.conf;
 }
 EOF
-    nginx -t -q -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" ||
+    "$NGINX" -t -q -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" ||
         { cat "$dir/error.log" >&2 || true; fail "start_nginx: nginx -t rejected $dir/nginx.conf"; }
-    nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" </dev/null >>"$dir/nginx.out" 2>&1 &
+    "$NGINX" -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" </dev/null >>"$dir/nginx.out" 2>&1 &
     NGINX_PID=$!
     YS_PIDS+=("$NGINX_PID")
     local p
