@@ -5,7 +5,9 @@
  * section: storage, defaults, then checks (defaults first, since a check's
  * effective interval and timeout come from them). Each check's common
  * fields are read here; its kind's own fields are read by the kind's parse
- * function from the probe registry. Parsing never stops at the first
+ * function from the probe registry. slos come next (they name checks),
+ * then goals, milestones and actions (model_slo.c, model_goal.c), each
+ * resolving its references to indices. Parsing never stops at the first
  * problem: every error goes to the diag list, and the load fails at the
  * end if any was added, so `yardstick validate` shows them all at once.
  *
@@ -21,10 +23,12 @@
 #include "config/model.h"
 
 #include "config/diag.h"
+#include "config/model_int.h"
 #include "config/node.h"
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/hash.h"
+#include "core/tz.h"
 #include "core/xalloc.h"
 #include "probe/probe.h"
 
@@ -38,16 +42,17 @@
 #define YS_MIN_TIMEOUT_MS 10
 
 static const char *const top_keys[] = {
-    "storage", "defaults",  "checks",  "slos",   "goals", "milestones",
-    "alerts",  "notifiers", "sources", "server", NULL,
+    "storage", "defaults",  "checks",  "slos",   "goals",   "milestones",
+    "actions", "alerts",    "notifiers", "sources", "server", NULL,
 };
 
 static const char *const storage_keys[] = {"kind", "path", "retention", NULL};
 static const char *const retention_keys[] = {"raw", "minute", "hour", "day", NULL};
-static const char *const defaults_keys[] = {"interval", "timeout", NULL};
+static const char *const defaults_keys[] = {"interval", "timeout", "timezone", NULL};
+static const char *const incident_keys[] = {"open_after", "close_after", NULL};
 static const char *const storage_kinds[] = {"sqlite", "postgres", NULL};
 static const char *const check_common_keys[] = {
-    "name", "kind", "interval", "timeout", "labels", "description", NULL,
+    "name", "kind", "interval", "timeout", "labels", "description", "incident", NULL,
 };
 
 static void check_free(struct ys_check *c)
@@ -63,6 +68,9 @@ static void config_free(struct ys_config *c)
     for (size_t i = 0; i < c->n_checks; i++)
         check_free(&c->checks[i]);
     free(c->checks);
+    ys_model_free_slos(c);
+    ys_model_free_goals(c);
+    free(c->defaults.timezone);
     free(c->index);
     free(c->storage.kind);
     free(c->storage.path);
@@ -151,8 +159,30 @@ static void read_bounded(const struct ys_node *n, const char *what, int64_t min_
     *out = ms;
 }
 
+/* The zone is loaded here, not only named, so an unknown one is reported
+ * at its position and due dates can be computed in it. */
+static void parse_timezone(const struct ys_node *n, struct ys_check_defaults *def,
+                           struct ys_tz *tz, struct ys_diag *d)
+{
+    char *name = NULL;
+    if (!n || ys_cfg_string(n, "defaults.timezone", &name, d) < 0)
+        return;
+    struct ys_tz loaded;
+    struct ys_err err = {{0}};
+    if (ys_tz_load(name, NULL, &loaded, &err) < 0) {
+        ys_diag_add(d, n->line, n->col, "defaults.timezone: unknown time zone '%s' (%s)", name,
+                    err.msg);
+        free(name);
+        return;
+    }
+    ys_tz_free(tz);
+    *tz = loaded;
+    free(def->timezone);
+    def->timezone = name;
+}
+
 static void parse_defaults(const struct ys_node *n, struct ys_check_defaults *def,
-                           struct ys_diag *d)
+                           struct ys_tz *tz, struct ys_diag *d)
 {
     if (!want_map(n, "defaults", d))
         return;
@@ -161,9 +191,10 @@ static void parse_defaults(const struct ys_node *n, struct ys_check_defaults *de
                  &def->interval_ms, d);
     read_bounded(ys_node_get(n, "timeout"), "defaults.timeout", YS_MIN_TIMEOUT_MS, &def->timeout_ms,
                  d);
+    parse_timezone(ys_node_get(n, "timezone"), def, tz, d);
 }
 
-static bool valid_check_name(const char *s)
+bool ys_model_valid_name(const char *s)
 {
     size_t len = strlen(s);
     if (len == 0 || len > YS_CHECK_NAME_MAX)
@@ -215,7 +246,7 @@ static char *parse_name_kind(const struct ys_node *n, size_t i, struct ys_check 
     const struct ys_node *name = ys_node_get(n, "name");
     if (!name)
         ys_cfg_missing(n, "name", path, d);
-    else if (ys_cfg_string(name, "name", &ck->name, d) == 0 && !valid_check_name(ck->name)) {
+    else if (ys_cfg_string(name, "name", &ck->name, d) == 0 && !ys_model_valid_name(ck->name)) {
         ys_diag_add(d, name->line, name->col, "bad check name '%s' (use 1-%d of A-Z a-z 0-9 . _ -)",
                     ck->name, YS_CHECK_NAME_MAX);
         free(ck->name);
@@ -271,6 +302,25 @@ static void parse_labels(const struct ys_node *n, const char *path, struct ys_st
                         n->pairs[i].key);
 }
 
+/* incident: { open_after: 2, close_after: 1 } */
+static void parse_incident(const struct ys_node *n, const char *path, struct ys_check *ck,
+                           struct ys_diag *d)
+{
+    char what[80];
+    snprintf(what, sizeof what, "%s.incident", path);
+    if (!want_map(n, what, d))
+        return;
+    ys_cfg_check_keys(n, incident_keys, what, d);
+    int64_t v = ck->incident_open_after;
+    snprintf(what, sizeof what, "%s.incident.open_after", path);
+    if (ys_cfg_int(ys_node_get(n, "open_after"), what, 1, 100, &v, d) == 0)
+        ck->incident_open_after = (int)v;
+    v = ck->incident_close_after;
+    snprintf(what, sizeof what, "%s.incident.close_after", path);
+    if (ys_cfg_int(ys_node_get(n, "close_after"), what, 1, 100, &v, d) == 0)
+        ck->incident_close_after = (int)v;
+}
+
 /* Reads one check: common fields here, the kind's fields by its parser. */
 static void parse_check(const struct ys_node *n, size_t i, const struct ys_config *c,
                         struct ys_check *ck, struct ys_diag *d)
@@ -279,6 +329,8 @@ static void parse_check(const struct ys_node *n, size_t i, const struct ys_confi
     ck->col = n->col;
     ck->interval_ms = c->defaults.interval_ms;
     ck->timeout_ms = c->defaults.timeout_ms;
+    ck->incident_open_after = 2;
+    ck->incident_close_after = 1;
     if (n->type != YS_NODE_MAP) {
         ys_diag_add(d, n->line, n->col, "checks[%zu] must be a mapping, not %s", i,
                     ys_node_type_name(n));
@@ -292,6 +344,7 @@ static void parse_check(const struct ys_node *n, size_t i, const struct ys_confi
     snprintf(what, sizeof what, "%s.timeout", path);
     read_bounded(ys_node_get(n, "timeout"), what, YS_MIN_TIMEOUT_MS, &ck->timeout_ms, d);
     parse_labels(ys_node_get(n, "labels"), path, &ck->labels, d);
+    parse_incident(ys_node_get(n, "incident"), path, ck, d);
     char *desc = NULL;
     snprintf(what, sizeof what, "%s.description", path);
     ys_cfg_string(ys_node_get(n, "description"), what, &desc, d);
@@ -342,6 +395,7 @@ static void config_defaults(struct ys_config *c)
     c->storage.retention.day_ms = 0;
     c->defaults.interval_ms = 30000;
     c->defaults.timeout_ms = 10000;
+    c->defaults.timezone = ys_xstrdup("UTC");
     c->refs = 1;
 }
 
@@ -377,9 +431,14 @@ static int config_from_tree(const struct ys_node *root, const char *path, struct
     struct ys_config *c = ys_xcalloc(1, sizeof *c);
     config_defaults(c);
     c->path = ys_xstrdup(path);
+    struct ys_tz tz;
+    ys_tz_utc(&tz);
     parse_storage(ys_node_get(root, "storage"), &c->storage, d);
-    parse_defaults(ys_node_get(root, "defaults"), &c->defaults, d);
+    parse_defaults(ys_node_get(root, "defaults"), &c->defaults, &tz, d);
     parse_checks(ys_node_get(root, "checks"), c, d);
+    ys_model_parse_slos(ys_node_get(root, "slos"), c, d);
+    ys_model_parse_goals(root, c, &tz, d);
+    ys_tz_free(&tz);
     if (d->n > errors_before) {
         config_free(c);
         return YS_ECONFIG;
@@ -437,4 +496,20 @@ struct ys_check *ys_config_find(const struct ys_config *c, const char *name)
         if (strcmp(c->checks[slot - 1].name, name) == 0)
             return &c->checks[slot - 1];
     }
+}
+
+struct ys_slo *ys_config_find_slo(const struct ys_config *c, const char *name)
+{
+    for (size_t i = 0; c && name && i < c->n_slos; i++)
+        if (c->slos[i].name && strcmp(c->slos[i].name, name) == 0)
+            return &c->slos[i];
+    return NULL;
+}
+
+struct ys_goal *ys_config_find_goal(const struct ys_config *c, const char *id)
+{
+    for (size_t i = 0; c && id && i < c->n_goals; i++)
+        if (c->goals[i].id && strcmp(c->goals[i].id, id) == 0)
+            return &c->goals[i];
+    return NULL;
 }

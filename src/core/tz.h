@@ -52,4 +52,9 @@ int64_t ys_tz_local_to_utc(const struct ys_tz *tz, int y, int m, int d, int hh, 
 void ys_tz_utc_to_local(const struct ys_tz *tz, int64_t t_s, int *y, int *m, int *d, int *hh,
                         int *mm, int *ss);
 
+/* Parses a POSIX TZ rule as found in TZif footers ("CET-1CEST,M3.5.0,M10.5.0/3",
+ * "<+01>-1"). Only Mm.w.d dates; Jn and n forms are rejected. Returns 0 or
+ * YS_EINVAL with err filled. Pure. */
+int ys_tz_rule_parse(const char *s, struct ys_tz_rule *r, struct ys_err *err);
+
 #endif

@@ -23,7 +23,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+
+/* Every open runs schema_sql (the version 1 tables; a new file starts at
+ * version 1) and then each migration from the version found, so a new file
+ * and an old one reach the current schema along the same path. */
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -41,6 +45,19 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS rollup_minute(check_id INTEGER NOT NULL,"
     " hour_ms INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY(check_id, hour_ms)) WITHOUT ROWID;";
+
+/* 1 -> 2: incidents and manual goal records, both kept forever. An open
+ * incident has end_ms 0. incident_start serves range queries over every
+ * check; the primary key serves those of one check. */
+static const char *const migrate_1_to_2_sql =
+    "CREATE TABLE IF NOT EXISTS incident(check_id INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL, first_error TEXT NOT NULL,"
+    " PRIMARY KEY(check_id, start_ms)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS incident_start ON incident(start_ms);"
+    "CREATE TABLE IF NOT EXISTS goal_record(goal_id TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
+    " value REAL NOT NULL, note TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS goal_record_goal ON goal_record(goal_id, ts_ms);"
+    "UPDATE meta SET value = 2 WHERE key = 'schema_version';";
 
 static const char *const stmt_sql[SQ_STMT_COUNT] = {
     [SQ_CHECK_GET] = "SELECT id FROM checks WHERE name = ?1",
@@ -79,6 +96,18 @@ static const char *const stmt_sql[SQ_STMT_COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_INCIDENT_PUT] = "INSERT INTO incident VALUES(?1, ?2, ?3, ?4)"
+                        " ON CONFLICT(check_id, start_ms) DO UPDATE"
+                        " SET end_ms = excluded.end_ms, first_error = excluded.first_error",
+    [SQ_INCIDENT_RANGE] = "SELECT check_id, start_ms, end_ms, first_error FROM incident"
+                          " WHERE check_id = ?1 AND start_ms < ?3"
+                          " AND (end_ms = 0 OR end_ms > ?2) ORDER BY start_ms",
+    [SQ_INCIDENT_RANGE_ALL] = "SELECT check_id, start_ms, end_ms, first_error FROM incident"
+                              " WHERE start_ms < ?3 AND (end_ms = 0 OR end_ms > ?2)"
+                              " ORDER BY start_ms, check_id",
+    [SQ_GOAL_PUT] = "INSERT INTO goal_record(goal_id, ts_ms, value, note) VALUES(?1, ?2, ?3, ?4)",
+    [SQ_GOAL_RANGE] = "SELECT ts_ms, value, note FROM goal_record WHERE goal_id = ?1"
+                      " AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, rowid",
 };
 
 int sq_fail(struct sq_store *s, struct ys_err *err, const char *what)
@@ -176,21 +205,53 @@ out:
     return rc;
 }
 
-static int check_version(struct sq_store *s, struct ys_err *err)
+static int read_version(struct sq_store *s, int *version, struct ys_err *err)
 {
     sqlite3_stmt *st;
-    int version = -1;
+    *version = -1;
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
                            NULL) != SQLITE_OK)
         return ys_err_set(err, YS_ESTORE, "sqlite: %s is not a yardstick database: %s",
                           sqlite3_db_filename(s->db, "main"), sqlite3_errmsg(s->db));
     if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+        *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
+    return 0;
+}
+
+static int check_version(struct sq_store *s, struct ys_err *err)
+{
+    int version, rc = read_version(s, &version, err);
+    if (rc < 0)
+        return rc;
     if (version != SCHEMA_VERSION)
         return ys_err_set(err, YS_ESTORE, "sqlite: schema version %d, expected %d", version,
                           SCHEMA_VERSION);
     return 0;
+}
+
+/* Brings a version 1 database to version 2. The version is read again
+ * inside the write transaction, so two processes opening at once migrate
+ * once. */
+static int migrate(struct sq_store *s, struct ys_err *err)
+{
+    int version, rc;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return sq_fail(s, err, "starting the schema migration");
+    if ((rc = read_version(s, &version, err)) < 0)
+        goto fail;
+    if (version == 1 && sqlite3_exec(s->db, migrate_1_to_2_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail(s, err, "migrating the schema from version 1 to 2");
+        goto fail;
+    }
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail(s, err, "committing the schema migration");
+        goto fail;
+    }
+    return 0;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 static int setup(struct sq_store *s, struct ys_err *err)
@@ -205,7 +266,8 @@ static int setup(struct sq_store *s, struct ys_err *err)
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
         return sq_fail(s, err, "creating the schema");
-    return check_version(s, err);
+    int rc = migrate(s, err);
+    return rc < 0 ? rc : check_version(s, err);
 }
 
 static void sq_close(struct ys_store *st)
@@ -294,4 +356,8 @@ const struct ys_store_type ys_store_sqlite = {
     .query_raw = sq_query_raw,
     .query_rollups = sq_query_rollups,
     .prune = sq_prune,
+    .put_incident = sq_put_incident,
+    .query_incidents = sq_query_incidents,
+    .put_goal_record = sq_put_goal_record,
+    .query_goal_records = sq_query_goal_records,
 };

@@ -28,6 +28,7 @@ enum sq_stmt {
     SQ_MINUTE_GET, SQ_MINUTE_PUT, SQ_MINUTE_RANGE,
     SQ_CHECK_NEXT, SQ_PRUNE_CHUNK, SQ_PRUNE_ROLLUP, SQ_PRUNE_MINUTE,
     SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
+    SQ_INCIDENT_PUT, SQ_INCIDENT_RANGE, SQ_INCIDENT_RANGE_ALL, SQ_GOAL_PUT, SQ_GOAL_RANGE,
     SQ_STMT_COUNT
 };
 
@@ -121,6 +122,15 @@ int sq_query_rollups(struct ys_store *st, uint32_t check_id, enum ys_resolution 
                      struct ys_err *err);
 /* sqlite_prune.c */
 int sq_prune(struct ys_store *st, int64_t now_ms, int budget, int *deleted, struct ys_err *err);
+/* sqlite_incidents.c (incidents and goal records are kept forever) */
+int sq_put_incident(struct ys_store *st, const struct ys_incident *inc, struct ys_err *err);
+int sq_query_incidents(struct ys_store *st, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                       ys_store_incident_cb cb, void *arg, struct ys_err *err);
+int sq_put_goal_record(struct ys_store *st, const char *goal_id, const struct ys_goal_record *rec,
+                       struct ys_err *err);
+int sq_query_goal_records(struct ys_store *st, const char *goal_id, int64_t from_ms,
+                          int64_t to_ms, ys_store_goal_record_cb cb, void *arg,
+                          struct ys_err *err);
 
 static inline int64_t sq_floor(int64_t ts, int64_t len)
 {

@@ -1,0 +1,264 @@
+/*
+ * goal.c - a goal's measured value at an instant, its daily trend over the
+ * last YS_TREND_DAYS days, the projection and the status.
+ *
+ * The value is in the target's unit (target.h): percents as 99.5, latencies
+ * and incident durations in seconds, freshness as the age in seconds of the
+ * newest passing result. Each trend point is the same measurement taken
+ * over the window that ends at that local day's end (today: at now); days
+ * with no data are left out, so the projection only fits real values.
+ *
+ * Cost: one measurement per trend day. Counts over a rolling window ending
+ * on a UTC day boundary read only day rollups, so a 30-day trend of an SLO
+ * is ~30 x 30 rows per check.
+ *
+ * Any thread, with its own store connection.
+ */
+#include "query/query_int.h"
+
+#include "slo/sketch.h"
+
+#include <math.h>
+#include <string.h>
+
+struct measurement {
+    bool has;
+    double value;
+};
+
+static void measure_window(const struct ys_config *cfg, const struct ys_measure *m,
+                           struct ys_window *w)
+{
+    *w = m->window;
+    if (w->kind == YS_WINDOW_ROLLING && w->length_ms <= 0) {
+        if (m->kind == YS_MEASURE_SLO && m->ref_index < cfg->n_slos)
+            *w = cfg->slos[m->ref_index].window;
+        else
+            *w = (struct ys_window){YS_WINDOW_ROLLING, 30 * YS_DAY_MS};
+    }
+}
+
+static void measure_ids(const struct ys_config *cfg, const struct ys_measure *m,
+                        struct ys_idlist *ids)
+{
+    if (m->kind == YS_MEASURE_SLO && m->ref_index < cfg->n_slos)
+        ys_query_slo_ids(cfg, &cfg->slos[m->ref_index], ids);
+    else if (m->kind == YS_MEASURE_CHECK && m->ref_index < cfg->n_checks &&
+             cfg->checks[m->ref_index].store_id != 0)
+        ys_idlist_push(ids, cfg->checks[m->ref_index].store_id);
+    else if (m->kind == YS_MEASURE_SELECTOR)
+        ys_query_selector_ids(cfg, &m->selector, ids);
+}
+
+static double quantile_of(enum ys_measure_stat st)
+{
+    switch (st) {
+    case YS_STAT_P50: return 0.50;
+    case YS_STAT_P90: return 0.90;
+    case YS_STAT_P95: return 0.95;
+    default: return 0.99;
+    }
+}
+
+static int has_value(const struct ys_result *r) { return (r->flags & YS_RF_HAS_VALUE) != 0; }
+static int has_tls(const struct ys_result *r) { return (r->flags & YS_RF_HAS_TLS) != 0; }
+static int is_ok(const struct ys_result *r) { return r->ok; }
+
+/* last_value, cert_days_left, freshness and pass_share: from the newest
+ * raw results before at. */
+static int newest_stat(struct ys_store *s, const struct ys_config *cfg,
+                       const struct ys_idlist *ids, enum ys_measure_stat st, int64_t at,
+                       struct measurement *out, struct ys_err *err)
+{
+    ys_result_pred want = st == YS_STAT_LAST_VALUE       ? has_value
+                          : st == YS_STAT_CERT_DAYS_LEFT ? has_tls
+                          : st == YS_STAT_FRESHNESS      ? is_ok
+                                                         : NULL;
+    struct ys_result best, r;
+    size_t seen = 0, passing = 0;
+    bool found = false;
+    for (size_t i = 0; i < ids->n; i++) {
+        int rc = ys_query_newest(s, cfg, ids->v[i], at, want, &r, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            continue;
+        seen++;
+        passing += r.ok;
+        if (!found || r.ts_ms > best.ts_ms)
+            best = r;
+        found = true;
+    }
+    if (st == YS_STAT_PASS_SHARE) {
+        /* A matching check with no result yet counts as not passing. */
+        out->has = seen > 0;
+        out->value = out->has ? 100.0 * (double)passing / (double)ids->n : 0;
+        return 0;
+    }
+    out->has = found;
+    if (!found)
+        return 0;
+    if (st == YS_STAT_LAST_VALUE)
+        out->value = best.value;
+    else if (st == YS_STAT_CERT_DAYS_LEFT)
+        out->value = (double)ys_tls_days_left(&best.tls, at / 1000);
+    else
+        out->value = (double)(at - best.ts_ms) / 1000.0;
+    return 0;
+}
+
+static int incident_stat(struct ys_store *s, const struct ys_idlist *ids,
+                         enum ys_measure_stat st, int64_t from, int64_t to, int64_t at,
+                         struct measurement *out, struct ys_err *err)
+{
+    struct ys_incident_stats is;
+    int rc = ys_query_incident_stats_ids(s, ids->v, ids->n, from, to, at, &is, err);
+    if (rc < 0)
+        return rc;
+    switch (st) {
+    case YS_STAT_MTTR:
+        out->has = is.mttr_ms >= 0;
+        out->value = (double)is.mttr_ms / 1000.0;
+        break;
+    case YS_STAT_LONGEST_OUTAGE: out->value = (double)is.longest_ms / 1000.0; break;
+    case YS_STAT_DOWNTIME: out->value = (double)is.downtime_ms / 1000.0; break;
+    default: out->value = (double)is.count; break;
+    }
+    return 0;
+}
+
+struct manual_acc {
+    bool found;
+    double value;
+};
+
+static int keep_record(const struct ys_goal_record *rec, void *arg)
+{
+    struct manual_acc *m = arg;
+    m->found = true;
+    m->value = rec->value; /* oldest first: the last one wins */
+    return 0;
+}
+
+/* Counts-based statistics (SLI, availability, percentiles) and incident
+ * statistics over the measure's window ending at at. */
+static int window_stat(struct ys_store *s, const struct ys_config *cfg, const struct ys_goal *g,
+                       const struct ys_idlist *ids, const struct ys_tz *tz, int64_t at,
+                       struct measurement *out, struct ys_err *err)
+{
+    const struct ys_measure *m = &g->measure;
+    struct ys_window w;
+    int64_t from, end, threshold = -1;
+    measure_window(cfg, m, &w);
+    ys_window_bounds(&w, tz, at, &from, &end);
+    int64_t to = end < at ? end : at;
+    bool pct = m->stat >= YS_STAT_P50 && m->stat <= YS_STAT_P99;
+    if (m->kind == YS_MEASURE_SLO && m->stat == YS_STAT_SLI && m->ref_index < cfg->n_slos &&
+        cfg->slos[m->ref_index].indicator == YS_SLI_LATENCY)
+        threshold = cfg->slos[m->ref_index].latency_threshold_ms * 1000;
+    struct ys_sketch *sk = pct ? ys_sketch_new() : NULL;
+    struct ys_counts c;
+    int rc = ys_query_counts(s, ids->v, ids->n, from, to, threshold, &c, sk, err);
+    if (rc == 0 && c.total >= YS_QUERY_MIN_EVENTS) {
+        out->has = true;
+        if (pct)
+            out->value = ys_sketch_quantile(sk, quantile_of(m->stat)) / 1e6;
+        else if (m->stat <= YS_STAT_AVAILABILITY)
+            out->value = 100.0 * (double)c.good / (double)c.total;
+        else
+            rc = incident_stat(s, ids, m->stat, from, to, at, out, err);
+        out->has = out->has && !isnan(out->value);
+    }
+    ys_sketch_free(sk);
+    return rc;
+}
+
+static int measure_at(struct ys_store *s, const struct ys_config *cfg, const struct ys_goal *g,
+                      const struct ys_tz *tz, int64_t at, struct measurement *out,
+                      struct ys_err *err)
+{
+    const struct ys_measure *m = &g->measure;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return 0;
+    if (m->kind == YS_MEASURE_MANUAL) {
+        struct manual_acc acc = {false, 0};
+        int rc = s->type->query_goal_records(s, g->id, INT64_MIN / 2, at, keep_record, &acc, err);
+        out->has = acc.found;
+        out->value = acc.value;
+        return rc;
+    }
+    struct ys_idlist ids = {0};
+    int rc = 0;
+    measure_ids(cfg, m, &ids);
+    if (ids.n == 0)
+        ; /* nothing the store knows: no data */
+    else if (m->stat == YS_STAT_LAST_VALUE || m->stat == YS_STAT_CERT_DAYS_LEFT ||
+             m->stat == YS_STAT_FRESHNESS || m->stat == YS_STAT_PASS_SHARE)
+        rc = newest_stat(s, cfg, &ids, m->stat, at, out, err);
+    else
+        rc = window_stat(s, cfg, g, &ids, tz, at, out, err);
+    ys_idlist_free(&ids);
+    return rc;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back
+ * (H. Hinnant's algorithms). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* End (next local midnight) of the local day `back` days before the one
+ * holding now_ms. */
+static int64_t day_end(const struct ys_tz *tz, int64_t now_ms, int back)
+{
+    int y, m, d, hh, mm, ss;
+    ys_tz_utc_to_local(tz, now_ms / 1000, &y, &m, &d, &hh, &mm, &ss);
+    civil_from_days(days_from_civil(y, m, d) - back + 1, &y, &m, &d);
+    return ys_tz_local_to_utc(tz, y, m, d, 0, 0, 0) * 1000;
+}
+
+int ys_query_goal(struct ys_store *s, const struct ys_config *cfg, const struct ys_goal *goal,
+                  const struct ys_tz *tz, int64_t now_ms, struct ys_goal_eval *out,
+                  struct ys_err *err)
+{
+    struct measurement now, p;
+    memset(out, 0, sizeof *out);
+    int rc = measure_at(s, cfg, goal, tz, now_ms, &now, err);
+    for (int back = YS_TREND_DAYS - 1; rc == 0 && back >= 1; back--) {
+        int64_t t = day_end(tz, now_ms, back);
+        if (t > now_ms)
+            continue;
+        if ((rc = measure_at(s, cfg, goal, tz, t, &p, err)) == 0 && p.has)
+            out->trend[out->n_trend++] = (struct ys_trend_point){t, p.value};
+    }
+    if (rc < 0)
+        return rc;
+    if (now.has)
+        out->trend[out->n_trend++] = (struct ys_trend_point){now_ms, now.value};
+    out->has_value = now.has;
+    out->value = now.value;
+    ys_goal_project(&goal->target, out->trend, out->n_trend, now_ms, &out->projection);
+    out->status = ys_goal_status(&goal->target, now.has, now.value, goal->due_ms, now_ms,
+                                 &out->projection);
+    return 0;
+}
