@@ -22,6 +22,9 @@ static const struct command commands[] = {
     {"check", ys_cmd_check, "run every check once and print the results (a smoke test for CI)"},
     {"validate", ys_cmd_validate, "check a configuration file and print every error"},
     {"history", ys_cmd_history, "print a check's stored results or rollups"},
+    {"report", ys_cmd_report, "measure every goal and SLO and print a report"},
+    {"goal", ys_cmd_goal, "record a goal's value by hand (goal record), or list goals"},
+    {"import", ys_cmd_import, "import a Markdown goals document as a goals file"},
 };
 
 static void usage(FILE *out)

@@ -14,8 +14,10 @@
 #include "cli/daemon.h"
 
 #include "config/diag.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "live/incidents.h"
 #include "probe/curl_multi.h"
 #include "sched/scheduler.h"
 #include "store/writer.h"
@@ -29,6 +31,7 @@ struct daemon {
     struct ys_probe_env env;
     struct ys_scheduler *sched;
     struct ys_writer *writer;
+    struct ys_live_incidents *incidents;
     struct ys_config *cfg;
     uv_signal_t sig_term, sig_int, sig_hup;
     bool reloading;
@@ -75,6 +78,7 @@ static void on_result(const struct ys_check *check, const struct ys_result *r, v
         ys_info("probe", "check %s failed: %s: %s", check->name, ys_errclass_name(r->errclass),
                 r->message);
     ys_writer_push(d->writer, r);
+    ys_live_incidents_feed(d->incidents, check, r);
 }
 
 static void reload_work(uv_work_t *w)
@@ -95,6 +99,7 @@ static void reload_done(uv_work_t *w, int status)
         if (strcmp(job->cfg->storage.path, d->cfg->storage.path) != 0)
             ys_warn("config", "storage changes take effect at the next restart");
         ys_scheduler_apply(d->sched, job->cfg);
+        ys_live_incidents_apply(d->incidents, job->cfg, ys_wall_ms());
         ys_config_unref(d->cfg);
         d->cfg = job->cfg;
         job->cfg = NULL;
@@ -185,10 +190,35 @@ static int start_writer(struct daemon *d)
     return rc;
 }
 
+/* Incident trackers for every check, resuming those a previous run left
+ * open (read through a connection of its own: the writer owns the other). */
+static int start_incidents(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    struct ys_store_options opt;
+    struct ys_store *store = NULL;
+    d->incidents = ys_live_incidents_new(d->writer);
+    ys_live_incidents_apply(d->incidents, d->cfg, ys_wall_ms());
+    ys_daemon_store_options(d->cfg, &opt, true);
+    int rc = ys_store_open(d->cfg->storage.kind, &opt, &store, &err);
+    if (rc == 0)
+        rc = ys_live_incidents_resume(d->incidents, store, &err);
+    ys_store_close(store);
+    if (rc < 0)
+        ys_error("store", "%s: reading open incidents: %s", d->cfg->storage.path, err.msg);
+    return rc;
+}
+
 int ys_daemon_run(struct ys_config *cfg)
 {
     struct daemon d = {.cfg = cfg};
     if (start_writer(&d) < 0) {
+        ys_config_unref(cfg);
+        return 1;
+    }
+    if (start_incidents(&d) < 0) {
+        ys_live_incidents_free(d.incidents);
+        ys_writer_stop(d.writer);
         ys_config_unref(cfg);
         return 1;
     }
@@ -211,6 +241,7 @@ int ys_daemon_run(struct ys_config *cfg)
     struct ys_writer_stats ws;
     ys_writer_flush(d.writer);
     ys_writer_stats(d.writer, &ws);
+    ys_live_incidents_free(d.incidents);
     ys_writer_stop(d.writer);
     ys_info("store", "stopped: %llu results written, %llu dropped, %llu failed",
             (unsigned long long)(ws.written), (unsigned long long)ws.dropped,

@@ -297,8 +297,7 @@ static void parse_target(const struct ys_node *n, const char *where, struct ys_t
     if (ys_cfg_string(n, what, &s, d) < 0)
         return;
     if (ys_target_parse(s, out, why, sizeof why) < 0)
-        ys_diag_add(d, n->line, n->col, "bad target '%s' in %s: %s", s, where,
-                    why[0] ? why : "not a target");
+        ys_diag_add(d, n->line, n->col, "%s: %s", where, why[0] ? why : "bad target");
     free(s);
 }
 

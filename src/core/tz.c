@@ -168,8 +168,7 @@ int ys_tz_rule_parse(const char *s, struct ys_tz_rule *r, struct ys_err *err)
     if (!(p = parse_date(p, &r->start_month, &r->start_week, &r->start_wday, &r->start_time_s,
                          &why)) ||
         *p++ != ',' ||
-        !(p = parse_date(p, &r->end_month, &r->end_week, &r->end_wday, &r->end_time_s, &why)) ||
-        *p)
+        !(p = parse_date(p, &r->end_month, &r->end_week, &r->end_wday, &r->end_time_s, &why)) || *p)
         goto bad;
     return 0;
 bad:
@@ -189,10 +188,10 @@ static int32_t rule_offset_at(const struct ys_tz_rule *r, int64_t t)
                                      rule_mday(y, r->start_month, r->start_week, r->start_wday)) *
                      86400) +
                     r->start_time_s - r->std_offset_s;
-    int64_t end = (days_from_civil(y, r->end_month,
-                                   rule_mday(y, r->end_month, r->end_week, r->end_wday)) *
-                   86400) +
-                  r->end_time_s - r->dst_offset_s;
+    int64_t end =
+        (days_from_civil(y, r->end_month, rule_mday(y, r->end_month, r->end_week, r->end_wday)) *
+         86400) +
+        r->end_time_s - r->dst_offset_s;
     int dst = start < end ? (t >= start && t < end) : !(t >= end && t < start);
     return dst ? r->dst_offset_s : r->std_offset_s;
 }
@@ -296,8 +295,7 @@ static int parse_tzif(const unsigned char *buf, size_t len, struct ys_tz *tz, st
 static int valid_name(const char *name)
 {
     size_t len = strlen(name);
-    if (len == 0 || len >= sizeof((struct ys_tz *)0)->name || name[0] == '/' ||
-        strstr(name, ".."))
+    if (len == 0 || len >= sizeof((struct ys_tz *)0)->name || name[0] == '/' || strstr(name, ".."))
         return 0;
     for (const char *p = name; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("/_+-.", *p))
@@ -333,8 +331,10 @@ int ys_tz_load(const char *name, const char *dir, struct ys_tz *out, struct ys_e
 {
     memset(out, 0, sizeof *out);
     if (!name || !valid_name(name))
-        return ys_err_set(err, YS_EINVAL, "time zone '%s': expected a name such as "
-                          "'Europe/Berlin' (no '..', no leading '/')", name ? name : "");
+        return ys_err_set(err, YS_EINVAL,
+                          "time zone '%s': expected a name such as "
+                          "'Europe/Berlin' (no '..', no leading '/')",
+                          name ? name : "");
     if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0) {
         ys_tz_utc(out);
         snprintf(out->name, sizeof out->name, "%s", name);

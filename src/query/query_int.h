@@ -41,4 +41,9 @@ typedef int (*ys_result_pred)(const struct ys_result *r);
 int ys_query_newest(struct ys_store *s, const struct ys_config *cfg, uint32_t id, int64_t at_ms,
                     ys_result_pred want, struct ys_result *out, struct ys_err *err);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12), and
+ * back; any day count, so date arithmetic is plain addition. */
+int64_t ys_days_from_civil(int64_t y, int m, int d);
+void ys_civil_from_days(int64_t z, int *y, int *m, int *d);
+
 #endif

@@ -48,6 +48,7 @@ struct ys_report {
     const struct ys_config *cfg; /* borrowed: must outlive the report */
     char title[128];
     int64_t at_ms;
+    char at_text[40]; /* at_ms in RFC 3339, UTC */
     int64_t incidents_from_ms; /* the incident summary covers [from, at) */
     struct ys_report_goal *goals;
     size_t n_goals;
@@ -76,8 +77,11 @@ void ys_report_free(struct ys_report *r);
 /* The status mark of Markdown reports: ✅ met, 🟢 on track, 🟠 at risk,
  * ❌ missed, ⚪ no data. */
 const char *ys_report_status_mark(enum ys_goal_status s);
-/* Formats an epoch-ms instant as YYYY-MM-DD in tz. */
-void ys_report_format_date(const struct ys_tz *tz, int64_t ms, char *buf, size_t size);
+
+/* Parses --at: "YYYY-MM-DD" is the end of that day (the next local
+ * midnight) in tz; RFC 3339 ("2025-06-30T12:00:00Z", "+02:00" offsets,
+ * fractions) is that instant. Returns 0 or YS_EINVAL. */
+int ys_report_parse_at(const char *s, const struct ys_tz *tz, int64_t *out_ms);
 
 /* Renderers. color: ANSI colours in the table (the caller decides: a
  * terminal and NO_COLOR unset). */

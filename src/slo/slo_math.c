@@ -20,8 +20,7 @@ const int64_t ys_burn_window_ms[YS_BURN_COUNT] = {
     5 * 60000, 30 * 60000, 3600000, 2 * 3600000, 6 * 3600000, 86400000, 3 * 86400000,
 };
 
-const char *const ys_burn_window_name[YS_BURN_COUNT] = {"5m", "30m", "1h", "2h",
-                                                        "6h", "1d",  "3d"};
+const char *const ys_burn_window_name[YS_BURN_COUNT] = {"5m", "30m", "1h", "2h", "6h", "1d", "3d"};
 
 const struct ys_burn_condition ys_burn_conditions[4] = {
     {YS_BURN_1H, YS_BURN_5M, 14.4, YS_ALERT_PAGE},
@@ -33,15 +32,11 @@ const struct ys_burn_condition ys_burn_conditions[4] = {
 const char *ys_alert_state_name(enum ys_alert_state s)
 {
     switch (s) {
-    case YS_ALERT_OK:
-        return "ok";
-    case YS_ALERT_TICKET:
-        return "ticket";
-    case YS_ALERT_PAGE:
-        return "page";
+    case YS_ALERT_OK: return "ok";
+    case YS_ALERT_TICKET: return "ticket";
+    case YS_ALERT_PAGE: return "page";
     case YS_ALERT_NO_DATA:
-    default:
-        return "no data";
+    default: return "no data";
     }
 }
 
@@ -119,6 +114,6 @@ void ys_budget_compute(struct ys_counts window, double objective, uint64_t min_e
         out->remaining = 1.0 - out->consumed_bad / out->allowed_bad;
     else
         out->remaining = out->consumed_bad > 0 ? 0.0 : 1.0;
-    out->exhausted_at_ms = exhaustion(out->allowed_bad - out->consumed_bad, recent_burn,
-                                      objective, window.total, start_ms, end_ms, now_ms);
+    out->exhausted_at_ms = exhaustion(out->allowed_bad - out->consumed_bad, recent_burn, objective,
+                                      window.total, start_ms, end_ms, now_ms);
 }

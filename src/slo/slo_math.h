@@ -57,7 +57,16 @@ double ys_burn_rate(struct ys_counts c, double objective, uint64_t min_events);
  * no data). Which conditions fire is written to fired[4] when not NULL. */
 enum ys_alert_state ys_burn_alert(const double burn[YS_BURN_COUNT], bool fired[4]);
 /* Budget over a window [start_ms, end_ms) evaluated at now_ms; recent is
- * the burn rate used to project exhaustion (e.g. the 1h one; NAN: none). */
+ * the burn rate used to project exhaustion (e.g. the 1h one; NAN: none).
+ * Exhaustion: events arrive at total / (now - start) per ms, bad ones at
+ * recent * (1 - objective) times that; the bad events still allowed run
+ * out at now + (allowed - consumed) / that rate. exhausted_at_ms is 0 when
+ * the budget is already spent (remaining <= 0: read remaining to tell), when
+ * there is no recent burn (NAN or <= 0), or when the date falls at or after
+ * the window's end. A rolling window ends at now (end_ms <= now_ms): its
+ * horizon is then one window length ahead, an approximation since bad
+ * events sliding out of the window would give budget back.
+ * No data (total < min_events or 0): no_data, sli and remaining NAN. */
 void ys_budget_compute(struct ys_counts window, double objective, uint64_t min_events,
                        double recent_burn, int64_t start_ms, int64_t end_ms, int64_t now_ms,
                        struct ys_budget *out);

@@ -15,6 +15,11 @@
  * moment), then counted as failed and logged. Pruning runs between
  * batches in steps of PRUNE_STEP rows, so it never holds up a batch long.
  *
+ * Incidents have a second, small ring (INCIDENT_QUEUE_MAX) with its own
+ * sequence numbers (inc_head, inc_tail, inc_done). They are taken with the
+ * results of the same wake-up and written right after them, oldest first,
+ * so an incident's open and close reach the store in the order pushed.
+ *
  * Threads: push/flush/stats from any thread; the rest on the writer thread.
  */
 #include "store/writer.h"
@@ -31,6 +36,7 @@
 
 #define PRUNE_STEP 500
 #define PRUNE_MAX_STEPS 20 /* per wake-up, so a big backlog cannot stall batches */
+#define INCIDENT_QUEUE_MAX 4096
 
 struct ys_writer {
     struct ys_store *store;
@@ -42,11 +48,14 @@ struct ys_writer {
     uint64_t head, tail; /* sequence numbers: ring[seq % queue_max] */
     uint64_t done;
     uint64_t flush_want;  /* flush asked up to this sequence */
+    struct ys_incident *inc_ring; /* inc_ring[seq % INCIDENT_QUEUE_MAX] */
+    uint64_t inc_head, inc_tail, inc_done, inc_flush_want;
     bool stopping;
     int64_t last_drop_warn_ms;
     int64_t next_prune_ms;
     struct ys_writer_stats stats;
     struct ys_result *batch; /* owned by the thread */
+    struct ys_incident *inc_batch;
 };
 
 static void deadline_after(struct timespec *ts, int ms)
@@ -80,6 +89,28 @@ static void write_batch(struct ys_writer *w, size_t n)
         ys_debug("store", "committed %zu results (total %llu)", n, (unsigned long long)total);
 }
 
+static void write_incidents(struct ys_writer *w, size_t n)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct ys_incident *inc = &w->inc_batch[i];
+        struct ys_err err = {{0}};
+        int rc = w->store->type->put_incident(w->store, inc, &err);
+        if (rc < 0)
+            rc = w->store->type->put_incident(w->store, inc, &err);
+        if (rc < 0) {
+            failed++;
+            ys_error("store", "lost an incident of check %u starting at %lld: %s",
+                     (unsigned)inc->check_id, (long long)inc->start_ms, err.msg);
+        }
+    }
+    if (failed) {
+        pthread_mutex_lock(&w->mu);
+        w->stats.failed += failed;
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
 static void prune_some(struct ys_writer *w)
 {
     int64_t now = ys_wall_ms();
@@ -100,13 +131,25 @@ static void prune_some(struct ys_writer *w)
     w->next_prune_ms = now + (deleted == PRUNE_STEP ? w->opt.flush_ms : w->opt.prune_every_ms);
 }
 
-/* Waits for work and copies out a batch. Returns its size; 0 with
- * *quit set when stopping and the queue is empty. Called with mu held. */
-static size_t take_batch(struct ys_writer *w, bool *quit)
+/* Copies every queued incident out. Called with mu held. */
+static size_t take_incidents(struct ys_writer *w)
+{
+    size_t n = (size_t)(w->inc_head - w->inc_tail);
+    for (size_t i = 0; i < n; i++)
+        w->inc_batch[i] = w->inc_ring[(w->inc_tail + i) % INCIDENT_QUEUE_MAX];
+    w->inc_tail += n;
+    return n;
+}
+
+/* Waits for work and copies out a batch of results and every queued
+ * incident. Returns the results' count and *ninc the incidents'; *quit is
+ * set when stopping and both queues are empty. Called with mu held. */
+static size_t take_batch(struct ys_writer *w, size_t *ninc, bool *quit)
 {
     struct timespec until;
     deadline_after(&until, w->opt.flush_ms);
-    while (!w->stopping && w->head - w->tail < w->opt.batch_max && w->flush_want <= w->done) {
+    while (!w->stopping && w->head - w->tail < w->opt.batch_max && w->flush_want <= w->done &&
+           w->inc_flush_want <= w->inc_done) {
         if (pthread_cond_timedwait(&w->work_cv, &w->mu, &until) == ETIMEDOUT)
             break;
     }
@@ -116,7 +159,8 @@ static size_t take_batch(struct ys_writer *w, bool *quit)
     for (size_t i = 0; i < n; i++)
         w->batch[i] = w->ring[(w->tail + i) % w->opt.queue_max];
     w->tail += n;
-    *quit = w->stopping && n == 0;
+    *ninc = take_incidents(w);
+    *quit = w->stopping && n == 0 && *ninc == 0;
     return n;
 }
 
@@ -126,14 +170,18 @@ static void *writer_main(void *arg)
     bool quit = false;
     pthread_mutex_lock(&w->mu);
     while (!quit) {
-        size_t n = take_batch(w, &quit);
+        size_t ninc = 0;
+        size_t n = take_batch(w, &ninc, &quit);
         pthread_mutex_unlock(&w->mu);
         if (n)
             write_batch(w, n);
+        if (ninc)
+            write_incidents(w, ninc);
         if (!quit)
             prune_some(w);
         pthread_mutex_lock(&w->mu);
         w->done += n;
+        w->inc_done += ninc;
         pthread_cond_broadcast(&w->done_cv);
     }
     pthread_mutex_unlock(&w->mu);
@@ -154,6 +202,8 @@ int ys_writer_start(struct ys_store *store, const struct ys_writer_options *opt,
     }
     w->ring = ys_xmalloc(w->opt.queue_max * sizeof *w->ring);
     w->batch = ys_xmalloc(w->opt.batch_max * sizeof *w->batch);
+    w->inc_ring = ys_xmalloc(INCIDENT_QUEUE_MAX * sizeof *w->inc_ring);
+    w->inc_batch = ys_xmalloc(INCIDENT_QUEUE_MAX * sizeof *w->inc_batch);
     /* Prune soon after start: a daemon that was down may have a backlog. */
     w->next_prune_ms = ys_wall_ms() + w->opt.flush_ms;
     pthread_condattr_t ca;
@@ -170,6 +220,8 @@ int ys_writer_start(struct ys_store *store, const struct ys_writer_options *opt,
         pthread_cond_destroy(&w->done_cv);
         free(w->ring);
         free(w->batch);
+        free(w->inc_ring);
+        free(w->inc_batch);
         free(w);
         return ys_err_set(err, YS_EINTERNAL, "cannot start the store writer: %s", strerror(rc));
     }
@@ -203,14 +255,32 @@ int ys_writer_push(struct ys_writer *w, const struct ys_result *r)
     return 0;
 }
 
+int ys_writer_push_incident(struct ys_writer *w, const struct ys_incident *inc)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->inc_head - w->inc_tail >= INCIDENT_QUEUE_MAX) {
+        w->stats.dropped++;
+        pthread_mutex_unlock(&w->mu);
+        ys_warn("store", "incident queue full (%d): incident of check %u dropped",
+                INCIDENT_QUEUE_MAX, (unsigned)inc->check_id);
+        return YS_EBUSY;
+    }
+    w->inc_ring[w->inc_head % INCIDENT_QUEUE_MAX] = *inc;
+    w->inc_head++;
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
 void ys_writer_flush(struct ys_writer *w)
 {
     pthread_mutex_lock(&w->mu);
-    uint64_t want = w->head;
+    uint64_t want = w->head, inc_want = w->inc_head;
     if (want > w->flush_want)
         w->flush_want = want;
+    if (inc_want > w->inc_flush_want)
+        w->inc_flush_want = inc_want;
     pthread_cond_signal(&w->work_cv);
-    while (w->done < want)
+    while (w->done < want || w->inc_done < inc_want)
         pthread_cond_wait(&w->done_cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
 }
@@ -237,5 +307,7 @@ void ys_writer_stop(struct ys_writer *w)
     pthread_cond_destroy(&w->done_cv);
     free(w->ring);
     free(w->batch);
+    free(w->inc_ring);
+    free(w->inc_batch);
     free(w);
 }

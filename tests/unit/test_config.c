@@ -177,7 +177,7 @@ static void test_unknown_keys_with_suggestions(void **state)
 {
     (void)state;
     const char *yaml = "chekcs: []\n"
-                       "slos: {anything: [goes, here]}\n"
+                       "alerts: {anything: [goes, here]}\n"
                        "server: {listen: x}\n"
                        "zzzzzz: 1\n"
                        "defaults: {intervl: 5s}\n";
