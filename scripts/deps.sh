@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake pkg-config
   libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libyaml-dev
-  libjansson-dev libpcre2-dev libcmocka-dev libcmark-gfm-dev libcmark-gfm-extensions-dev tzdata
+  libjansson-dev libpcre2-dev libcmocka-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libmicrohttpd-dev tzdata
 )
 TEST_PKGS=(
   nginx-light openssl curl sqlite3 python3 valgrind
