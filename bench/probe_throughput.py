@@ -411,7 +411,9 @@ def main():
         log("\nStore bytes per result (bench_store_bytes):")
         if os.access(sb, os.X_OK):
             try:
-                r = subprocess.run([sb], cwd=a.tmp, capture_output=True, timeout=240)
+                # The database goes in our temporary folder, removed on exit.
+                r = subprocess.run([sb, os.path.join(a.tmp, "store-bytes.db")], cwd=a.tmp,
+                                   capture_output=True, timeout=240)
                 log("  " + r.stdout.decode().strip().replace("\n", "\n  "))
                 if r.returncode != 0:
                     log(f"  (exit {r.returncode}: {r.stderr.decode()[-300:]})")

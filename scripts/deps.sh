@@ -10,9 +10,11 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   nginx-light openssl curl sqlite3 python3 valgrind
+  prometheus  # promtool and a real Prometheus for the /metrics tests
 )
 BENCH_PKGS=(
   prometheus-blackbox-exporter
+  wrk  # bench/api_load.sh
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -9,6 +9,7 @@
 
 #include "config/model.h"
 #include "core/result.h"
+#include "core/result_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -30,10 +31,6 @@ int ys_cli_set_logging(const char *level, const char *format);
 /* Loads path, printing every diagnostic as FILE:LINE:COL: message on
  * stderr. Returns 0 and an owned config, or YS_EXIT_USAGE. */
 int ys_cli_load_config(const char *path, struct ys_config **out);
-
-/* The JSON form of one result, as `check --format json` prints it and the
- * API will serve it. Returns a new reference. */
-json_t *ys_result_to_json(const char *name, const char *kind, const struct ys_result *r);
 
 /* One finished check for the printers below. */
 struct ys_check_outcome {

@@ -22,14 +22,13 @@ enum { MAX_DOC = 16 << 20 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: yardstick import goals FILE.md [-o OUT] [--year YEAR]\n\n"
-            "Reads a Markdown plan (tables of targets, a milestones table, task lists)\n"
-            "and writes a goals file: goals:, milestones: and actions:.\n\n"
-            "  -o, --output OUT  write to OUT instead of stdout\n"
-            "  --year YEAR       the year quarters belong to when the title names none\n"
-            "                    (default: the current year)\n\n"
-            "See docs/import.md for the tables it reads.\n");
+    fprintf(out, "usage: yardstick import goals FILE.md [-o OUT] [--year YEAR]\n\n"
+                 "Reads a Markdown plan (tables of targets, a milestones table, task lists)\n"
+                 "and writes a goals file: goals:, milestones: and actions:.\n\n"
+                 "  -o, --output OUT  write to OUT instead of stdout\n"
+                 "  --year YEAR       the year quarters belong to when the title names none\n"
+                 "                    (default: the current year)\n\n"
+                 "See docs/import.md for the tables it reads.\n");
 }
 
 /* Reads path whole into an owned buffer. Returns 0 or YS_EIO/YS_ETOOBIG. */
@@ -118,8 +117,8 @@ int ys_cmd_import(int argc, char **argv)
         case 'y':
             errno = 0;
             year = (int)strtol(optarg, &end, 10);
-            if (errno || *end || year < 1900 || year > 9999) {
-                fprintf(stderr, "yardstick import: --year wants a year such as 2025\n");
+            if (errno || *end || year < 1970 || year > 2999) {
+                fprintf(stderr, "yardstick import: --year wants a year from 1970 to 2999\n");
                 return YS_EXIT_USAGE;
             }
             break;

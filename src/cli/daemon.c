@@ -138,9 +138,10 @@ static void log_stats(struct daemon *d)
 {
     struct ys_sched_stats st;
     ys_scheduler_stats(d->sched, &st);
-    ys_info("sched", "probes=%llu skipped=%llu lateness_p50_ms=%.1f lateness_p99_ms=%.1f "
-            "lateness_max_ms=%.1f", (unsigned long long)st.completed,
-            (unsigned long long)st.skipped, st.lateness_p50_ms, st.lateness_p99_ms,
+    ys_info("sched", "probes=%llu skipped=%llu throttled=%llu lateness_p50_ms=%.1f "
+            "lateness_p99_ms=%.1f lateness_max_ms=%.1f", (unsigned long long)st.completed,
+            (unsigned long long)st.skipped, (unsigned long long)st.throttled,
+            st.lateness_p50_ms, st.lateness_p99_ms,
             st.lateness_max_ms);
 }
 

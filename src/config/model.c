@@ -70,6 +70,7 @@ static void config_free(struct ys_config *c)
     free(c->checks);
     ys_model_free_slos(c);
     ys_model_free_goals(c);
+    ys_model_free_server(c);
     free(c->defaults.timezone);
     free(c->index);
     free(c->storage.kind);
@@ -438,6 +439,7 @@ static int config_from_tree(const struct ys_node *root, const char *path, struct
     parse_checks(ys_node_get(root, "checks"), c, d);
     ys_model_parse_slos(ys_node_get(root, "slos"), c, d);
     ys_model_parse_goals(root, c, &tz, d);
+    ys_model_parse_server(ys_node_get(root, "server"), c, d);
     ys_tz_free(&tz);
     if (d->n > errors_before) {
         config_free(c);

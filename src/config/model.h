@@ -132,8 +132,29 @@ struct ys_action {
     bool done;
 };
 
+/* One basic-auth user: the password is kept only as its SHA-256. */
+struct ys_server_user {
+    char *user;
+    unsigned char password_sha256[32];
+};
+
+/* server: the HTTP server inside `yardstick run` (model_server.c). */
+struct ys_server_config {
+    bool enabled;            /* default true; server: { enabled: false } turns it off */
+    bool listen_explicit;    /* listen was written (a busy port is then fatal) */
+    char *host;              /* default "127.0.0.1"; an IPv6 address without brackets */
+    int port;                /* default 8080 */
+    struct ys_strlist tokens;     /* auth.tokens: bearer tokens (usually ${VAR}) */
+    struct ys_server_user *users; /* auth.basic */
+    size_t n_users;
+    int64_t max_connections;        /* default 256 */
+    int64_t max_connections_per_ip; /* default 64 */
+    int64_t timeout_ms;             /* idle and header deadline; default 10s */
+};
+
 struct ys_config {
     char *path;
+    struct ys_server_config server;
     struct ys_storage_config storage;
     struct ys_check_defaults defaults;
     struct ys_check *checks;

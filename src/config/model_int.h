@@ -25,6 +25,9 @@ void ys_model_parse_slos(const struct ys_node *seq, struct ys_config *c, struct 
 void ys_model_parse_goals(const struct ys_node *root, struct ys_config *c, const struct ys_tz *tz,
                           struct ys_diag *d);
 void ys_model_free_slos(struct ys_config *c);
+/* Reads server: (NULL: defaults) into c->server (model_server.c). */
+void ys_model_parse_server(const struct ys_node *n, struct ys_config *c, struct ys_diag *d);
+void ys_model_free_server(struct ys_config *c);
 void ys_model_free_goals(struct ys_config *c);
 
 /* Adds "unknown check 'x' in <where> (did you mean 'y'?)" at n. */

@@ -117,8 +117,8 @@ enum ys_md_table_kind ys_md_table_kind(const struct ys_md_table *t)
 /* Cells that say "nothing here". */
 static int is_blank(const char *s)
 {
-    static const char *const blanks[] = {"", "-", "--", "\xe2\x80\x94", "\xe2\x80\x93",
-                                         "n/a", "na", "tbd", "?", NULL};
+    static const char *const blanks[] = {
+        "", "-", "--", "\xe2\x80\x94", "\xe2\x80\x93", "n/a", "na", "tbd", "?", NULL};
     char *l = lower(s);
     int hit = 0;
     for (const char *const *b = blanks; *b && !hit; b++)
@@ -180,27 +180,63 @@ static void set_target(struct ys_md_goal *g, const char *text)
     g->target = ys_xstrdup(text);
 }
 
-static int id_taken(const struct ys_md_plan *p, const char *id)
+struct ys_md_id_slot {
+    const char *id; /* NULL: empty */
+    int next;       /* the next -N suffix to try for this base */
+};
+
+static size_t id_hash(const char *s)
 {
-    for (size_t i = 0; i < p->n_goals; i++)
-        if (p->goals[i].id && strcmp(p->goals[i].id, id) == 0)
-            return 1;
-    return 0;
+    size_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
 }
 
-/* Takes base; returns it or base-2, base-3, ... whichever is free. */
-static char *unique_id(const struct ys_md_plan *p, char *base)
+/* The slot holding id, or the empty slot where it would go. */
+static struct ys_md_id_slot *id_slot(const struct ys_md_plan *p, const char *id)
 {
-    if (!id_taken(p, base))
-        return base;
-    for (int n = 2;; n++) {
-        char *c = ys_xasprintf("%s-%d", base, n);
-        if (!id_taken(p, c)) {
-            free(base);
-            return c;
-        }
-        free(c);
+    size_t i = id_hash(id) & (p->id_cap - 1);
+    while (p->id_slots[i].id && strcmp(p->id_slots[i].id, id) != 0)
+        i = (i + 1) & (p->id_cap - 1);
+    return &p->id_slots[i];
+}
+
+static void id_insert(struct ys_md_plan *p, const char *id)
+{
+    if (2 * (p->id_used + 1) > p->id_cap) {
+        struct ys_md_id_slot *old = p->id_slots;
+        size_t old_cap = p->id_cap;
+        p->id_cap = p->id_cap ? 2 * p->id_cap : 64;
+        p->id_slots = ys_xcalloc(p->id_cap, sizeof *p->id_slots);
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i].id)
+                *id_slot(p, old[i].id) = old[i];
+        free(old);
     }
+    struct ys_md_id_slot *s = id_slot(p, id);
+    s->id = id;
+    s->next = 2;
+    p->id_used++;
+}
+
+/* Takes base; returns it or base-2, base-3, ... whichever is free, and
+ * records the result as taken. */
+static char *unique_id(struct ys_md_plan *p, char *base)
+{
+    char *id = base;
+    if (p->id_cap && id_slot(p, base)->id) {
+        struct ys_md_id_slot *b = id_slot(p, base);
+        for (;;) {
+            id = ys_xasprintf("%s-%d", base, b->next++);
+            if (!id_slot(p, id)->id)
+                break;
+            free(id);
+        }
+        free(base);
+    }
+    id_insert(p, id);
+    return id;
 }
 
 static struct ys_md_goal *new_goal(struct ys_md_plan *p, const char *area, const char *idtext,
@@ -223,8 +259,9 @@ static struct ys_md_goal *new_goal(struct ys_md_plan *p, const char *area, const
 }
 
 /* One goal column of one row of a goals table. */
-static void add_row_goal(struct ys_md_plan *p, const struct ys_md_table *t, size_t r, size_t gc,
-                         size_t n_goal_cols, const char *area)
+static void add_row_goal(struct ys_md_plan *p, const struct ys_md_table *t,
+                         const enum col_role *roles, size_t r, size_t gc, size_t n_goal_cols,
+                         const char *area)
 {
     const char *name = cell(t, r, 0), *text = cell(t, r, gc), *header = cell(t, 0, gc);
     int qyear = p->year;
@@ -239,7 +276,7 @@ static void add_row_goal(struct ys_md_plan *p, const struct ys_md_table *t, size
     char due[11];
     for (size_t c = 1; c < t->ncols; c++) {
         const char *v = cell(t, r, c);
-        switch (col_role(cell(t, 0, c), c)) {
+        switch (roles[c]) {
         case COL_CURRENT:
             if (!g->baseline && !is_blank(v))
                 g->baseline = ys_xstrdup(v);
@@ -265,21 +302,39 @@ static void add_row_goal(struct ys_md_plan *p, const struct ys_md_table *t, size
     }
 }
 
+/* Whether the plan is full; notes the row that overflowed it. */
+static int plan_full(struct ys_md_plan *p, int line)
+{
+    if (p->n_goals < YS_MD_MAX_GOALS)
+        return 0;
+    if (!p->overflow_line)
+        p->overflow_line = line;
+    return 1;
+}
+
 static size_t import_goals(struct ys_md_plan *p, const struct ys_md_table *t, const char *area)
 {
     size_t n_goal_cols = 0, added = 0;
-    for (size_t c = 1; c < t->ncols; c++)
-        n_goal_cols += col_role(cell(t, 0, c), c) == COL_GOAL;
+    /* Roles once per table: rows can be many and columns up to 64. */
+    enum col_role *roles = ys_xcalloc(t->ncols, sizeof *roles);
+    for (size_t c = 1; c < t->ncols; c++) {
+        roles[c] = col_role(cell(t, 0, c), c);
+        n_goal_cols += roles[c] == COL_GOAL;
+    }
     for (size_t r = 1; r < t->nrows; r++) {
         if (is_blank(cell(t, r, 0)))
             continue;
         for (size_t c = 1; c < t->ncols; c++) {
-            if (col_role(cell(t, 0, c), c) != COL_GOAL || is_blank(cell(t, r, c)))
+            if (roles[c] != COL_GOAL || is_blank(cell(t, r, c)))
                 continue;
-            add_row_goal(p, t, r, c, n_goal_cols, area);
+            if (plan_full(p, t->row_line[r]))
+                goto out;
+            add_row_goal(p, t, roles, r, c, n_goal_cols, area);
             added++;
         }
     }
+out:
+    free(roles);
     return added;
 }
 
@@ -306,6 +361,8 @@ static size_t import_quarters(struct ys_md_plan *p, const struct ys_md_table *t,
         const char *when = cell(t, r, 0), *text = cell(t, r, tc);
         if (is_blank(text) || is_blank(when))
             continue;
+        if (plan_full(p, t->row_line[r]))
+            break;
         int qyear = p->year, q = ys_md_find_quarter(when, &qyear);
         char *idtext = ys_xasprintf("%s %s", what, when);
         struct ys_md_goal *g = new_goal(p, area, idtext, t->row_line[r]);

@@ -18,6 +18,10 @@ struct ys_md_table {
     int line;      /* the table's first line */
 };
 
+/* Years the importer writes: the config accepts due dates from 1970 on, and
+ * a year past 2999 in a plan is a typo. */
+enum { YS_MD_MIN_YEAR = 1970, YS_MD_MAX_YEAR = 2999 };
+
 enum ys_md_table_kind {
     YS_MDT_OTHER = 0, /* not ours: ignored */
     YS_MDT_GOALS,     /* target rows x goal columns */

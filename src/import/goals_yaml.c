@@ -57,9 +57,11 @@ static void putf(struct out *o, const char *fmt, ...)
 static size_t decode(const unsigned char *s, unsigned *cp)
 {
     unsigned c = s[0];
-    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                            : (c & 0xf8) == 0xf0                  ? 4
-                                                                  : 0;
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
     if (len == 0) {
         *cp = 0xfffd;
         return 1;
@@ -80,9 +82,9 @@ static size_t decode(const unsigned char *s, unsigned *cp)
  * (U+0085, U+2028 and U+2029 would fold into a space inside a scalar). */
 static int needs_escape(unsigned cp)
 {
-    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 ||
-           cp == 0x2029 || cp == 0xfeff ||
-           cp == 0xfffe || cp == 0xffff || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff;
+    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+           cp == 0xfeff || cp == 0xfffe || cp == 0xffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+           cp > 0x10ffff;
 }
 
 static void put_quoted(struct out *o, const char *s)

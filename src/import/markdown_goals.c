@@ -137,9 +137,9 @@ static char *clean_heading(char *s)
 
 static int is_generic(const char *h)
 {
-    static const char *const words[] = {"targets", "target", "goals",    "goal",    "objectives",
-                                        "okrs",    "metrics", "kpis",    "overview", "summary",
-                                        NULL};
+    static const char *const words[] = {"targets",    "target",  "goals",   "goal",
+                                        "objectives", "okrs",    "metrics", "kpis",
+                                        "overview",   "summary", NULL};
     const char *last = strrchr(h, ' ');
     last = last ? last + 1 : h;
     for (const char *const *w = words; *w; w++)
@@ -254,9 +254,11 @@ static void prescan(struct walk *w, cmark_node *doc, int default_year)
         const char *s = w->p->title;
         for (size_t i = 0; s[i]; i++) {
             int at_start = i == 0 || !has_ascii_alnum(s + i - 1, 1);
-            if (at_start && strspn(s + i, "0123456789") == 4 && !has_ascii_alnum(s + i + 4, 1) &&
-                (s[i] == '1' || s[i] == '2')) {
-                w->p->year = (int)strtol(s + i, NULL, 10);
+            if (!at_start || strspn(s + i, "0123456789") != 4 || has_ascii_alnum(s + i + 4, 1))
+                continue;
+            int y = (int)strtol(s + i, NULL, 10);
+            if (y >= YS_MD_MIN_YEAR && y <= YS_MD_MAX_YEAR) {
+                w->p->year = y;
                 w->p->year_from_doc = true;
                 break;
             }
@@ -320,7 +322,9 @@ int ys_md_goals_parse(const char *text, size_t len, const char *name, int defaul
     cmark_node *doc = parse_markdown(clean, strlen(clean));
     free(clean);
     struct walk w = {.p = out};
-    prescan(&w, doc, default_year ? default_year : current_year());
+    if (default_year < YS_MD_MIN_YEAR || default_year > YS_MD_MAX_YEAR)
+        default_year = current_year();
+    prescan(&w, doc, default_year);
     walk_doc(&w, doc);
     cmark_node_free(doc);
     for (int l = 0; l <= 6; l++)
@@ -330,6 +334,9 @@ int ys_md_goals_parse(const char *text, size_t len, const char *name, int defaul
                           "%s:%d: no goals table found: expected a table with a 'Target' and "
                           "a 'Goal' column",
                           name, w.first_table_line ? w.first_table_line : 1);
+    if (out->overflow_line)
+        return ys_err_set(err, YS_ETOOBIG, "%s:%d: more than %d goals: split the plan", name,
+                          out->overflow_line, YS_MD_MAX_GOALS);
     if (!out->n_goals)
         return ys_err_set(err, YS_EINVAL, "%s:%d: the goals table has no row with a goal", name,
                           w.first_goal_table_line);
@@ -367,6 +374,7 @@ void ys_md_plan_free(struct ys_md_plan *p)
     free(p->milestones);
     free(p->actions);
     free(p->title);
+    free(p->id_slots);
     memset(p, 0, sizeof *p);
 }
 

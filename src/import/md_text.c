@@ -139,9 +139,9 @@ static int word_number(const char *w)
 
 static int word_month(const char *w)
 {
-    static const char *const names[] = {"january", "february", "march",     "april",
-                                        "may",     "june",     "july",      "august",
-                                        "september", "october", "november", "december"};
+    static const char *const names[] = {"january",   "february", "march",    "april",
+                                        "may",       "june",     "july",     "august",
+                                        "september", "october",  "november", "december"};
     size_t n = strlen(w);
     if (n < 3)
         return 0;
@@ -160,10 +160,12 @@ int ys_md_find_quarter(const char *s, int *year)
         if (w[0] == 'q' && w[1] >= '1' && w[1] <= '4' && w[2] == '\0')
             q = w[1] - '0';
         else if (w[0] == 'q' && w[1] >= '1' && w[1] <= '4' && word_number(w + 2) >= 1900)
-            q = w[1] - '0', y = word_number(w + 2); /* "Q32025" is unusual but harmless */
-        else if (word_number(w) >= 1900 && word_number(w) <= 9999)
+            q = w[1] - '0', y = word_number(w + 2); /* "Q32025" */
+        else if (word_number(w) >= 1900)
             y = word_number(w);
     }
+    if (y < YS_MD_MIN_YEAR || y > YS_MD_MAX_YEAR)
+        y = 0;
     if (q && y && year)
         *year = y;
     return q;
@@ -212,7 +214,7 @@ int ys_md_parse_date(const char *s, int default_year, char out[11])
             return 0;
         }
     }
-    if (y < 1900 || y > 9999 || m < 1 || m > 12 || d < 0 || d > days_in(y, m))
+    if (y < YS_MD_MIN_YEAR || y > YS_MD_MAX_YEAR || m < 1 || m > 12 || d < 0 || d > days_in(y, m))
         return YS_EINVAL;
     snprintf(out, 11, "%04d-%02d-%02d", y, m, d ? d : days_in(y, m));
     return 0;

@@ -215,3 +215,36 @@ void ys_civil_from_days(int64_t z, int *y, int *m, int *d)
     *m = (int)(mp < 10 ? mp + 3 : mp - 9);
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
+
+struct daily_acc {
+    int64_t from;
+    size_t ndays;
+    struct ys_counts *c;
+    struct ys_sketch **sk;
+    int64_t threshold_us;
+};
+
+static int add_day(const struct ys_rollup *r, void *arg)
+{
+    struct daily_acc *a = arg;
+    int64_t k = (r->bucket_ms - a->from) / YS_DAY_MS;
+    if (k < 0 || (size_t)k >= a->ndays)
+        return 0;
+    struct count_acc one = {&a->c[k], a->sk ? a->sk[k] : NULL, a->threshold_us};
+    return add_rollup(r, &one);
+}
+
+int ys_query_daily_counts(struct ys_store *s, const uint32_t *ids, size_t n, int64_t from_ms,
+                          size_t ndays, int64_t latency_threshold_us, struct ys_counts *per_day,
+                          struct ys_sketch **sketches, struct ys_err *err)
+{
+    struct daily_acc a = {from_ms, ndays, per_day, sketches, latency_threshold_us};
+    memset(per_day, 0, ndays * sizeof *per_day);
+    for (size_t i = 0; s && i < n; i++) {
+        int rc = s->type->query_rollups(s, ids[i], YS_RES_DAY, from_ms,
+                                        from_ms + (int64_t)ndays * YS_DAY_MS, add_day, &a, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -41,6 +41,13 @@ typedef int (*ys_result_pred)(const struct ys_result *r);
 int ys_query_newest(struct ys_store *s, const struct ys_config *cfg, uint32_t id, int64_t at_ms,
                     ys_result_pred want, struct ys_result *out, struct ys_err *err);
 
+/* Day rollups of ids[0..n) for the UTC days from from_ms (a UTC midnight)
+ * on, summed per day into per_day[0..ndays); when sketches is not NULL,
+ * each day's durations are merged into sketches[day]. */
+int ys_query_daily_counts(struct ys_store *s, const uint32_t *ids, size_t n, int64_t from_ms,
+                          size_t ndays, int64_t latency_threshold_us, struct ys_counts *per_day,
+                          struct ys_sketch **sketches, struct ys_err *err);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12), and
  * back; any day count, so date arithmetic is plain addition. */
 int64_t ys_days_from_civil(int64_t y, int m, int d);

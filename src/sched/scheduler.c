@@ -41,6 +41,8 @@ struct ys_scheduler {
     struct ys_config *cfg;
     struct entry *head;
     size_t open_handles;
+    size_t in_flight;
+    size_t max_in_flight;
     bool stopping;
     struct ys_sched_stats stats;
     struct ys_sketch *lateness; /* milliseconds */
@@ -101,6 +103,7 @@ static void entry_stop(struct entry *e)
     if (e->inflight) {
         e->inflight->type->cancel(e->inflight);
         e->inflight = NULL;
+        e->sched->in_flight--;
         ys_config_unref(e->probe_cfg);
         e->probe_cfg = NULL;
     }
@@ -114,6 +117,7 @@ static void probe_done(struct ys_probe *probe, const struct ys_result *r, void *
     struct entry *e = arg;
     struct ys_scheduler *s = e->sched;
     s->stats.completed++;
+    s->in_flight--;
     /* The check the probe ran is the one in probe_cfg; it has the same
      * name (and store id) as e->check. */
     if (s->cb)
@@ -135,6 +139,13 @@ static void fire(uv_timer_t *t)
     if (e->inflight) {
         s->stats.skipped++;
         ys_debug("sched", "check %s: previous probe still running, skipped", e->check->name);
+    } else if (s->in_flight >= s->max_in_flight) {
+        /* Overload: more probes due than the cap allows in flight. Starting
+         * them all would only make every probe time out together. */
+        s->stats.throttled++;
+        if (s->stats.throttled % 1000 == 1)
+            ys_warn("sched", "%zu probes in flight (the cap): slots skipped, %llu so far",
+                    s->in_flight, (unsigned long long)s->stats.throttled);
     } else {
         const struct ys_check *c = e->check;
         int rc = c->type->start(s->env, c, probe_done, e, &e->inflight);
@@ -144,13 +155,17 @@ static void fire(uv_timer_t *t)
             ys_error("sched", "check %s: cannot start probe (%s)", c->name, ys_strerror(rc));
         } else {
             s->stats.started++;
+            s->in_flight++;
             e->probe_cfg = s->cfg;
             ys_config_ref(s->cfg);
         }
     }
-    /* Next slot after now: a firing that came more than an interval late
-     * skips the slots it missed rather than bursting to catch up. */
-    e->due_ms = ys_sched_next_slot(e->check->name, e->check->interval_ms, now);
+    /* Next slot after this one, or after now when the firing came more
+     * than an interval late (skip missed slots rather than burst). The
+     * loop's timer may wake a millisecond before the wall-clock slot, so
+     * "after now" alone could pick the same slot again. */
+    int64_t after = now > e->due_ms ? now : e->due_ms;
+    e->due_ms = ys_sched_next_slot(e->check->name, e->check->interval_ms, after);
     arm(e, now);
 }
 
@@ -161,6 +176,7 @@ struct ys_scheduler *ys_scheduler_new(struct ys_probe_env *env, ys_sched_result_
     s->cb = cb;
     s->cb_arg = arg;
     s->lateness = ys_sketch_new();
+    s->max_in_flight = YS_SCHED_MAX_IN_FLIGHT;
     return s;
 }
 
@@ -233,6 +249,11 @@ void ys_scheduler_stop(struct ys_scheduler *s)
     while (s->head)
         entry_stop(s->head);
     maybe_free_scheduler(s);
+}
+
+void ys_scheduler_set_max_in_flight(struct ys_scheduler *s, size_t max)
+{
+    s->max_in_flight = max ? max : 1;
 }
 
 void ys_scheduler_stats(const struct ys_scheduler *s, struct ys_sched_stats *out)

@@ -22,6 +22,12 @@
 
 struct ys_scheduler;
 
+/* Probes in flight at once, at most. A monitor that starts every due probe
+ * under overload makes all of them time out (measured: 20,000 checks at 1s
+ * on 2 cores, 0.7% ok, 325 MiB); with a cap the excess slots are skipped
+ * and counted as throttled, and the probes that run measure truthfully. */
+#define YS_SCHED_MAX_IN_FLIGHT 2000
+
 /* Called on the loop thread with every finished probe's result (borrowed). */
 typedef void (*ys_sched_result_cb)(const struct ys_check *check, const struct ys_result *r,
                                    void *arg);
@@ -30,6 +36,7 @@ struct ys_sched_stats {
     uint64_t started;   /* probes started */
     uint64_t completed; /* probes that reported a result */
     uint64_t skipped;   /* firings skipped because the last probe still ran */
+    uint64_t throttled; /* firings skipped because YS_SCHED_MAX_IN_FLIGHT probes ran */
     uint64_t failed_to_start;
     double lateness_p50_ms; /* how late firings were against their slot */
     double lateness_p99_ms;
@@ -45,6 +52,8 @@ void ys_scheduler_apply(struct ys_scheduler *s, struct ys_config *cfg);
  * itself once its handles are closed; run the loop until then. */
 void ys_scheduler_stop(struct ys_scheduler *s);
 void ys_scheduler_stats(const struct ys_scheduler *s, struct ys_sched_stats *out);
+/* Changes the cap on probes in flight (default YS_SCHED_MAX_IN_FLIGHT). */
+void ys_scheduler_set_max_in_flight(struct ys_scheduler *s, size_t max);
 
 /* The first slot strictly after now_ms for a check with this name and
  * interval (exposed for tests). */

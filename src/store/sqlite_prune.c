@@ -54,7 +54,7 @@ static int prune_check(struct sq_store *s, uint32_t id, int64_t now, int *left,
         {SQ_PRUNE_ROLLUP, YS_RES_HOUR, rt->hour_ms, SQ_HOUR_MS},
         {SQ_PRUNE_ROLLUP, YS_RES_DAY, rt->day_ms, 24 * SQ_HOUR_MS},
     };
-    int total = 0, n, rc;
+    int total = 0, n = 0, rc;
     for (size_t i = 0; i < sizeof plan / sizeof plan[0] && *left > 0; i++) {
         if (plan[i].keep <= 0)
             continue;
@@ -98,7 +98,7 @@ int sq_prune(struct ys_store *st, int64_t now_ms, int budget, int *deleted, stru
     struct sq_store *s = (struct sq_store *)st;
     int rc, left = budget;
     bool wrapped = false;
-    uint32_t start = s->prune_cursor, id;
+    uint32_t start = s->prune_cursor, id = 0;
     *deleted = 0;
     if (s->read_only)
         return ys_err_set(err, YS_EINVAL, "sqlite: the store is open read-only");

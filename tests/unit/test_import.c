@@ -83,10 +83,14 @@ static void test_seed_counts(void **state)
         const char *area;
         size_t goals, actions;
     } areas[] = {
-        {"Kubernetes Cluster Reliability", 4, 4}, {"GitOps & Flux", 3, 4},
-        {"Networking", 3, 3},                     {"Container Registry", 3, 4},
-        {"Storage", 3, 4},                        {"Knative Lambda Operator", 12, 0},
-        {"Homepage", 3, 4},                       {"Cloudflare Integration", 3, 3},
+        {"Kubernetes Cluster Reliability", 4, 4},
+        {"GitOps & Flux", 3, 4},
+        {"Networking", 3, 3},
+        {"Container Registry", 3, 4},
+        {"Storage", 3, 4},
+        {"Knative Lambda Operator", 12, 0},
+        {"Homepage", 3, 4},
+        {"Cloudflare Integration", 3, 3},
         {"Infrastructure Metrics Dashboard", 0, 7},
     };
     size_t total_goals = 0, total_actions = 0;
@@ -125,8 +129,8 @@ static void test_seed_goals(void **state)
          "Kubernetes Cluster Reliability", 2, "~40%", "60-80%", "2025-12-31", YS_TU_PERCENT, 18},
         {"gitops-flux-rollback-time", "Rollback time", "GitOps & Flux", 1, "~30min", "< 5min",
          "2025-12-31", YS_TU_SECONDS, 32},
-        {"networking-tls-cert-renewal", "TLS cert renewal", "Networking", 0, "Manual",
-         "Automated", "2025-12-31", YS_TU_BOOL, 46},
+        {"networking-tls-cert-renewal", "TLS cert renewal", "Networking", 0, "Manual", "Automated",
+         "2025-12-31", YS_TU_BOOL, 46},
         {"container-registry-image-scan-before-push", "Image scan before push",
          "Container Registry", -1, "No", "Yes", "2025-12-31", YS_TU_BOOL, 63},
         {"storage-snapshot-automation", "Snapshot automation", "Storage", 1, "Manual", "Daily",
@@ -240,12 +244,14 @@ static void test_seed_yaml_loads(void **state)
     char *yaml = NULL;
     struct ys_err err = {{0}};
     assert_int_equal(ys_import_goals_markdown(text, len, "goals-2025.md", 0, &yaml, &err), 0);
-    assert_non_null(strstr(yaml, "# Goals imported by `yardstick import goals` from goals-2025.md"));
+    assert_non_null(
+        strstr(yaml, "# Goals imported by `yardstick import goals` from goals-2025.md"));
     struct ys_config *c = load_yaml(yaml);
     assert_int_equal(c->n_goals, 34);
     assert_int_equal(c->n_milestones, 9);
     assert_int_equal(c->n_actions, 33);
-    const struct ys_goal *g = ys_config_find_goal(c, "kubernetes-cluster-reliability-node-availability");
+    const struct ys_goal *g =
+        ys_config_find_goal(c, "kubernetes-cluster-reliability-node-availability");
     assert_non_null(g);
     assert_int_equal(g->priority, 0);
     assert_string_equal(g->baseline, "~95%");
@@ -307,10 +313,11 @@ static void test_mojibake_headings(void **state)
 static void test_invalid_utf8_and_escapes(void **state)
 {
     (void)state;
-    static const char md[] = "# Bad \xff\xfe bytes \xc0\x80 \xed\xa0\x80 2024\n\n"
-                             "| Target | Current | Goal |\n|---|---|---|\n"
-                             "| Quote \\\" back\\\\slash &#1; tab | a\0b | 99% |\n"
-                             "| \xe2\x80\xa8 sep \xef\xbb\xbf bom \xc2\x85 | x | \xf4\x90\x80\x80 |\n";
+    static const char md[] =
+        "# Bad \xff\xfe bytes \xc0\x80 \xed\xa0\x80 2024\n\n"
+        "| Target | Current | Goal |\n|---|---|---|\n"
+        "| Quote \\\" back\\\\slash &#1; tab | a\0b | 99% |\n"
+        "| \xe2\x80\xa8 sep \xef\xbb\xbf bom \xc2\x85 | x | \xf4\x90\x80\x80 |\n";
     struct ys_md_plan p;
     struct ys_err err = {{0}};
     assert_int_equal(ys_md_goals_parse(md, sizeof md - 1, "t.md", 0, &p, &err), 0);
@@ -318,7 +325,8 @@ static void test_invalid_utf8_and_escapes(void **state)
     assert_non_null(strstr(p.title, "\xef\xbf\xbd"));
     assert_int_equal(p.n_goals, 2);
     assert_string_equal(p.goals[0].title, "Quote \" back\\slash \x01 tab");
-    assert_string_equal(p.goals[0].baseline, "a\xef\xbf\xbd" "b");
+    assert_string_equal(p.goals[0].baseline, "a\xef\xbf\xbd"
+                                             "b");
     assert_null(p.goals[1].target); /* U+FFFD is no target */
     char *yaml = ys_md_plan_to_yaml(&p, "t\n.md");
     struct ys_config *c = load_yaml(yaml);
@@ -326,6 +334,21 @@ static void test_invalid_utf8_and_escapes(void **state)
     assert_string_equal(c->goals[1].title, "\xe2\x80\xa8 sep \xef\xbb\xbf bom \xc2\x85");
     assert_int_equal(c->goals[1].target.unit, YS_TU_BOOL);
     ys_config_unref(c);
+    free(yaml);
+    ys_md_plan_free(&p);
+}
+
+/* A title year the config would reject (found by fuzzing) is ignored. */
+static void test_out_of_range_year(void **state)
+{
+    (void)state;
+    const char *md = "# Plan 1012\n\n| Metric | Q1 Target |\n|-|-|\n| Up | 99% |\n";
+    struct ys_md_plan p;
+    char *yaml = import_ok(md, &p);
+    assert_int_equal(p.year, 2031);
+    assert_false(p.year_from_doc);
+    assert_string_equal(p.goals[0].due, "2031-03-31");
+    ys_config_unref(load_yaml(yaml));
     free(yaml);
     ys_md_plan_free(&p);
 }
@@ -409,21 +432,67 @@ static void test_unreadable_layouts(void **state)
                  "plan.md:3: the goals table has no row with a goal");
 }
 
+/* Builds a table of n rows all named "x" with a goal of 1%. */
+static char *many_rows(size_t n)
+{
+    size_t cap = 64 + n * 12, o = 0;
+    char *md = malloc(cap);
+    o += (size_t)snprintf(md, cap, "| Target | Goal |\n|---|---|\n");
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(md + o, cap - o, "| x | 1%% |\n");
+    return md;
+}
+
+static void test_many_goals(void **state)
+{
+    (void)state;
+    /* Identical rows get -2 .. -5000 in linear time, not quadratic. */
+    char *md = many_rows(5000);
+    struct ys_md_plan p;
+    free(import_ok(md, &p));
+    assert_int_equal(p.n_goals, 5000);
+    assert_string_equal(p.goals[0].id, "general-x");
+    assert_string_equal(p.goals[1].id, "general-x-2");
+    assert_string_equal(p.goals[4999].id, "general-x-5000");
+    ys_md_plan_free(&p);
+    free(md);
+    /* Past the cap: an error naming the first row that did not fit. */
+    md = many_rows(YS_MD_MAX_GOALS + 5);
+    struct ys_err err = {{0}};
+    assert_int_equal(ys_md_goals_parse(md, strlen(md), "big.md", 2025, &p, &err), YS_ETOOBIG);
+    assert_string_equal(err.msg, "big.md:10003: more than 10000 goals: split the plan");
+    ys_md_plan_free(&p);
+    free(md);
+}
+
 static void test_dates(void **state)
 {
     (void)state;
     static const struct {
         const char *in, *out; /* out NULL: rejected */
     } cases[] = {
-        {"Jan 31, 2025", "2025-01-31"},   {"31 December 2025", "2025-12-31"},
-        {"2025-09-30", "2025-09-30"},     {"2025-02", "2025-02-28"},
-        {"Feb 29, 2024", "2024-02-29"},   {"Feb 29, 2025", NULL},
-        {"2100-02-29", NULL},             {"2000-02-29", "2000-02-29"},
-        {"March 2025", "2025-03-31"},     {"Sept 3", "2030-09-03"},
-        {"Q3 2025", "2025-09-30"},        {"end of Q1", "2030-03-31"},
-        {"H1", "2030-06-30"},             {"Apr 31, 2025", NULL},
-        {"soon", NULL},                   {"", NULL},
-        {"12345", NULL},                  {"Jun 7 99", NULL},
+        {"Jan 31, 2025", "2025-01-31"},
+        {"31 December 2025", "2025-12-31"},
+        {"2025-09-30", "2025-09-30"},
+        {"2025-02", "2025-02-28"},
+        {"Feb 29, 2024", "2024-02-29"},
+        {"Feb 29, 2025", NULL},
+        {"2100-02-29", NULL},
+        {"2000-02-29", "2000-02-29"},
+        {"March 2025", "2025-03-31"},
+        {"Sept 3", "2030-09-03"},
+        {"Q3 2025", "2025-09-30"},
+        {"end of Q1", "2030-03-31"},
+        {"H1", "2030-06-30"},
+        {"Apr 31, 2025", NULL},
+        {"soon", NULL},
+        {"", NULL},
+        {"12345", NULL},
+        {"Jun 7 99", NULL},
+        {"Jan 1, 1969", NULL},
+        {"Dec 31, 3000", NULL},
+        {"Q2 1012", NULL},
+        {"1970-01-01", "1970-01-01"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[11] = "";
@@ -437,6 +506,9 @@ static void test_dates(void **state)
     assert_int_equal(ys_md_find_quarter("Q4 2026 Target", &y), 4);
     assert_int_equal(y, 2026);
     assert_int_equal(ys_md_find_quarter("Quarter", &y), 0);
+    /* A year the config would reject is no year: the plan's stands. */
+    assert_int_equal(ys_md_find_quarter("Q1 1012", &y), 1);
+    assert_int_equal(y, 2026);
 }
 
 static void test_slug(void **state)
@@ -470,8 +542,10 @@ int main(void)
         cmocka_unit_test(test_mojibake_headings),
         cmocka_unit_test(test_invalid_utf8_and_escapes),
         cmocka_unit_test(test_untypable_target),
+        cmocka_unit_test(test_out_of_range_year),
         cmocka_unit_test(test_sections_and_default_year),
         cmocka_unit_test(test_unreadable_layouts),
+        cmocka_unit_test(test_many_goals),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_slug),
     };

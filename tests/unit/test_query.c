@@ -304,6 +304,27 @@ static void test_goal_measures(void **state)
     assert_true(fabs(e.value - 50.0) < 1e-9);
 }
 
+/* The trend read from day rollups once equals measuring each day apart. */
+static void test_trend_fast_path(void **state)
+{
+    struct fixture *f = *state;
+    const char *ids[] = {"g-slo", "g-avail", "g-p95"};
+    for (size_t k = 0; k < 3; k++) {
+        struct ys_goal_eval e = eval(f, ids[k], NOW_MS);
+        assert_true(e.n_trend >= 3);
+        for (size_t i = 0; i + 1 < e.n_trend; i++) {
+            assert_int_equal(e.trend[i].t_ms % DAY_MS, 0);
+            struct ys_goal_eval d = eval(f, ids[k], e.trend[i].t_ms);
+            assert_true(d.has_value);
+            if (d.value != e.trend[i].value)
+                fail_msg("%s day %zu: trend %.12g, direct %.12g", ids[k], i, e.trend[i].value,
+                         d.value);
+        }
+    }
+    /* A selector's pass share is a snapshot: only the point of now. */
+    assert_int_equal(eval(f, "g-share", NOW_MS).n_trend, 1);
+}
+
 static void test_goal_incidents_manual(void **state)
 {
     struct fixture *f = *state;
@@ -393,7 +414,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_tiling),   cmocka_unit_test(test_slo),
-        cmocka_unit_test(test_goal_measures),   cmocka_unit_test(test_goal_incidents_manual),
+        cmocka_unit_test(test_goal_measures),   cmocka_unit_test(test_trend_fast_path),
+        cmocka_unit_test(test_goal_incidents_manual),
         cmocka_unit_test(test_report_model),    cmocka_unit_test(test_parse_at),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -188,6 +188,77 @@ static void test_skip_counter(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static struct ys_config *many_checks_config(size_t n, int64_t interval_ms)
+{
+    struct ys_config *c = one_check_config("c0", interval_ms);
+    c->checks = ys_xrealloc(c->checks, n * sizeof *c->checks);
+    memset(c->checks + 1, 0, (n - 1) * sizeof *c->checks);
+    c->n_checks = n;
+    for (size_t i = 1; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "c%zu", i);
+        c->checks[i] = c->checks[0];
+        c->checks[i].name = ys_xstrdup(name);
+    }
+    return c;
+}
+
+/* Runs the loop for ms milliseconds, then stops the scheduler. */
+static void run_for(uv_loop_t *loop, struct ys_scheduler *s, int64_t ms, struct ys_sched_stats *st)
+{
+    int64_t until = ys_mono_us() + ms * 1000;
+    while (ys_mono_us() < until)
+        uv_run(loop, UV_RUN_ONCE);
+    ys_scheduler_stats(s, st);
+    ys_scheduler_stop(s);
+    uv_run(loop, UV_RUN_DEFAULT);
+}
+
+static void test_one_probe_per_slot(void **state)
+{
+    (void)state;
+    /* Probes far shorter than the interval: exactly one per slot, never a
+     * second one when the timer wakes a little before the wall-clock slot. */
+    slow_ms = 1;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ys_probe_env env = {.loop = &loop};
+    struct ys_scheduler *s = ys_scheduler_new(&env, NULL, NULL);
+    struct ys_config *cfg = many_checks_config(20, 50);
+    ys_scheduler_apply(s, cfg);
+    ys_config_unref(cfg);
+    struct ys_sched_stats st;
+    run_for(&loop, s, 1000, &st);
+    /* 20 checks x 20 slots of 50 ms in one second, give or take a slot each. */
+    assert_in_range(st.started, 20 * 19, 20 * 21);
+    assert_int_equal(st.skipped, 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    slow_ms = 250;
+}
+
+static void test_in_flight_cap_throttles(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ys_probe_env env = {.loop = &loop};
+    struct ys_scheduler *s = ys_scheduler_new(&env, NULL, NULL);
+    ys_scheduler_set_max_in_flight(s, 1);
+    struct ys_config *cfg = many_checks_config(10, 1000);
+    ys_scheduler_apply(s, cfg);
+    ys_config_unref(cfg);
+    struct ys_sched_stats st;
+    run_for(&loop, s, 1100, &st);
+    /* In 1.1 s each of the 10 checks fires once, or twice if its phase
+     * falls in the first 100 ms; 250 ms probes one at a time: at most 5
+     * start, and every other firing is throttled. */
+    assert_in_range(st.started, 1, 5);
+    assert_true(st.throttled >= 5);
+    assert_in_range(st.started + st.throttled, 10, 20);
+    assert_int_equal(st.skipped, 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +267,8 @@ int main(void)
         cmocka_unit_test(test_phases_spread_evenly),
         cmocka_unit_test(test_running_probe_is_skipped_not_doubled),
         cmocka_unit_test(test_skip_counter),
+        cmocka_unit_test(test_one_probe_per_slot),
+        cmocka_unit_test(test_in_flight_cap_throttles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

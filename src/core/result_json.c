@@ -1,9 +1,11 @@
 /*
  * result_json.c - one result as a JSON object (jansson), the shape that
- * `check --format json` prints: name, kind, ok, duration_ms, error,
- * message, status, bytes, truncated, phases, and tls when known.
+ * `check --format json` prints and the web API serves: name, kind, ok,
+ * duration_ms, error, message, status, bytes, truncated, phases, and tls
+ * when known. Moved here from src/cli so the web server can use it without the CLI.
+ * Any thread (pure apart from reading the clock for days_left).
  */
-#include "cli/cli.h"
+#include "core/result_json.h"
 
 #include "core/clock.h"
 

@@ -1,0 +1,182 @@
+/*
+ * state.c - the live state table and its copy-on-publish snapshots
+ * (state.h).
+ *
+ * Data: a private array of struct ys_live_check, one per check of the
+ * current config (same order), written only by the loop thread; the
+ * current published snapshot; and a list of dead snapshots (reference count
+ * zero) waiting for the loop to free them, since freeing one drops a config
+ * reference and config references are counted on the loop only.
+ *
+ * Invariants: `current` changes only under `mu`, and a reader's acquire
+ * copies it and bumps its count under the same lock, so a snapshot is never
+ * freed while a reader can still reach it. Snapshots are never modified
+ * after publish. The lock is held for pointer swaps and list pushes only.
+ *
+ * Threads: everything but acquire/ref/release runs on the loop thread.
+ */
+#include "live/state.h"
+
+#include "core/xalloc.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ys_live_state {
+    pthread_mutex_t mu;
+    struct ys_live_snapshot *current; /* guarded by mu */
+    struct ys_live_snapshot *dead;    /* guarded by mu */
+    struct ys_config *cfg;            /* loop: the config the table follows */
+    struct ys_live_check *checks;     /* loop: cfg->n_checks entries */
+    int64_t started_ms;
+    uint64_t last_failed;
+    int64_t failed_at_ms;
+};
+
+struct ys_live_state *ys_live_state_new(int64_t now_ms)
+{
+    struct ys_live_state *st = ys_xcalloc(1, sizeof *st);
+    pthread_mutex_init(&st->mu, NULL);
+    st->started_ms = now_ms;
+    return st;
+}
+
+static void snapshot_free(struct ys_live_snapshot *s)
+{
+    if (s->cfg)
+        ys_config_unref(s->cfg);
+    free(s->checks);
+    free(s);
+}
+
+/* Loop thread: frees the snapshots parked by other threads. */
+static void sweep(struct ys_live_state *st)
+{
+    pthread_mutex_lock(&st->mu);
+    struct ys_live_snapshot *dead = st->dead;
+    st->dead = NULL;
+    pthread_mutex_unlock(&st->mu);
+    while (dead) {
+        struct ys_live_snapshot *next = dead->next_dead;
+        snapshot_free(dead);
+        dead = next;
+    }
+}
+
+void ys_live_state_free(struct ys_live_state *st)
+{
+    if (!st)
+        return;
+    ys_live_snapshot_release(st->current);
+    st->current = NULL;
+    sweep(st);
+    if (st->cfg)
+        ys_config_unref(st->cfg);
+    free(st->checks);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg)
+{
+    struct ys_live_check *next = ys_xcalloc(cfg->n_checks ? cfg->n_checks : 1, sizeof *next);
+    for (size_t i = 0; st->cfg && i < cfg->n_checks; i++) {
+        struct ys_check *old = ys_config_find(st->cfg, cfg->checks[i].name);
+        if (old)
+            next[i] = st->checks[old - st->cfg->checks];
+    }
+    ys_config_ref(cfg);
+    if (st->cfg)
+        ys_config_unref(st->cfg);
+    free(st->checks);
+    st->cfg = cfg;
+    st->checks = next;
+}
+
+void ys_live_state_feed(struct ys_live_state *st, const struct ys_check *check,
+                        const struct ys_result *r, bool incident_open)
+{
+    struct ys_check *ck = st->cfg ? ys_config_find(st->cfg, check->name) : NULL;
+    if (!ck)
+        return;
+    struct ys_live_check *lc = &st->checks[ck - st->cfg->checks];
+    lc->has_last = true;
+    lc->last = *r;
+    if (r->flags & YS_RF_HAS_TLS) {
+        lc->has_tls = true;
+        lc->tls = r->tls;
+    }
+    lc->total++;
+    if (r->ok)
+        lc->ok++;
+    else if (r->errclass < YS_EC_COUNT)
+        lc->failures[r->errclass]++;
+    lc->incident_open = incident_open;
+}
+
+void ys_live_state_publish(struct ys_live_state *st, const struct ys_sched_stats *sched,
+                           const struct ys_writer_stats *writer, int64_t now_ms)
+{
+    sweep(st);
+    if (!st->cfg)
+        return;
+    struct ys_live_snapshot *s = ys_xcalloc(1, sizeof *s);
+    atomic_init(&s->refs, 1);
+    s->owner = st;
+    s->cfg = st->cfg;
+    ys_config_ref(s->cfg);
+    size_t n = st->cfg->n_checks;
+    s->checks = ys_xmalloc((n ? n : 1) * sizeof *s->checks);
+    if (n)
+        memcpy(s->checks, st->checks, n * sizeof *s->checks);
+    s->published_ms = now_ms;
+    s->started_ms = st->started_ms;
+    if (sched)
+        s->sched = *sched;
+    if (writer) {
+        s->writer = *writer;
+        if (writer->failed > st->last_failed) {
+            st->last_failed = writer->failed;
+            st->failed_at_ms = now_ms;
+        }
+    }
+    s->writer_failed_at_ms = st->failed_at_ms;
+    pthread_mutex_lock(&st->mu);
+    struct ys_live_snapshot *old = st->current;
+    st->current = s;
+    pthread_mutex_unlock(&st->mu);
+    ys_live_snapshot_release(old);
+}
+
+struct ys_live_snapshot *ys_live_state_acquire(struct ys_live_state *st)
+{
+    pthread_mutex_lock(&st->mu);
+    struct ys_live_snapshot *s = st->current;
+    if (s)
+        atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&st->mu);
+    return s;
+}
+
+void ys_live_snapshot_ref(struct ys_live_snapshot *snap)
+{
+    atomic_fetch_add(&snap->refs, 1);
+}
+
+void ys_live_snapshot_release(struct ys_live_snapshot *snap)
+{
+    if (!snap || atomic_fetch_sub(&snap->refs, 1) != 1)
+        return;
+    struct ys_live_state *st = snap->owner;
+    pthread_mutex_lock(&st->mu);
+    snap->next_dead = st->dead;
+    st->dead = snap;
+    pthread_mutex_unlock(&st->mu);
+}
+
+long ys_live_snapshot_find(const struct ys_live_snapshot *snap, const char *name)
+{
+    struct ys_check *ck = ys_config_find(snap->cfg, name);
+    return ck ? (long)(ck - snap->cfg->checks) : -1;
+}
