@@ -101,6 +101,11 @@ function daysClass(d) { return !isNum(d) ? "c-none" : d < 7 ? "c-bad" : d < 30 ?
 function budgetClass(r) { return r === null ? "" : r < 0.2 ? "bad" : r < 0.5 ? "warn" : ""; }
 function badge(text, cls) { return el("span", { class: "badge " + cls }, text); }
 
+function budgetText(b) {
+  if (!b || !isNum(b.remaining)) return "no data";
+  return b.remaining <= 0 ? "exhausted" : pct(b.remaining, 1) + " left";
+}
+
 function budgetBar(remaining) {
   const r = isNum(remaining) ? remaining : null;
   const w = r === null ? 0 : Math.max(0, Math.min(1, r)) * 100;
@@ -192,7 +197,7 @@ const Overview = {
         for (const s of slos)
           parts.push(el("div", { class: "budget" },
             el("a", { class: "ellipsis", href: sloLink(s.name) }, s.name),
-            el("span", { class: "num" }, s.budget && isNum(s.budget.remaining) ? pct(s.budget.remaining, 1) + " left" : "no data", " ",
+            el("span", { class: "num" }, budgetText(s.budget), " ",
               badge(s.alert || "no data", alertClass(s.alert))),
             budgetBar(s.budget ? s.budget.remaining : null)));
       }
@@ -280,11 +285,11 @@ const Goals = {
   areaPanel(area, goals) {
     const rows = goals.map((g) => el("tr", { "data-goal": g.id, "data-status": g.status },
       el("td", {}, el("div", {}, g.title || g.id), el("div", { class: "muted" }, [g.priority, g.id].filter(Boolean).join(" · "))),
-      el("td", { class: "h-baseline" }, g.baseline || "—"),
-      el("td", {}, g.target || "—"),
-      el("td", { class: "num" }, goalMeasured(g)),
-      el("td", {}, badge(g.status || "no data", goalClass(g.status))),
-      el("td", { class: "num" }, g.due || "—",
+      el("td", { class: "h-baseline", "data-label": "baseline" }, g.baseline || "—"),
+      el("td", { "data-label": "target" }, g.target || "—"),
+      el("td", { class: "num", "data-label": "now" }, goalMeasured(g)),
+      el("td", { "data-label": "status" }, badge(g.status || "no data", goalClass(g.status))),
+      el("td", { class: "num", "data-label": "due" }, g.due || "—",
         g.projection && g.projection.valid && isNum(g.projection.reach_ms) && g.status !== "met"
           ? el("div", { class: "muted" }, "proj. " + when(g.projection.reach_ms).slice(0, 10)) : null),
       el("td", { class: "h-trend" }, sparkline(g.trend, null))));
@@ -376,7 +381,7 @@ const CheckView = {
     this.chartBox = el("div", { class: "chart" });
     this.chartNote = el("div", { class: "muted" });
     this.phases = el("section", { class: "panel" });
-    this.results = el("section", { class: "panel" });
+    this.results = el("section", { class: "panel wide" });
     main.replaceChildren(this.head, this.tiles,
       el("section", { class: "panel", style: "margin-bottom:1rem" },
         el("div", { class: "panel-head" }, el("h2", {}, "Latency"), this.rangeBtns), this.chartBox, this.chartNote),
@@ -431,7 +436,7 @@ const CheckView = {
           rest > 0 ? el("span", {}, el("i", { class: "ph-rest" }), `rest ${ms(rest)}`) : null),
         last.tls ? el("p", { class: "muted" }, `certificate: ${last.tls.subject || ""} · expires ${String(last.tls.not_after || "").slice(0, 10)} (${isNum(last.tls.days_left) ? Math.floor(last.tls.days_left) + " d" : "?"})`) : null);
     }
-    this.phases.replaceChildren(...parts);
+    this.phases.replaceChildren(...parts.filter(Boolean));
   },
   async loadResults(c) {
     const to = Date.now(), from = to - Math.max(120, (c.interval_s || 10) * 30) * 1000;
@@ -476,9 +481,9 @@ const CheckView = {
     if (!this.chart || !this.chartBox.isConnected || !this.chartBox.contains(this.chart.root)) {
       this.chartBox.replaceChildren();
       this.chart = makeChart(this.chartBox, [
-        { label: "P50", stroke: "#2b9bd3", width: 1.5, value: (u, v) => ms(v) },
-        { label: "P95", stroke: "#d39b2b", width: 1.5, value: (u, v) => ms(v) },
-        { label: "P99", stroke: "#c62828", width: 1.5, value: (u, v) => ms(v) },
+        { label: "P50", stroke: "#2b9bd3", width: 1.5, value: (u, v) => (isNum(v) ? ms(v) : "—") },
+        { label: "P95", stroke: "#d39b2b", width: 1.5, value: (u, v) => (isNum(v) ? ms(v) : "—") },
+        { label: "P99", stroke: "#c62828", width: 1.5, value: (u, v) => (isNum(v) ? ms(v) : "—") },
       ]);
     }
     this.chart._shade.spans = spans;

@@ -134,18 +134,15 @@ static int history(struct ys_web_req *req, size_t i, json_t *doc, struct ys_web_
     const struct ys_check *ck = &req->snap->cfg->checks[i];
     char why[256], note[256];
     int64_t from, to;
+    enum ys_resolution res;
     if (ys_web_parse_range(ys_web_arg(req, "from"), ys_web_arg(req, "to"), req->now_ms, DAY_MS,
                            &from, &to, why, sizeof why) < 0 ||
         ys_web_pick_resolution(ys_web_arg(req, "resolution"), from, to, req->now_ms,
-                               ck->interval_ms, &req->web->cfg->storage.retention, &(enum
-                               ys_resolution){0}, note, sizeof note, why, sizeof why) < 0) {
+                               ck->interval_ms, &req->web->cfg->storage.retention, &res, note,
+                               sizeof note, why, sizeof why) < 0) {
         ys_web_reply_error(rep, MHD_HTTP_BAD_REQUEST, "%s", why);
         return -1;
     }
-    enum ys_resolution res;
-    ys_web_pick_resolution(ys_web_arg(req, "resolution"), from, to, req->now_ms, ck->interval_ms,
-                           &req->web->cfg->storage.retention, &res, note, sizeof note, why,
-                           sizeof why);
     struct ys_err err = {{0}};
     struct ys_store *s = ys_web_store(req->web, &err);
     struct rows rows = {.arr = json_array()};

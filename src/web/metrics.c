@@ -1,0 +1,300 @@
+/*
+ * metrics.c - GET /metrics: the live snapshot and the cached SLO and goal
+ * evaluation in the Prometheus text format 0.0.4, or OpenMetrics 1.0 when
+ * the scraper's Accept header asks for application/openmetrics-text.
+ *
+ * The two formats differ here in three ways only: OpenMetrics names a
+ * counter family without its _total suffix in # TYPE, has an info type
+ * (family yardstick_check, sample yardstick_check_info), and ends with
+ * # EOF. Every family has # HELP and # TYPE lines; label values are
+ * escaped (backslash, double quote, newline); check labels become
+ * Prometheus labels with invalid characters replaced by '_' and names
+ * that would clash with ours (check, kind, or a __ prefix) skipped.
+ * Figures without data are left out rather than written as NaN.
+ *
+ * The renderer is pure (ys_web_metrics_render) so it can be tested on a
+ * hand-built snapshot. Threads: the server's pool threads.
+ */
+#include "web/web_int.h"
+
+#include "core/xalloc.h"
+
+#include <microhttpd.h>
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct out {
+    char *p;
+    size_t n, cap;
+    bool om; /* OpenMetrics */
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(o->p + o->n, o->cap - o->n, fmt, ap);
+        va_end(ap);
+        if (k >= 0 && (size_t)k < o->cap - o->n) {
+            o->n += (size_t)k;
+            return;
+        }
+        o->cap = o->cap * 2 + (k > 0 ? (size_t)k : 0);
+        o->p = ys_xrealloc(o->p, o->cap);
+    }
+}
+
+char *ys_web_metrics_escape(const char *in, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; *in; in++) {
+        const char *rep = *in == '\\' ? "\\\\" : *in == '"' ? "\\\"" : *in == '\n' ? "\\n" : NULL;
+        size_t k = rep ? 2 : 1;
+        /* Stop before a UTF-8 continuation byte would be split off. */
+        if (n + k >= size)
+            break;
+        if (rep) {
+            memcpy(buf + n, rep, 2);
+        } else {
+            buf[n] = *in;
+        }
+        n += k;
+    }
+    while (n > 0 && ((unsigned char)buf[n - 1] & 0xC0) == 0x80 && *in)
+        n--;
+    while (n > 0 && ((unsigned char)buf[n - 1] & 0xC0) == 0xC0 && *in)
+        n--;
+    buf[n] = '\0';
+    return buf;
+}
+
+/* # HELP and # TYPE for a family; for counters name is without _total. */
+static void family(struct out *o, const char *name, const char *type, const char *help)
+{
+    bool counter = strcmp(type, "counter") == 0;
+    const char *suffix = counter && !o->om ? "_total" : "";
+    put(o, "# HELP %s%s %s\n# TYPE %s%s %s\n", name, suffix, help, name, suffix, type);
+}
+
+static void value(struct out *o, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        put(o, "%.0f\n", v);
+    else
+        put(o, "%.17g\n", v);
+}
+
+/* A label name from a check label key: [a-zA-Z_][a-zA-Z0-9_]*. */
+static bool label_name(const char *key, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; *key && n + 1 < size; key++, n++) {
+        char c = *key;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                  (n > 0 && c >= '0' && c <= '9');
+        buf[n] = ok ? c : '_';
+    }
+    buf[n] = '\0';
+    return n > 0 && strncmp(buf, "__", 2) != 0 && strcmp(buf, "check") != 0 &&
+           strcmp(buf, "kind") != 0;
+}
+
+static void render_checks(struct out *o, const struct ys_live_snapshot *s)
+{
+    const struct ys_config *cfg = s->cfg;
+    char e1[512], e2[512];
+    family(o, "yardstick_check_up", "gauge", "Whether the check's last probe passed (1) or not (0).");
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        if (s->checks[i].has_last)
+            put(o, "yardstick_check_up{check=\"%s\",kind=\"%s\"} %d\n",
+                ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1),
+                ys_web_metrics_escape(cfg->checks[i].type->name, e2, sizeof e2),
+                s->checks[i].last.ok ? 1 : 0);
+    family(o, "yardstick_check_duration_seconds", "gauge", "Duration of the check's last probe.");
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        if (s->checks[i].has_last) {
+            put(o, "yardstick_check_duration_seconds{check=\"%s\"} ",
+                ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1));
+            value(o, (double)s->checks[i].last.duration_us / 1e6);
+        }
+    static const char *const phases[YS_PHASE_COUNT] = {"dns", "connect", "tls", "ttfb"};
+    family(o, "yardstick_check_phase_seconds", "gauge", "Phase timings of the check's last probe.");
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        for (int p = 0; s->checks[i].has_last && p < YS_PHASE_COUNT; p++)
+            if (s->checks[i].last.phase_us[p] >= 0) {
+                put(o, "yardstick_check_phase_seconds{check=\"%s\",phase=\"%s\"} ",
+                    ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1), phases[p]);
+                value(o, (double)s->checks[i].last.phase_us[p] / 1e6);
+            }
+    family(o, "yardstick_check_results", "counter", "Probe results since the daemon started.");
+    for (size_t i = 0; i < cfg->n_checks; i++) {
+        const char *name = ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1);
+        put(o, "yardstick_check_results_total{check=\"%s\",result=\"ok\"} %llu\n", name,
+            (unsigned long long)s->checks[i].ok);
+        put(o, "yardstick_check_results_total{check=\"%s\",result=\"fail\"} %llu\n", name,
+            (unsigned long long)(s->checks[i].total - s->checks[i].ok));
+    }
+    family(o, "yardstick_check_failures", "counter", "Failed probes by error class.");
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        for (unsigned ec = 1; ec < YS_EC_COUNT; ec++)
+            put(o, "yardstick_check_failures_total{check=\"%s\",error=\"%s\"} %llu\n",
+                ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1), ys_errclass_name(ec),
+                (unsigned long long)s->checks[i].failures[ec]);
+    family(o, "yardstick_tls_cert_not_after_timestamp_seconds", "gauge",
+           "Expiry of the leaf certificate the check saw last, as a Unix time.");
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        if (s->checks[i].has_tls)
+            put(o, "yardstick_tls_cert_not_after_timestamp_seconds{check=\"%s\"} %lld\n",
+                ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1),
+                (long long)s->checks[i].tls.leaf_not_after);
+}
+
+static void render_info(struct out *o, const struct ys_live_snapshot *s)
+{
+    char e1[512], e2[512], ln[160];
+    if (o->om)
+        put(o, "# HELP yardstick_check Each check, its kind and labels.\n"
+               "# TYPE yardstick_check info\n");
+    else
+        family(o, "yardstick_check_info", "gauge", "Each check, its kind and labels.");
+    for (size_t i = 0; i < s->cfg->n_checks; i++) {
+        const struct ys_check *ck = &s->cfg->checks[i];
+        put(o, "yardstick_check_info{check=\"%s\",kind=\"%s\"",
+            ys_web_metrics_escape(ck->name, e1, sizeof e1),
+            ys_web_metrics_escape(ck->type->name, e2, sizeof e2));
+        for (size_t k = 0; k < ck->labels.n; k++) {
+            bool dup = false;
+            if (!label_name(ck->labels.keys[k], ln, sizeof ln))
+                continue;
+            for (size_t j = 0; j < k && !dup; j++) {
+                char other[160];
+                dup = label_name(ck->labels.keys[j], other, sizeof other) && !strcmp(ln, other);
+            }
+            if (!dup)
+                put(o, ",%s=\"%s\"", ln, ys_web_metrics_escape(ck->labels.values[k], e1, sizeof e1));
+        }
+        put(o, "} 1\n");
+    }
+}
+
+static void render_slos(struct out *o, const struct ys_web_eval *e)
+{
+    const struct ys_config *cfg = e->snap->cfg;
+    char e1[512];
+    family(o, "yardstick_slo_sli", "gauge", "SLI of the SLO over its window (ratio of good events).");
+    for (size_t i = 0; i < cfg->n_slos; i++)
+        if (e->slo_rc[i] == 0 && !e->slos[i].budget.no_data && isfinite(e->slos[i].budget.sli)) {
+            put(o, "yardstick_slo_sli{slo=\"%s\"} ", ys_web_metrics_escape(cfg->slos[i].name, e1, sizeof e1));
+            value(o, e->slos[i].budget.sli);
+        }
+    family(o, "yardstick_slo_error_budget_remaining_ratio", "gauge",
+           "Share of the error budget left (negative when overspent).");
+    for (size_t i = 0; i < cfg->n_slos; i++)
+        if (e->slo_rc[i] == 0 && isfinite(e->slos[i].budget.remaining)) {
+            put(o, "yardstick_slo_error_budget_remaining_ratio{slo=\"%s\"} ",
+                ys_web_metrics_escape(cfg->slos[i].name, e1, sizeof e1));
+            value(o, e->slos[i].budget.remaining);
+        }
+    family(o, "yardstick_slo_burn_rate", "gauge", "Error-budget burn rate over a trailing window.");
+    for (size_t i = 0; i < cfg->n_slos; i++)
+        for (int w = 0; e->slo_rc[i] == 0 && w < YS_BURN_COUNT; w++)
+            if (isfinite(e->slos[i].burn[w])) {
+                put(o, "yardstick_slo_burn_rate{slo=\"%s\",window=\"%s\"} ",
+                    ys_web_metrics_escape(cfg->slos[i].name, e1, sizeof e1), ys_burn_window_name[w]);
+                value(o, e->slos[i].burn[w]);
+            }
+    family(o, "yardstick_slo_alert_state", "gauge", "1 for the SLO's current alert state.");
+    for (size_t i = 0; i < cfg->n_slos; i++) {
+        enum ys_alert_state cur = e->slo_rc[i] == 0 ? e->slos[i].alert : YS_ALERT_NO_DATA;
+        for (int a = YS_ALERT_NO_DATA; a <= YS_ALERT_PAGE; a++)
+            put(o, "yardstick_slo_alert_state{slo=\"%s\",severity=\"%s\"} %d\n",
+                ys_web_metrics_escape(cfg->slos[i].name, e1, sizeof e1),
+                ys_alert_state_name((enum ys_alert_state)a), a == (int)cur);
+    }
+}
+
+static void render_goals(struct out *o, const struct ys_web_eval *e)
+{
+    const struct ys_config *cfg = e->snap->cfg;
+    char e1[512];
+    family(o, "yardstick_goal_status", "gauge", "1 for the goal's current status.");
+    for (size_t i = 0; i < cfg->n_goals; i++) {
+        enum ys_goal_status cur = e->goal_rc[i] == 0 ? e->goals[i].status : YS_GOAL_NO_DATA;
+        for (int st = YS_GOAL_NO_DATA; st <= YS_GOAL_MISSED; st++)
+            put(o, "yardstick_goal_status{goal=\"%s\",status=\"%s\"} %d\n",
+                ys_web_metrics_escape(cfg->goals[i].id, e1, sizeof e1),
+                ys_goal_status_name((enum ys_goal_status)st), st == (int)cur);
+    }
+    family(o, "yardstick_goal_value", "gauge", "The goal's measured value, in its target's unit.");
+    for (size_t i = 0; i < cfg->n_goals; i++)
+        if (e->goal_rc[i] == 0 && e->goals[i].has_value && isfinite(e->goals[i].value)) {
+            put(o, "yardstick_goal_value{goal=\"%s\"} ",
+                ys_web_metrics_escape(cfg->goals[i].id, e1, sizeof e1));
+            value(o, e->goals[i].value);
+        }
+}
+
+static void render_process(struct out *o, const struct ys_live_snapshot *s)
+{
+    family(o, "yardstick_scheduler_lateness_seconds", "gauge",
+           "How late probes started against their slot, since the daemon started.");
+    put(o, "yardstick_scheduler_lateness_seconds{quantile=\"0.5\"} ");
+    value(o, s->sched.lateness_p50_ms / 1000.0);
+    put(o, "yardstick_scheduler_lateness_seconds{quantile=\"0.99\"} ");
+    value(o, s->sched.lateness_p99_ms / 1000.0);
+    put(o, "yardstick_scheduler_lateness_seconds{quantile=\"1\"} ");
+    value(o, s->sched.lateness_max_ms / 1000.0);
+    family(o, "yardstick_scheduler_probes_skipped", "counter",
+           "Firings skipped because the check's previous probe still ran.");
+    put(o, "yardstick_scheduler_probes_skipped_total %llu\n", (unsigned long long)s->sched.skipped);
+    family(o, "yardstick_store_results_written", "counter", "Results committed to the store.");
+    put(o, "yardstick_store_results_written_total %llu\n", (unsigned long long)s->writer.written);
+    family(o, "yardstick_store_results_dropped", "counter",
+           "Results dropped because the writer's queue was full.");
+    put(o, "yardstick_store_results_dropped_total %llu\n", (unsigned long long)s->writer.dropped);
+    family(o, "yardstick_live_snapshot_age_seconds", "gauge",
+           "Age of the live state this scrape was rendered from.");
+    put(o, "yardstick_live_snapshot_age_seconds ");
+}
+
+char *ys_web_metrics_render(const struct ys_live_snapshot *snap, const struct ys_web_eval *eval,
+                            bool openmetrics, int64_t now_ms, size_t *len)
+{
+    struct out o = {.cap = 4096, .om = openmetrics};
+    o.p = ys_xmalloc(o.cap);
+    o.p[0] = '\0';
+    render_checks(&o, snap);
+    render_info(&o, snap);
+    if (eval && eval->snap->cfg == snap->cfg) {
+        render_slos(&o, eval);
+        render_goals(&o, eval);
+    }
+    render_process(&o, snap);
+    int64_t age = now_ms - snap->published_ms;
+    value(&o, (double)(age > 0 ? age : 0) / 1000.0);
+    if (openmetrics)
+        put(&o, "# EOF\n");
+    *len = o.n;
+    return o.p;
+}
+
+void ys_web_metrics(struct ys_web_req *req, struct ys_web_reply *rep)
+{
+    const char *accept = ys_web_header(req, MHD_HTTP_HEADER_ACCEPT);
+    bool om = accept && strstr(accept, "application/openmetrics-text");
+    struct ys_err err;
+    struct ys_web_eval *eval = req->snap->cfg->n_slos || req->snap->cfg->n_goals
+                                   ? ys_web_eval_get(req, &err)
+                                   : NULL;
+    rep->body = ys_web_metrics_render(req->snap, eval, om, req->now_ms, &rep->len);
+    ys_web_eval_release(eval);
+    rep->status = MHD_HTTP_OK;
+    rep->content_type = om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                           : "text/plain; version=0.0.4; charset=utf-8";
+}
