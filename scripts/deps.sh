@@ -11,6 +11,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   nginx-light openssl curl sqlite3 python3 valgrind
   prometheus  # promtool and a real Prometheus for the /metrics tests
+  chromium nodejs npm  # tests/integration/test_dashboard.sh (playwright-core via npm ci)
 )
 BENCH_PKGS=(
   prometheus-blackbox-exporter

@@ -72,6 +72,7 @@ function ms(v) {
 }
 function dur(s) {
   if (!isNum(s)) return "—";
+  if (s < 1) return Math.round(s * 1000) + " ms";
   if (s < 60) return Math.round(s) + " s";
   if (s < 3600) return Math.round(s / 60) + " min";
   if (s < 86400) return (s / 3600).toFixed(1) + " h";

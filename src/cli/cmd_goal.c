@@ -47,8 +47,7 @@ static int list_goals(const struct ys_config *cfg)
         if (g->priority >= 0)
             snprintf(prio, sizeof prio, "P%d", g->priority);
         printf("%-28s  %-4s  %-14s  %-10s  %-9s  %s\n", g->id, prio, g->target.text,
-               g->due_text ? g->due_text : "-", measure_name(&g->measure),
-               g->area ? g->area : "");
+               g->due_text ? g->due_text : "-", measure_name(&g->measure), g->area ? g->area : "");
     }
     return YS_EXIT_OK;
 }
@@ -104,8 +103,10 @@ static int record(struct ys_config *cfg, const char *id, const char *value, cons
     }
     snprintf(rec.note, sizeof rec.note, "%s", note ? note : "");
     if (g->measure.kind != YS_MEASURE_MANUAL)
-        fprintf(stderr, "yardstick goal: note: %s is measured from data, not by hand; the "
-                        "record is kept but the report does not use it\n", id);
+        fprintf(stderr,
+                "yardstick goal: note: %s is measured from data, not by hand; the "
+                "record is kept but the report does not use it\n",
+                id);
     struct ys_store_options opt;
     struct ys_store *store = NULL;
     struct ys_err err = {{0}};
@@ -129,8 +130,10 @@ static int record(struct ys_config *cfg, const char *id, const char *value, cons
 int ys_cmd_goal(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"note", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"note", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *note = NULL;
     int c;

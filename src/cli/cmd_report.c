@@ -35,8 +35,10 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct report_opts *o)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"format", required_argument, NULL, 'f'},
-        {"at", required_argument, NULL, 'a'},     {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"format", required_argument, NULL, 'f'},
+        {"at", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -94,8 +96,7 @@ static int open_store(struct ys_config *cfg, struct ys_store **store)
         return YS_EXIT_FAIL;
     }
     for (size_t i = 0; i < cfg->n_checks; i++) {
-        rc = (*store)->type->check_id(*store, cfg->checks[i].name, &cfg->checks[i].store_id,
-                                      &err);
+        rc = (*store)->type->check_id(*store, cfg->checks[i].name, &cfg->checks[i].store_id, &err);
         if (rc == YS_ENOTFOUND)
             cfg->checks[i].store_id = 0;
         else if (rc < 0) {
@@ -112,8 +113,8 @@ static bool want_color(void)
     return isatty(fileno(stdout)) && !(nc && *nc);
 }
 
-static int render(struct ys_config *cfg, struct ys_store *store, const struct ys_tz *tz,
-                  int64_t at, const char *format)
+static int render(struct ys_config *cfg, struct ys_store *store, const struct ys_tz *tz, int64_t at,
+                  const char *format)
 {
     struct ys_report *r = NULL;
     struct ys_err err = {{0}};

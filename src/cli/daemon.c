@@ -7,9 +7,13 @@
  * reads the file and registers new checks in the store, both of which may
  * block) and hands the new model back to the loop, which swaps it in.
  *
+ * The HTTP server (src/web) runs on libmicrohttpd's threads and reads the
+ * live state the loop publishes every 250 ms (live/state.h).
+ *
  * Shutdown (SIGTERM/SIGINT): stop the scheduler (probes in flight are
- * cancelled; they have no result yet), close every loop handle, then stop
- * the writer, which commits everything queued before it returns.
+ * cancelled; they have no result yet), close every loop handle, stop the
+ * HTTP server, then stop the writer, which commits everything queued
+ * before it returns.
  */
 #include "cli/daemon.h"
 
@@ -18,9 +22,11 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "live/incidents.h"
+#include "live/state.h"
 #include "probe/curl_multi.h"
 #include "sched/scheduler.h"
 #include "store/writer.h"
+#include "web/web.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -32,8 +38,11 @@ struct daemon {
     struct ys_scheduler *sched;
     struct ys_writer *writer;
     struct ys_live_incidents *incidents;
+    struct ys_live_state *live; /* published for the HTTP server */
+    struct ys_web *web;         /* NULL when server.enabled is false */
     struct ys_config *cfg;
     uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t publish_timer;
     bool reloading;
     bool stopping;
 };
@@ -79,6 +88,23 @@ static void on_result(const struct ys_check *check, const struct ys_result *r, v
                 r->message);
     ys_writer_push(d->writer, r);
     ys_live_incidents_feed(d->incidents, check, r);
+    ys_live_state_feed(d->live, check, r,
+                       ys_live_incidents_is_open(d->incidents, check->store_id));
+}
+
+/* Live state for the HTTP server: a snapshot at most every 250 ms. */
+static void publish_live(struct daemon *d)
+{
+    struct ys_sched_stats ss;
+    struct ys_writer_stats ws;
+    ys_scheduler_stats(d->sched, &ss);
+    ys_writer_stats(d->writer, &ws);
+    ys_live_state_publish(d->live, &ss, &ws, ys_wall_ms());
+}
+
+static void on_publish_timer(uv_timer_t *t)
+{
+    publish_live(t->data);
 }
 
 static void reload_work(uv_work_t *w)
@@ -100,6 +126,7 @@ static void reload_done(uv_work_t *w, int status)
             ys_warn("config", "storage changes take effect at the next restart");
         ys_scheduler_apply(d->sched, job->cfg);
         ys_live_incidents_apply(d->incidents, job->cfg, ys_wall_ms());
+        ys_live_state_apply(d->live, job->cfg);
         ys_config_unref(d->cfg);
         d->cfg = job->cfg;
         job->cfg = NULL;
@@ -156,6 +183,7 @@ static void begin_shutdown(struct daemon *d, const char *why)
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    uv_close((uv_handle_t *)&d->publish_timer, NULL);
     ys_curl_multi_free(d->env.curl);
 }
 
@@ -210,6 +238,25 @@ static int start_incidents(struct daemon *d)
     return rc;
 }
 
+/* The HTTP server. A busy default port (no server.listen written) only
+ * warns, so a second daemon on one host still probes; a listen address
+ * that was asked for and cannot be had is fatal. */
+static int start_web(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    if (!d->cfg->server.enabled)
+        return 0;
+    if (ys_web_start(d->cfg, d->live, &d->web, &err) == 0)
+        return 0;
+    if (!d->cfg->server.listen_explicit) {
+        ys_warn("web", "%s; the HTTP server is off (set server.listen to choose an address)",
+                err.msg);
+        return 0;
+    }
+    ys_error("web", "%s", err.msg);
+    return -1;
+}
+
 int ys_daemon_run(struct ys_config *cfg)
 {
     struct daemon d = {.cfg = cfg};
@@ -223,6 +270,16 @@ int ys_daemon_run(struct ys_config *cfg)
         ys_config_unref(cfg);
         return 1;
     }
+    d.live = ys_live_state_new(ys_wall_ms());
+    ys_live_state_apply(d.live, d.cfg);
+    ys_live_state_publish(d.live, NULL, NULL, ys_wall_ms());
+    if (start_web(&d) < 0) {
+        ys_live_state_free(d.live);
+        ys_live_incidents_free(d.incidents);
+        ys_writer_stop(d.writer);
+        ys_config_unref(cfg);
+        return 1;
+    }
     uv_loop_init(&d.loop);
     d.env.loop = &d.loop;
     if (ys_curl_multi_new(&d.loop, &d.env.curl) < 0) {
@@ -230,6 +287,9 @@ int ys_daemon_run(struct ys_config *cfg)
         exit(1);
     }
     d.sched = ys_scheduler_new(&d.env, on_result, &d);
+    uv_timer_init(&d.loop, &d.publish_timer);
+    d.publish_timer.data = &d;
+    uv_timer_start(&d.publish_timer, on_publish_timer, 250, 250);
     watch_signal(&d, &d.sig_term, SIGTERM);
     watch_signal(&d, &d.sig_int, SIGINT);
     watch_signal(&d, &d.sig_hup, SIGHUP);
@@ -237,12 +297,14 @@ int ys_daemon_run(struct ys_config *cfg)
     ys_info("daemon", "running %zu checks from %s, store %s", cfg->n_checks, cfg->path,
             cfg->storage.path);
     uv_run(&d.loop, UV_RUN_DEFAULT);
+    ys_web_stop(d.web);
     if (uv_loop_close(&d.loop) != 0)
         ys_warn("daemon", "loop closed with handles still open");
     struct ys_writer_stats ws;
     ys_writer_flush(d.writer);
     ys_writer_stats(d.writer, &ws);
     ys_live_incidents_free(d.incidents);
+    ys_live_state_free(d.live);
     ys_writer_stop(d.writer);
     ys_info("store", "stopped: %llu results written, %llu dropped, %llu failed",
             (unsigned long long)(ws.written), (unsigned long long)ws.dropped,

@@ -102,16 +102,15 @@ static void parse_auth(const struct ys_node *n, struct ys_server_config *s, stru
                             i + 1);
     }
     const struct ys_node *basic = ys_node_get(n, "basic");
-    if (!basic || (basic->type == YS_NODE_SCALAR && basic->is_null))
-        return;
-    if (basic->type != YS_NODE_SEQ) {
+    if (basic && basic->type == YS_NODE_SEQ) {
+        s->users = ys_xcalloc(basic->n ? basic->n : 1, sizeof *s->users);
+        s->n_users = basic->n;
+        for (size_t i = 0; i < basic->n; i++)
+            parse_user(basic->items[i], &s->users[i], d);
+    } else if (basic && !(basic->type == YS_NODE_SCALAR && basic->is_null)) {
         ys_diag_add(d, basic->line, basic->col, "server.auth.basic must be a sequence of users");
-        return;
     }
-    s->users = ys_xcalloc(basic->n ? basic->n : 1, sizeof *s->users);
-    s->n_users = basic->n;
-    for (size_t i = 0; i < basic->n; i++)
-        parse_user(basic->items[i], &s->users[i], d);
+    /* An auth section that lets nobody in is a mistake, not "no auth". */
     if (s->tokens.n == 0 && s->n_users == 0)
         ys_diag_add(d, n->line, n->col, "server.auth needs at least one token or basic user");
 }

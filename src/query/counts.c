@@ -40,8 +40,7 @@ void ys_idlist_free(struct ys_idlist *l)
     memset(l, 0, sizeof *l);
 }
 
-void ys_query_slo_ids(const struct ys_config *cfg, const struct ys_slo *slo,
-                      struct ys_idlist *out)
+void ys_query_slo_ids(const struct ys_config *cfg, const struct ys_slo *slo, struct ys_idlist *out)
 {
     for (size_t i = 0; i < slo->n_members; i++) {
         size_t k = slo->members[i];
@@ -171,8 +170,8 @@ static int keep_newest(const struct ys_result *r, void *arg)
 int ys_query_newest(struct ys_store *s, const struct ys_config *cfg, uint32_t id, int64_t at_ms,
                     ys_result_pred want, struct ys_result *out, struct ys_err *err)
 {
-    int64_t keep = cfg->storage.retention.raw_ms > 0 ? cfg->storage.retention.raw_ms
-                                                      : 7 * YS_DAY_MS;
+    int64_t keep =
+        cfg->storage.retention.raw_ms > 0 ? cfg->storage.retention.raw_ms : 7 * YS_DAY_MS;
     struct newest nw = {want, out, false};
     if (!s || id == 0)
         return 0;

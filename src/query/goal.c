@@ -63,15 +63,24 @@ static double quantile_of(enum ys_measure_stat st)
     }
 }
 
-static int has_value(const struct ys_result *r) { return (r->flags & YS_RF_HAS_VALUE) != 0; }
-static int has_tls(const struct ys_result *r) { return (r->flags & YS_RF_HAS_TLS) != 0; }
-static int is_ok(const struct ys_result *r) { return r->ok; }
+static int has_value(const struct ys_result *r)
+{
+    return (r->flags & YS_RF_HAS_VALUE) != 0;
+}
+static int has_tls(const struct ys_result *r)
+{
+    return (r->flags & YS_RF_HAS_TLS) != 0;
+}
+static int is_ok(const struct ys_result *r)
+{
+    return r->ok;
+}
 
 /* last_value, cert_days_left, freshness and pass_share: from the newest
  * raw results before at. */
-static int newest_stat(struct ys_store *s, const struct ys_config *cfg,
-                       const struct ys_idlist *ids, enum ys_measure_stat st, int64_t at,
-                       struct measurement *out, struct ys_err *err)
+static int newest_stat(struct ys_store *s, const struct ys_config *cfg, const struct ys_idlist *ids,
+                       enum ys_measure_stat st, int64_t at, struct measurement *out,
+                       struct ys_err *err)
 {
     ys_result_pred want = st == YS_STAT_LAST_VALUE       ? has_value
                           : st == YS_STAT_CERT_DAYS_LEFT ? has_tls
@@ -110,9 +119,9 @@ static int newest_stat(struct ys_store *s, const struct ys_config *cfg,
     return 0;
 }
 
-static int incident_stat(struct ys_store *s, const struct ys_idlist *ids,
-                         enum ys_measure_stat st, int64_t from, int64_t to, int64_t at,
-                         struct measurement *out, struct ys_err *err)
+static int incident_stat(struct ys_store *s, const struct ys_idlist *ids, enum ys_measure_stat st,
+                         int64_t from, int64_t to, int64_t at, struct measurement *out,
+                         struct ys_err *err)
 {
     struct ys_incident_stats is;
     int rc = ys_query_incident_stats_ids(s, ids->v, ids->n, from, to, at, &is, err);
@@ -295,8 +304,8 @@ int ys_query_goal(struct ys_store *s, const struct ys_config *cfg, const struct 
     /* The pass share of a selector is a snapshot of many checks' newest
      * results: it has no trend (30 days of it would read 30 x n checks'
      * raw chunks). */
-    bool trend = goal->measure.kind == YS_MEASURE_MANUAL ||
-                 goal->measure.stat != YS_STAT_PASS_SHARE;
+    bool trend =
+        goal->measure.kind == YS_MEASURE_MANUAL || goal->measure.stat != YS_STAT_PASS_SHARE;
     for (int back = YS_TREND_DAYS - 1; trend && back >= 1; back--) {
         int64_t t = day_end(tz, now_ms, back);
         if (t <= now_ms)
@@ -315,7 +324,7 @@ int ys_query_goal(struct ys_store *s, const struct ys_config *cfg, const struct 
     out->has_value = now.has;
     out->value = now.value;
     ys_goal_project(&goal->target, out->trend, out->n_trend, now_ms, &out->projection);
-    out->status = ys_goal_status(&goal->target, now.has, now.value, goal->due_ms, now_ms,
-                                 &out->projection);
+    out->status =
+        ys_goal_status(&goal->target, now.has, now.value, goal->due_ms, now_ms, &out->projection);
     return 0;
 }

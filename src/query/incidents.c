@@ -28,9 +28,9 @@ static int collect(const struct ys_incident *inc, void *arg)
     return 0;
 }
 
-int ys_query_incident_stats_ids(struct ys_store *s, const uint32_t *ids, size_t n,
-                                int64_t from_ms, int64_t to_ms, int64_t now_ms,
-                                struct ys_incident_stats *out, struct ys_err *err)
+int ys_query_incident_stats_ids(struct ys_store *s, const uint32_t *ids, size_t n, int64_t from_ms,
+                                int64_t to_ms, int64_t now_ms, struct ys_incident_stats *out,
+                                struct ys_err *err)
 {
     struct inc_vec iv = {0};
     int rc = 0;
@@ -42,9 +42,8 @@ int ys_query_incident_stats_ids(struct ys_store *s, const uint32_t *ids, size_t 
     return rc;
 }
 
-int ys_query_incident_stats(struct ys_store *s, uint32_t check_id, int64_t from_ms,
-                            int64_t to_ms, int64_t now_ms, struct ys_incident_stats *out,
-                            struct ys_err *err)
+int ys_query_incident_stats(struct ys_store *s, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                            int64_t now_ms, struct ys_incident_stats *out, struct ys_err *err)
 {
     return ys_query_incident_stats_ids(s, &check_id, 1, from_ms, to_ms, now_ms, out, err);
 }

@@ -23,16 +23,15 @@ void ys_idlist_push(struct ys_idlist *l, uint32_t id);
 void ys_idlist_free(struct ys_idlist *l);
 
 /* Store ids of the SLO's member checks (those the store knows: id != 0). */
-void ys_query_slo_ids(const struct ys_config *cfg, const struct ys_slo *slo,
-                      struct ys_idlist *out);
+void ys_query_slo_ids(const struct ys_config *cfg, const struct ys_slo *slo, struct ys_idlist *out);
 /* Store ids of the checks whose labels hold every pair of sel. */
 void ys_query_selector_ids(const struct ys_config *cfg, const struct ys_strmap *sel,
                            struct ys_idlist *out);
 
 /* Incident statistics over the checks ids[0..n) and [from_ms, to_ms). */
-int ys_query_incident_stats_ids(struct ys_store *s, const uint32_t *ids, size_t n,
-                                int64_t from_ms, int64_t to_ms, int64_t now_ms,
-                                struct ys_incident_stats *out, struct ys_err *err);
+int ys_query_incident_stats_ids(struct ys_store *s, const uint32_t *ids, size_t n, int64_t from_ms,
+                                int64_t to_ms, int64_t now_ms, struct ys_incident_stats *out,
+                                struct ys_err *err);
 
 /* The newest raw result of check id with ts < at_ms and within the raw
  * retention (searched an hour at a time, newest first) that satisfies want

@@ -28,8 +28,8 @@ int ys_query_slo(struct ys_store *s, const struct ys_config *cfg, const struct y
                          err);
     for (int w = 0; rc == 0 && w < YS_BURN_COUNT; w++) {
         struct ys_counts c;
-        rc = ys_query_counts(s, ids.v, ids.n, now_ms - ys_burn_window_ms[w], now_ms, threshold,
-                             &c, NULL, err);
+        rc = ys_query_counts(s, ids.v, ids.n, now_ms - ys_burn_window_ms[w], now_ms, threshold, &c,
+                             NULL, err);
         out->burn[w] = ys_burn_rate(c, slo->objective, YS_QUERY_MIN_EVENTS);
     }
     ys_idlist_free(&ids);

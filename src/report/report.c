@@ -82,8 +82,7 @@ static int build_goals(struct ys_store *s, struct ys_report *r, const struct ys_
         if (rc < 0)
             return rc;
         if (g->eval.has_value)
-            ys_target_format_value(&g->goal->target, g->eval.value, g->current,
-                                   sizeof g->current);
+            ys_target_format_value(&g->goal->target, g->eval.value, g->current, sizeof g->current);
         g->arrow = arrow(&g->eval);
         sparkline(&g->eval, g->spark, sizeof g->spark);
         r->n_status[g->eval.status]++;
@@ -118,9 +117,9 @@ static void build_milestones(struct ys_report *r)
         }
         m->n_met = count[YS_GOAL_MET];
         m->progress = m->n_goals ? (double)m->n_met / (double)m->n_goals : 0;
-        m->status = m->n_goals && m->n_met == m->n_goals ? YS_GOAL_MET
-                    : count[YS_GOAL_MISSED]              ? YS_GOAL_MISSED
-                    : count[YS_GOAL_AT_RISK]             ? YS_GOAL_AT_RISK
+        m->status = m->n_goals && m->n_met == m->n_goals   ? YS_GOAL_MET
+                    : count[YS_GOAL_MISSED]                ? YS_GOAL_MISSED
+                    : count[YS_GOAL_AT_RISK]               ? YS_GOAL_AT_RISK
                     : count[YS_GOAL_NO_DATA] == m->n_goals ? YS_GOAL_NO_DATA
                                                            : YS_GOAL_ON_TRACK;
     }
@@ -152,8 +151,7 @@ static int build_incidents(struct ys_store *s, struct ys_report *r, struct ys_er
     if (rc < 0)
         goto out;
     ys_incident_stats(iv.v, iv.n, from, to, to, &r->incidents);
-    r->check_incidents = ys_xcalloc(cfg->n_checks ? cfg->n_checks : 1,
-                                    sizeof *r->check_incidents);
+    r->check_incidents = ys_xcalloc(cfg->n_checks ? cfg->n_checks : 1, sizeof *r->check_incidents);
     struct ys_incident *one = ys_xcalloc(iv.n ? iv.n : 1, sizeof *one);
     for (size_t c = 0; c < cfg->n_checks; c++) {
         size_t n = 0;

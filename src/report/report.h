@@ -16,8 +16,8 @@
 struct ys_report_goal {
     const struct ys_goal *goal; /* borrowed from the config */
     struct ys_goal_eval eval;
-    char current[48];           /* the measured value in the target's unit, or "" */
-    const char *arrow;          /* "↑", "↓", "→" or "" (no trend) */
+    char current[48];                  /* the measured value in the target's unit, or "" */
+    const char *arrow;                 /* "↑", "↓", "→" or "" (no trend) */
     char spark[YS_TREND_DAYS * 3 + 1]; /* a sparkline of the trend (UTF-8) */
 };
 
@@ -48,7 +48,7 @@ struct ys_report {
     const struct ys_config *cfg; /* borrowed: must outlive the report */
     char title[128];
     int64_t at_ms;
-    char at_text[40]; /* at_ms in RFC 3339, UTC */
+    char at_text[40];          /* at_ms in RFC 3339, UTC */
     int64_t incidents_from_ms; /* the incident summary covers [from, at) */
     struct ys_report_goal *goals;
     size_t n_goals;
@@ -58,10 +58,10 @@ struct ys_report {
     size_t n_milestones;
     struct ys_report_slo *slos;
     size_t n_slos;
-    struct ys_incident_stats incidents;      /* every check together */
+    struct ys_incident_stats incidents;                /* every check together */
     struct ys_report_check_incidents *check_incidents; /* checks with incidents only */
     size_t n_check_incidents;
-    size_t n_status[YS_GOAL_MISSED + 1];     /* goals per status */
+    size_t n_status[YS_GOAL_MISSED + 1]; /* goals per status */
 };
 
 #define YS_REPORT_INCIDENT_DAYS 30

@@ -48,9 +48,10 @@ static json_t *goal_json(const struct ys_report_goal *g)
     json_object_set_new(pr, "valid", json_boolean(e->projection.valid));
     json_object_set_new(pr, "slope_per_day",
                         e->projection.valid ? num(e->projection.slope_per_day) : json_null());
-    json_object_set_new(pr, "reach_ms", e->projection.valid && e->projection.reach_ms
-                                            ? json_integer(e->projection.reach_ms)
-                                            : json_null());
+    json_object_set_new(pr, "reach_ms",
+                        e->projection.valid && e->projection.reach_ms
+                            ? json_integer(e->projection.reach_ms)
+                            : json_null());
     json_object_set_new(o, "projection", pr);
     return o;
 }

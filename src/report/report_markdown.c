@@ -78,8 +78,7 @@ static void milestones(FILE *out, const struct ys_report *r)
     for (size_t i = 0; i < r->n_milestones; i++) {
         const struct ys_report_milestone *m = &r->milestones[i];
         char prog[48], status[64];
-        snprintf(prog, sizeof prog, "%zu/%zu (%.0f%%)", m->n_met, m->n_goals,
-                 m->progress * 100);
+        snprintf(prog, sizeof prog, "%zu/%zu (%.0f%%)", m->n_met, m->n_goals, m->progress * 100);
         snprintf(status, sizeof status, "%s %s", ys_report_status_mark(m->status),
                  ys_goal_status_name(m->status));
         fputc('|', out);
@@ -96,7 +95,8 @@ static void slos(FILE *out, const struct ys_report *r)
     if (!r->n_slos)
         return;
     fputs("\n## SLOs\n\n| SLO | Objective | SLI | Budget left | Burn (1h) | State |\n"
-          "|---|---|---|---|---|---|\n", out);
+          "|---|---|---|---|---|---|\n",
+          out);
     for (size_t i = 0; i < r->n_slos; i++) {
         const struct ys_report_slo *s = &r->slos[i];
         const struct ys_budget *b = &s->st.budget;
@@ -122,8 +122,9 @@ void ys_report_write_markdown(FILE *out, const struct ys_report *r)
     const struct ys_config *cfg = r->cfg;
     bool *printed = ys_xcalloc(cfg->n_actions + 1, sizeof *printed);
     fprintf(out, "# %s\n\n", r->title);
-    fprintf(out, "_Measured by yardstick at %s: %zu met, %zu on track, %zu at risk, %zu missed, "
-                 "%zu no data._\n",
+    fprintf(out,
+            "_Measured by yardstick at %s: %zu met, %zu on track, %zu at risk, %zu missed, "
+            "%zu no data._\n",
             r->at_text, r->n_status[YS_GOAL_MET], r->n_status[YS_GOAL_ON_TRACK],
             r->n_status[YS_GOAL_AT_RISK], r->n_status[YS_GOAL_MISSED],
             r->n_status[YS_GOAL_NO_DATA]);
@@ -140,8 +141,9 @@ void ys_report_write_markdown(FILE *out, const struct ys_report *r)
     milestones(out, r);
     slos(out, r);
     const struct ys_incident_stats *is = &r->incidents;
-    fprintf(out, "\n## Incidents (last %d days)\n\n%zu incidents, %.0f s downtime, longest "
-                 "%.0f s.\n",
+    fprintf(out,
+            "\n## Incidents (last %d days)\n\n%zu incidents, %.0f s downtime, longest "
+            "%.0f s.\n",
             YS_REPORT_INCIDENT_DAYS, is->count, (double)is->downtime_ms / 1000.0,
             (double)is->longest_ms / 1000.0);
     free(printed);

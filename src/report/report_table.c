@@ -89,8 +89,9 @@ static void goals(FILE *out, const struct ys_report *r, bool color)
         const struct ys_report_area *ar = &r->areas[a];
         fprintf(out, "\n%s\n", ar->name[0] ? ar->name : "(no area)");
         struct table t = {.ncol = 8, .status_col = 5};
-        row(&t, 0, (const char *const[]){"ID", "GOAL", "BASELINE", "TARGET", "CURRENT", "STATUS",
-                                         "DUE", "TREND"});
+        row(&t, 0,
+            (const char *const[]){"ID", "GOAL", "BASELINE", "TARGET", "CURRENT", "STATUS", "DUE",
+                                  "TREND"});
         for (size_t k = 0; k < ar->n_goals; k++) {
             const struct ys_report_goal *g = &r->goals[ar->goals[k]];
             char trend[sizeof g->spark + 8];
@@ -125,8 +126,8 @@ static void milestones_and_slos(FILE *out, const struct ys_report *r, bool color
     if (r->n_slos) {
         fprintf(out, "\nSLOs\n");
         struct table t = {.ncol = 6, .status_col = 5};
-        row(&t, 0, (const char *const[]){"SLO", "OBJECTIVE", "SLI", "BUDGET LEFT", "BURN 1H",
-                                         "STATE"});
+        row(&t, 0,
+            (const char *const[]){"SLO", "OBJECTIVE", "SLI", "BUDGET LEFT", "BURN 1H", "STATE"});
         for (size_t i = 0; i < r->n_slos; i++) {
             const struct ys_report_slo *s = &r->slos[i];
             const struct ys_budget *bu = &s->st.budget;
@@ -175,9 +176,8 @@ void ys_report_write_table(FILE *out, const struct ys_report *r, bool color)
 {
     fprintf(out, "%s: report at %s\n", r->title, r->at_text);
     fprintf(out, "goals: %zu met, %zu on track, %zu at risk, %zu missed, %zu no data\n",
-            r->n_status[YS_GOAL_MET], r->n_status[YS_GOAL_ON_TRACK],
-            r->n_status[YS_GOAL_AT_RISK], r->n_status[YS_GOAL_MISSED],
-            r->n_status[YS_GOAL_NO_DATA]);
+            r->n_status[YS_GOAL_MET], r->n_status[YS_GOAL_ON_TRACK], r->n_status[YS_GOAL_AT_RISK],
+            r->n_status[YS_GOAL_MISSED], r->n_status[YS_GOAL_NO_DATA]);
     goals(out, r, color);
     milestones_and_slos(out, r, color);
     incidents_and_actions(out, r);

@@ -87,7 +87,7 @@ static void value(struct out *o, double v)
     if (v == floor(v) && fabs(v) < 1e15)
         put(o, "%.0f\n", v);
     else
-        put(o, "%.17g\n", v);
+        put(o, "%.10g\n", v);
 }
 
 /* A label name from a check label key: [a-zA-Z_][a-zA-Z0-9_]*. */
@@ -242,7 +242,9 @@ static void render_goals(struct out *o, const struct ys_web_eval *e)
 
 static void render_process(struct out *o, const struct ys_live_snapshot *s)
 {
-    family(o, "yardstick_scheduler_lateness_seconds", "gauge",
+    /* A summary (promtool rejects a quantile label on a gauge); the sketch
+     * behind it keeps no sum, so only quantiles and the count are given. */
+    family(o, "yardstick_scheduler_lateness_seconds", "summary",
            "How late probes started against their slot, since the daemon started.");
     put(o, "yardstick_scheduler_lateness_seconds{quantile=\"0.5\"} ");
     value(o, s->sched.lateness_p50_ms / 1000.0);
@@ -250,6 +252,8 @@ static void render_process(struct out *o, const struct ys_live_snapshot *s)
     value(o, s->sched.lateness_p99_ms / 1000.0);
     put(o, "yardstick_scheduler_lateness_seconds{quantile=\"1\"} ");
     value(o, s->sched.lateness_max_ms / 1000.0);
+    put(o, "yardstick_scheduler_lateness_seconds_count %llu\n",
+        (unsigned long long)s->sched.started);
     family(o, "yardstick_scheduler_probes_skipped", "counter",
            "Firings skipped because the check's previous probe still ran.");
     put(o, "yardstick_scheduler_probes_skipped_total %llu\n", (unsigned long long)s->sched.skipped);

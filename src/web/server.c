@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static int marker; /* *con_cls once a request has been seen */
 void ys_web_reply_json(struct ys_web_reply *rep, unsigned status, json_t *doc)
 {
     rep->status = status;
-    rep->body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+    rep->body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
     rep->len = rep->body ? strlen(rep->body) : 0;
     rep->content_type = "application/json";
     json_decref(doc);
@@ -145,15 +146,22 @@ static void route_api(struct ys_web_req *req, struct ys_web_reply *rep)
         ys_web_reply_error(rep, MHD_HTTP_NOT_FOUND, "no such route: %.200s", url);
 }
 
+static bool announces_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    return te || (cl && strspn(cl, "0") != strlen(cl));
+}
+
 static void route(struct ys_web_req *req, const char *method, struct ys_web_reply *rep)
 {
-    const char *cl = ys_web_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = ys_web_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         rep->allow = true;
         ys_web_reply_error(rep, MHD_HTTP_METHOD_NOT_ALLOWED,
                            "method %.16s not allowed: the API is read-only (GET, HEAD)", method);
-    } else if (te || (cl && strspn(cl, "0") != strlen(cl))) {
+    } else if (announces_body(req->conn)) {
         ys_web_reply_error(rep, MHD_HTTP_CONTENT_TOO_LARGE,
                            "request bodies are not accepted: the API is read-only");
     } else if (strcmp(req->url, "/healthz") == 0) {
@@ -216,16 +224,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct ys_web *w = cls;
     (void)version;
     (void)upload_data;
-    if (*con_cls) {
-        /* Only reached if a body arrives before our reply went out. */
+    if (!*con_cls) {
+        /* Headers are in. Answer at once when a body is announced (413,
+         * the connection then closes unread); otherwise wait for MHD's
+         * second call, since a reply queued before it makes MHD close the
+         * connection instead of keeping it alive. */
+        *con_cls = &marker;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci)
+            ys_conn_guard_arm(w->guard, ci->socket_context, false);
+        if (!announces_body(conn))
+            return MHD_YES;
+    } else if (*upload_data_size) {
+        /* A body we did not announce-check (chunked): drop it unread. */
         *upload_data_size = 0;
         return MHD_YES;
     }
-    *con_cls = &marker;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (ci)
-        ys_conn_guard_arm(w->guard, ci->socket_context, false);
     struct ys_web_req req = {
         .web = w,
         .conn = conn,

@@ -38,19 +38,20 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const VIEWPORTS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
 
-let browser;
+let browser; /* a persistent context over a fresh, empty profile */
 let profile;
 
 before(async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`);
   profile = fs.mkdtempSync(path.join(os.tmpdir(), "ys-chromium-"));
-  browser = await chromium.launch({
+  // playwright passes the profile folder as --user-data-dir itself.
+  browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    viewport: VIEWPORTS.desktop,
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
 });
@@ -60,11 +61,12 @@ after(async () => {
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
 });
 
-// Opens a page at route (a hash) in a fresh context, recording console
+// Opens a page at route (a hash) in a new tab, recording console
 // errors, page errors and failed requests; waits for ready (a selector).
 async function open(route, ready, viewport = VIEWPORTS.desktop) {
-  const ctx = await browser.newContext({ viewport });
-  const page = await ctx.newPage();
+  const page = await browser.newPage();
+  await page.setViewportSize(viewport);
+  const ctx = page; /* closing the tab is all the cleanup a test needs */
   const problems = [];
   page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));

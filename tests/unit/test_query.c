@@ -47,18 +47,25 @@ static const char cfg_fmt[] =
     "  - { id: g-avail, title: Avail, area: A, target: '>= 99.9%%', due: 2025-01-01,\n"
     "      measure: { check: web, stat: availability } }\n"
     "  - { id: g-p95, title: P95, area: B, target: '<= 1s', measure: { check: web, stat: p95 } }\n"
-    "  - { id: g-last, title: Last, area: B, target: '>= 1', measure: { check: web, stat: last_value } }\n"
-    "  - { id: g-cert, title: Cert, area: B, target: '>= 14', measure: { check: web, stat: cert_days_left } }\n"
-    "  - { id: g-fresh, title: Fresh, area: B, target: hourly, measure: { check: web, stat: freshness } }\n"
+    "  - { id: g-last, title: Last, area: B, target: '>= 1', measure: { check: web, stat: "
+    "last_value } }\n"
+    "  - { id: g-cert, title: Cert, area: B, target: '>= 14', measure: { check: web, stat: "
+    "cert_days_left } }\n"
+    "  - { id: g-fresh, title: Fresh, area: B, target: hourly, measure: { check: web, stat: "
+    "freshness } }\n"
     "  - { id: g-share, title: Share, area: C, target: '100%%',\n"
     "      measure: { selector: { area: web }, stat: pass_share } }\n"
-    "  - { id: g-mttr, title: MTTR, area: C, target: '< 5m', measure: { check: web, stat: mttr } }\n"
+    "  - { id: g-mttr, title: MTTR, area: C, target: '< 5m', measure: { check: web, stat: mttr } "
+    "}\n"
     "  - { id: g-longest, title: Longest, area: C, target: '< 5m',\n"
     "      measure: { check: web, stat: longest_outage } }\n"
-    "  - { id: g-count, title: Count, area: C, target: '<= 1', measure: { check: web, stat: incidents } }\n"
-    "  - { id: g-down, title: Down, area: C, target: '<= 10m', measure: { check: web, stat: downtime } }\n"
+    "  - { id: g-count, title: Count, area: C, target: '<= 1', measure: { check: web, stat: "
+    "incidents } }\n"
+    "  - { id: g-down, title: Down, area: C, target: '<= 10m', measure: { check: web, stat: "
+    "downtime } }\n"
     "  - { id: g-manual, title: Manual, area: D, target: '>= 1.13.0', due: 2099-01-01 }\n"
-    "  - { id: g-idle, title: Idle, area: D, target: '>= 99%%', measure: { check: idle, stat: availability } }\n"
+    "  - { id: g-idle, title: Idle, area: D, target: '>= 99%%', measure: { check: idle, stat: "
+    "availability } }\n"
     "milestones:\n"
     "  - { title: M1, due: 2099-01-01, goals: [g-slo, g-p95] }\n"
     "  - { title: M2, due: 2099-01-01, goals: [g-slo, g-avail] }\n";
@@ -98,9 +105,9 @@ static int setup(void **state)
     struct ys_err err = {{0}};
     assert_int_equal(ys_store_open("sqlite", &opt, &f->s, &err), 0);
     for (size_t i = 0; i < f->cfg->n_checks; i++)
-        assert_int_equal(f->s->type->check_id(f->s, f->cfg->checks[i].name,
-                                              &f->cfg->checks[i].store_id, &err),
-                         0);
+        assert_int_equal(
+            f->s->type->check_id(f->s, f->cfg->checks[i].name, &f->cfg->checks[i].store_id, &err),
+            0);
     f->cfg->checks[2].store_id = 0; /* "idle" has never run: no data */
     uint32_t web = f->cfg->checks[0].store_id;
     for (int i = 0; i < N; i++) {
@@ -151,7 +158,10 @@ static int teardown(void **state)
     return 0;
 }
 
-static int64_t ceil_min(int64_t t) { return (t + MIN_MS - 1) / MIN_MS * MIN_MS; }
+static int64_t ceil_min(int64_t t)
+{
+    return (t + MIN_MS - 1) / MIN_MS * MIN_MS;
+}
 
 /* The brute-force count over the raw results, with the same minute rounding. */
 static struct ys_counts brute(const struct fixture *f, int64_t from, int64_t to, int64_t thr_us)
@@ -338,9 +348,8 @@ static void test_goal_incidents_manual(void **state)
 
     struct ys_incident_stats is;
     struct ys_err err = {{0}};
-    assert_int_equal(ys_query_incident_stats(f->s, 0, NOW_MS - 2 * 3600000, NOW_MS, NOW_MS, &is,
-                                             &err),
-                     0);
+    assert_int_equal(
+        ys_query_incident_stats(f->s, 0, NOW_MS - 2 * 3600000, NOW_MS, NOW_MS, &is, &err), 0);
     assert_int_equal(is.count, 1);
     assert_int_equal(is.downtime_ms, 180000);
 
@@ -413,10 +422,13 @@ static void test_parse_at(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counts_tiling),   cmocka_unit_test(test_slo),
-        cmocka_unit_test(test_goal_measures),   cmocka_unit_test(test_trend_fast_path),
+        cmocka_unit_test(test_counts_tiling),
+        cmocka_unit_test(test_slo),
+        cmocka_unit_test(test_goal_measures),
+        cmocka_unit_test(test_trend_fast_path),
         cmocka_unit_test(test_goal_incidents_manual),
-        cmocka_unit_test(test_report_model),    cmocka_unit_test(test_parse_at),
+        cmocka_unit_test(test_report_model),
+        cmocka_unit_test(test_parse_at),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
