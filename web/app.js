@@ -239,7 +239,11 @@ function sparkline(trend, target) {
   const pts = (trend || []).filter((p) => isNum(p.value) && isNum(p.t_ms));
   const W = 120, H = 28;
   const s = svg("svg", { class: "spark", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "trend" });
-  if (pts.length < 2) return pts.length ? s : el("span", { class: "muted" }, "no data");
+  if (!pts.length) return el("span", { class: "muted" }, "no data");
+  if (pts.length === 1) { /* one sample so far: a dot, not an empty box */
+    s.append(svg("circle", { cx: W - 4, cy: H / 2, r: 2.5, fill: "currentColor" }));
+    return s;
+  }
   let lo = Math.min(...pts.map((p) => p.value)), hi = Math.max(...pts.map((p) => p.value));
   if (isNum(target) && target >= lo - (hi - lo) && target <= hi + (hi - lo)) { lo = Math.min(lo, target); hi = Math.max(hi, target); }
   if (hi === lo) { hi += 1; lo -= 1; }
@@ -539,13 +543,13 @@ const SloView = {
       el("div", { class: "tile" }, el("div", { class: "k" }, "SLI"), el("div", { class: "v num" }, pct(s.sli, 3))),
       el("div", { class: "tile" }, el("div", { class: "k" }, "budget left"),
         el("div", { class: "v num " + (isNum(b.remaining) ? (b.remaining < 0.2 ? "c-bad" : b.remaining < 0.5 ? "c-warn" : "c-ok") : "c-none") },
-          isNum(b.remaining) ? pct(b.remaining, 1) : "no data"), budgetBar(b.remaining)),
+          budgetText(b).replace(" left", "")), budgetBar(b.remaining)),
       el("div", { class: "tile" }, el("div", { class: "k" }, "bad / allowed"),
         el("div", { class: "v num" }, isNum(b.allowed_bad) ? `${fmtCount(b.consumed_bad)} / ${fmtCount(b.allowed_bad)}` : "no data")),
       el("div", { class: "tile" }, el("div", { class: "k" }, "events good / total"),
         el("div", { class: "v num" }, isNum(s.total) ? `${s.good} / ${s.total}` : "no data")),
       el("div", { class: "tile" }, el("div", { class: "k" }, "budget exhausted"),
-        el("div", { class: "v num" }, isNum(b.exhausted_at_ms) ? when(b.exhausted_at_ms).slice(0, 16) : "—")));
+        el("div", { class: "v num" }, isNum(b.exhausted_at_ms) ? when(b.exhausted_at_ms).slice(0, 16) : isNum(b.remaining) && b.remaining <= 0 ? "yes" : "—")));
     const burn = s.burn || {};
     this.burn.replaceChildren(el("h2", {}, "Burn rates"),
       el("table", { id: "burn" }, el("thead", {}, el("tr", {}, el("th", {}, "Window"), el("th", {}, "Burn rate"))),
@@ -593,7 +597,7 @@ const SloView = {
         scales: { n: { auto: true }, "%": { auto: true } },
         yScale: "n",
         yValues: (u, vals) => vals.map(fmtCount),
-        extraAxes: [{ scale: "%", side: 1, stroke: cssVar("--muted"), grid: { show: false }, size: 50, values: (u, vals) => vals.map((v) => v + "%") }],
+        extraAxes: [{ scale: "%", side: 1, stroke: cssVar("--muted"), grid: { show: false }, size: 64, values: (u, vals) => vals.map((v) => v + "%") }],
       });
     }
     this.chart.setData([x, cumBad, allowed, left]);
