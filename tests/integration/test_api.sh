@@ -145,8 +145,8 @@ p50=$(json_get "$T/body" 'rollups.0.p50_ms')
 assert_ne "$p50" null "rollup p50"
 assert_ne "$p50" "<missing>" "rollup p50"
 assert_eq "$(json_get "$T/body" 'rollups.0.availability')" 1.0 "rollup availability"
-assert_eq "$(get "$B/api/v1/checks/ok?from=-2h&resolution=auto")" 200 "auto detail"
-assert_eq "$(json_get "$T/body" resolution)" raw "auto picks raw for 2h at 500ms"
+assert_eq "$(get "$B/api/v1/checks/ok?from=-1h&resolution=auto")" 200 "auto detail"
+assert_eq "$(json_get "$T/body" resolution)" raw "auto picks raw for 1h at 500ms (7,200 rows)"
 # A raw request too large for the row cap is served coarser, with a note.
 assert_eq "$(get "$B/api/v1/checks/ok?from=-3d&resolution=raw")" 200 "large raw request"
 assert_eq "$(json_get "$T/body" resolution)" minute "coarsened resolution"

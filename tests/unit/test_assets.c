@@ -62,9 +62,9 @@ static void test_not_found(void **state)
 {
     (void)state;
     static const char *const paths[] = {
-        "",       "index.html",     "/nope.js",     "/../CMakeLists.txt", "/vendor",
-        "/vendor/", "//index.html", "/package.json", "/README.md",         "/index.html/",
-        "/INDEX.HTML", "/node_modules/uplot/package.json",
+        "",           "index.html",   "/nope.js",     "/../CMakeLists.txt",
+        "/vendor",    "/vendor/",     "//index.html", "/package.json",
+        "/README.md", "/index.html/", "/INDEX.HTML",  "/node_modules/uplot/package.json",
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         const unsigned char *d = NULL;
