@@ -43,7 +43,7 @@ static int list_goals(const struct ys_config *cfg)
            "AREA");
     for (size_t i = 0; i < cfg->n_goals; i++) {
         const struct ys_goal *g = &cfg->goals[i];
-        char prio[8] = "-";
+        char prio[16] = "-";
         if (g->priority >= 0)
             snprintf(prio, sizeof prio, "P%d", g->priority);
         printf("%-28s  %-4s  %-14s  %-10s  %-9s  %s\n", g->id, prio, g->target.text,

@@ -61,7 +61,8 @@ static bool parse_digest(const char *s, unsigned char out[32])
 static void parse_user(const struct ys_node *n, struct ys_server_user *u, struct ys_diag *d)
 {
     if (n->type != YS_NODE_MAP) {
-        ys_diag_add(d, n->line, n->col, "server.auth.basic entries must be mappings with user "
+        ys_diag_add(d, n->line, n->col,
+                    "server.auth.basic entries must be mappings with user "
                     "and password_sha256");
         return;
     }
@@ -98,8 +99,7 @@ static void parse_auth(const struct ys_node *n, struct ys_server_config *s, stru
         for (size_t i = 0; i < s->tokens.n; i++)
             if (s->tokens.v[i][0] == '\0')
                 ys_diag_add(d, tokens->line, tokens->col,
-                            "server.auth.tokens: token %zu is empty (is its variable set?)",
-                            i + 1);
+                            "server.auth.tokens: token %zu is empty (is its variable set?)", i + 1);
     }
     const struct ys_node *basic = ys_node_get(n, "basic");
     if (basic && basic->type == YS_NODE_SEQ) {

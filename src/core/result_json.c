@@ -22,7 +22,8 @@ static json_t *tls_to_json(const struct ys_tls_facts *t)
     int64_t now_s = (int64_t)time(NULL);
     json_t *o = json_object();
     json_object_set_new(o, "days_left", json_integer(ys_tls_days_left(t, now_s)));
-    json_object_set_new(o, "not_after", json_string(ys_format_time(t->leaf_not_after * 1000, buf, sizeof buf)));
+    json_object_set_new(o, "not_after",
+                        json_string(ys_format_time(t->leaf_not_after * 1000, buf, sizeof buf)));
     json_object_set_new(o, "earliest_not_after",
                         json_string(ys_format_time(t->earliest_not_after * 1000, buf, sizeof buf)));
     json_object_set_new(o, "subject", json_string(t->subject));
@@ -48,7 +49,8 @@ json_t *ys_result_to_json(const char *name, const char *kind, const struct ys_re
     json_object_set_new(o, "status", json_integer(r->status));
     json_object_set_new(o, "bytes", json_integer(r->bytes));
     json_object_set_new(o, "truncated", json_boolean(r->flags & YS_RF_TRUNCATED));
-    json_object_set_new(o, "value", (r->flags & YS_RF_HAS_VALUE) ? json_real(r->value) : json_null());
+    json_object_set_new(o, "value",
+                        (r->flags & YS_RF_HAS_VALUE) ? json_real(r->value) : json_null());
     json_t *ph = json_object();
     json_object_set_new(ph, "dns_ms", ms_or_null(r->phase_us[YS_PHASE_DNS]));
     json_object_set_new(ph, "connect_ms", ms_or_null(r->phase_us[YS_PHASE_CONNECT]));

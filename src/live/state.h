@@ -27,10 +27,10 @@
 /* One check's live figures; the check itself is snap->cfg->checks[i]. */
 struct ys_live_check {
     bool has_last;
-    struct ys_result last;   /* the newest result */
+    struct ys_result last; /* the newest result */
     bool has_tls;
-    struct ys_tls_facts tls; /* the newest TLS facts seen (kept across failures) */
-    uint64_t total, ok;      /* results since the daemon started */
+    struct ys_tls_facts tls;        /* the newest TLS facts seen (kept across failures) */
+    uint64_t total, ok;             /* results since the daemon started */
     uint64_t failures[YS_EC_COUNT]; /* by error class */
     bool incident_open;
 };
@@ -38,13 +38,13 @@ struct ys_live_check {
 struct ys_live_snapshot {
     atomic_int refs;
     struct ys_live_state *owner;
-    struct ys_config *cfg;          /* a reference; checks[i] is cfg->checks[i] */
-    struct ys_live_check *checks;   /* cfg->n_checks entries */
-    int64_t published_ms;           /* wall clock of the publish */
-    int64_t started_ms;             /* when the daemon started */
+    struct ys_config *cfg;        /* a reference; checks[i] is cfg->checks[i] */
+    struct ys_live_check *checks; /* cfg->n_checks entries */
+    int64_t published_ms;         /* wall clock of the publish */
+    int64_t started_ms;           /* when the daemon started */
     struct ys_sched_stats sched;
     struct ys_writer_stats writer;
-    int64_t writer_failed_at_ms;    /* last time writer.failed grew; 0 never */
+    int64_t writer_failed_at_ms;        /* last time writer.failed grew; 0 never */
     struct ys_live_snapshot *next_dead; /* parked for the loop to free */
 };
 

@@ -53,7 +53,7 @@ static void area(FILE *out, const struct ys_report *r, const struct ys_report_ar
     fputs("|---|---|---|---|---|---|\n", out);
     for (size_t k = 0; k < ar->n_goals; k++) {
         const struct ys_report_goal *g = &r->goals[ar->goals[k]];
-        char prio[8] = "", status[64];
+        char prio[16] = "", status[64];
         if (g->goal->priority >= 0)
             snprintf(prio, sizeof prio, "P%d", g->goal->priority);
         snprintf(status, sizeof status, "%s %s", ys_report_status_mark(g->eval.status),

@@ -49,11 +49,12 @@ json_t *ys_web_check_json(const struct ys_live_snapshot *snap, size_t i,
     json_object_set_new(o, "interval_s", json_real((double)ck->interval_ms / 1000.0));
     json_object_set_new(o, "status", json_string(status_of(lc)));
     json_object_set_new(o, "incident_open", json_boolean(lc->incident_open));
-    json_object_set_new(o, "last", lc->has_last ? ys_result_to_json(NULL, NULL, &lc->last)
-                                                : json_null());
+    json_object_set_new(o, "last",
+                        lc->has_last ? ys_result_to_json(NULL, NULL, &lc->last) : json_null());
     json_object_set_new(o, "availability", avail);
-    json_object_set_new(o, "counters", json_pack("{s:I,s:I}", "total", (json_int_t)lc->total,
-                                                 "ok", (json_int_t)lc->ok));
+    json_object_set_new(
+        o, "counters",
+        json_pack("{s:I,s:I}", "total", (json_int_t)lc->total, "ok", (json_int_t)lc->ok));
     return o;
 }
 

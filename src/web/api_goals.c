@@ -14,7 +14,7 @@
 
 static json_t *goal_json(const struct ys_goal *g, const struct ys_goal_eval *ev, bool ok)
 {
-    char prio[8], text[64] = "";
+    char prio[16], text[64] = "";
     snprintf(prio, sizeof prio, "P%d", g->priority);
     bool has = ok && ev->has_value;
     if (has)
@@ -60,7 +60,7 @@ static json_t *milestone_json(const struct ys_config *cfg, const struct ys_miles
             met++;
     }
     size_t n = m->goal_ids.n;
-    const char *status = n && met == n ? "met"
+    const char *status = n && met == n                     ? "met"
                          : m->due_ms && now_ms > m->due_ms ? "missed"
                                                            : "open";
     return json_pack("{s:s?,s:o,s:o,s:o,s:s,s:o}", "title", m->title, "due",

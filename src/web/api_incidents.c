@@ -58,8 +58,8 @@ void ys_web_api_incidents(struct ys_web_req *req, struct ys_web_reply *rep)
 {
     char why[256];
     int64_t from, to;
-    if (ys_web_parse_range(ys_web_arg(req, "from"), ys_web_arg(req, "to"), req->now_ms,
-                           7 * DAY_MS, &from, &to, why, sizeof why) < 0) {
+    if (ys_web_parse_range(ys_web_arg(req, "from"), ys_web_arg(req, "to"), req->now_ms, 7 * DAY_MS,
+                           &from, &to, why, sizeof why) < 0) {
         ys_web_reply_error(rep, MHD_HTTP_BAD_REQUEST, "%s", why);
         return;
     }

@@ -42,24 +42,27 @@ static json_t *slo_json(const struct ys_config *cfg, size_t i, const struct ys_w
         json_array_append_new(checks, json_string(cfg->checks[slo->members[k]].name));
     bool nodata = !ok || st->budget.no_data;
     json_t *budget = json_object();
-    json_object_set_new(budget, "remaining", nodata ? json_null() : ys_web_num(st->budget.remaining));
-    json_object_set_new(budget, "allowed_bad", ok ? ys_web_num(st->budget.allowed_bad) : json_null());
+    json_object_set_new(budget, "remaining",
+                        nodata ? json_null() : ys_web_num(st->budget.remaining));
+    json_object_set_new(budget, "allowed_bad",
+                        ok ? ys_web_num(st->budget.allowed_bad) : json_null());
     json_object_set_new(budget, "consumed_bad",
                         ok ? ys_web_num(st->budget.consumed_bad) : json_null());
-    json_object_set_new(budget, "exhausted_at_ms", ok && st->budget.exhausted_at_ms
-                                                       ? json_integer(st->budget.exhausted_at_ms)
-                                                       : json_null());
+    json_object_set_new(budget, "exhausted_at_ms",
+                        ok && st->budget.exhausted_at_ms ? json_integer(st->budget.exhausted_at_ms)
+                                                         : json_null());
     json_t *burn = json_object();
     for (int w = 0; w < YS_BURN_COUNT; w++)
-        json_object_set_new(burn, ys_burn_window_name[w], ok ? ys_web_num(st->burn[w]) : json_null());
+        json_object_set_new(burn, ys_burn_window_name[w],
+                            ok ? ys_web_num(st->burn[w]) : json_null());
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(slo->name));
     json_object_set_new(o, "objective", json_real(slo->objective));
     json_object_set_new(o, "window", window_json(&slo->window));
     json_object_set_new(o, "indicator", json_string(indicator_name(slo->indicator)));
-    json_object_set_new(o, "latency_threshold_ms", slo->indicator == YS_SLI_LATENCY
-                                                       ? json_integer(slo->latency_threshold_ms)
-                                                       : json_null());
+    json_object_set_new(o, "latency_threshold_ms",
+                        slo->indicator == YS_SLI_LATENCY ? json_integer(slo->latency_threshold_ms)
+                                                         : json_null());
     json_object_set_new(o, "checks", checks);
     json_object_set_new(o, "sli", nodata ? json_null() : ys_web_num(st->budget.sli));
     json_object_set_new(o, "window_start_ms", ok ? json_integer(st->window_start_ms) : json_null());
@@ -94,7 +97,8 @@ void ys_web_api_slos(struct ys_web_req *req, const char *name, struct ys_web_rep
     }
     const struct ys_config *ecfg = e->snap->cfg;
     if (name) {
-        ys_web_reply_json(rep, MHD_HTTP_OK, json_pack("{s:o}", "slo", slo_json(ecfg, (size_t)one, e)));
+        ys_web_reply_json(rep, MHD_HTTP_OK,
+                          json_pack("{s:o}", "slo", slo_json(ecfg, (size_t)one, e)));
     } else {
         json_t *arr = json_array();
         for (size_t i = 0; i < ecfg->n_slos; i++)

@@ -75,8 +75,9 @@ static void eval_availability(struct ys_store *s, const struct ys_config *cfg, i
             struct ys_counts c = {0, 0};
             struct ys_err err;
             avail[i][k] = NAN;
-            if (id && ys_query_counts(s, &id, 1, now_ms - spans[k], now_ms, -1, &c, NULL, &err) ==
-                          0 && c.total > 0)
+            if (id &&
+                ys_query_counts(s, &id, 1, now_ms - spans[k], now_ms, -1, &c, NULL, &err) == 0 &&
+                c.total > 0)
                 avail[i][k] = (double)c.good / (double)c.total;
         }
     }

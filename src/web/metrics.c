@@ -109,7 +109,8 @@ static void render_checks(struct out *o, const struct ys_live_snapshot *s)
 {
     const struct ys_config *cfg = s->cfg;
     char e1[512], e2[512];
-    family(o, "yardstick_check_up", "gauge", "Whether the check's last probe passed (1) or not (0).");
+    family(o, "yardstick_check_up", "gauge",
+           "Whether the check's last probe passed (1) or not (0).");
     for (size_t i = 0; i < cfg->n_checks; i++)
         if (s->checks[i].has_last)
             put(o, "yardstick_check_up{check=\"%s\",kind=\"%s\"} %d\n",
@@ -177,7 +178,8 @@ static void render_info(struct out *o, const struct ys_live_snapshot *s)
                 dup = label_name(ck->labels.keys[j], other, sizeof other) && !strcmp(ln, other);
             }
             if (!dup)
-                put(o, ",%s=\"%s\"", ln, ys_web_metrics_escape(ck->labels.values[k], e1, sizeof e1));
+                put(o, ",%s=\"%s\"", ln,
+                    ys_web_metrics_escape(ck->labels.values[k], e1, sizeof e1));
         }
         put(o, "} 1\n");
     }
@@ -187,10 +189,12 @@ static void render_slos(struct out *o, const struct ys_web_eval *e)
 {
     const struct ys_config *cfg = e->snap->cfg;
     char e1[512];
-    family(o, "yardstick_slo_sli", "gauge", "SLI of the SLO over its window (ratio of good events).");
+    family(o, "yardstick_slo_sli", "gauge",
+           "SLI of the SLO over its window (ratio of good events).");
     for (size_t i = 0; i < cfg->n_slos; i++)
         if (e->slo_rc[i] == 0 && !e->slos[i].budget.no_data && isfinite(e->slos[i].budget.sli)) {
-            put(o, "yardstick_slo_sli{slo=\"%s\"} ", ys_web_metrics_escape(cfg->slos[i].name, e1, sizeof e1));
+            put(o, "yardstick_slo_sli{slo=\"%s\"} ",
+                ys_web_metrics_escape(cfg->slos[i].name, e1, sizeof e1));
             value(o, e->slos[i].budget.sli);
         }
     family(o, "yardstick_slo_error_budget_remaining_ratio", "gauge",
@@ -206,7 +210,8 @@ static void render_slos(struct out *o, const struct ys_web_eval *e)
         for (int w = 0; e->slo_rc[i] == 0 && w < YS_BURN_COUNT; w++)
             if (isfinite(e->slos[i].burn[w])) {
                 put(o, "yardstick_slo_burn_rate{slo=\"%s\",window=\"%s\"} ",
-                    ys_web_metrics_escape(cfg->slos[i].name, e1, sizeof e1), ys_burn_window_name[w]);
+                    ys_web_metrics_escape(cfg->slos[i].name, e1, sizeof e1),
+                    ys_burn_window_name[w]);
                 value(o, e->slos[i].burn[w]);
             }
     family(o, "yardstick_slo_alert_state", "gauge", "1 for the SLO's current alert state.");
@@ -293,9 +298,8 @@ void ys_web_metrics(struct ys_web_req *req, struct ys_web_reply *rep)
     const char *accept = ys_web_header(req, MHD_HTTP_HEADER_ACCEPT);
     bool om = accept && strstr(accept, "application/openmetrics-text");
     struct ys_err err;
-    struct ys_web_eval *eval = req->snap->cfg->n_slos || req->snap->cfg->n_goals
-                                   ? ys_web_eval_get(req, &err)
-                                   : NULL;
+    struct ys_web_eval *eval =
+        req->snap->cfg->n_slos || req->snap->cfg->n_goals ? ys_web_eval_get(req, &err) : NULL;
     rep->body = ys_web_metrics_render(req->snap, eval, om, req->now_ms, &rep->len);
     ys_web_eval_release(eval);
     rep->status = MHD_HTTP_OK;

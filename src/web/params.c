@@ -145,7 +145,8 @@ static int64_t retention_of(const struct ys_retention *r, enum ys_resolution res
 
 static int64_t rows_at(enum ys_resolution res, int64_t span_ms, int64_t interval_ms)
 {
-    int64_t step = res == YS_RES_RAW ? (interval_ms > 0 ? interval_ms : 1000) : ys_resolution_ms(res);
+    int64_t step =
+        res == YS_RES_RAW ? (interval_ms > 0 ? interval_ms : 1000) : ys_resolution_ms(res);
     return span_ms / step + 1;
 }
 

@@ -148,10 +148,10 @@ static void route_api(struct ys_web_req *req, struct ys_web_reply *rep)
 
 static bool announces_body(struct MHD_Connection *conn)
 {
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     return te || (cl && strspn(cl, "0") != strlen(cl));
 }
 
@@ -217,9 +217,8 @@ static enum MHD_Result send_reply(struct ys_web *w, struct MHD_Connection *conn,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct ys_web *w = cls;
     (void)version;
@@ -295,8 +294,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* Fills addr from host and port; returns its length, or 0 for a host that
  * is not a numeric address. */
-static socklen_t make_addr(const char *host, int port, struct sockaddr_storage *addr,
-                           bool *v6)
+static socklen_t make_addr(const char *host, int port, struct sockaddr_storage *addr, bool *v6)
 {
     memset(addr, 0, sizeof *addr);
     struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
@@ -317,26 +315,21 @@ static socklen_t make_addr(const char *host, int port, struct sockaddr_storage *
     return 0;
 }
 
-static struct MHD_Daemon *start_mhd(struct ys_web *w, const struct sockaddr_storage *addr,
-                                    bool v6)
+static struct MHD_Daemon *start_mhd(struct ys_web *w, const struct sockaddr_storage *addr, bool v6)
 {
     const struct ys_server_config *s = &w->cfg->server;
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, w,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((s->timeout_ms + 999) / 1000),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)s->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)s->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)((s->timeout_ms + 999) / 1000), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HEADER_MEMORY, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, w, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        w, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
 }
 
 static void web_free(struct ys_web *w)
@@ -377,8 +370,10 @@ int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_we
                           v6 ? "[" : "", s->host, v6 ? "]" : "", s->port);
     }
     if (!ys_web_is_loopback(s->host) && !ys_web_auth_required(s))
-        ys_warn("web", "listening on %s:%d, which is not a loopback address, without "
-                "server.auth: anyone who can reach it can read the API", s->host, s->port);
+        ys_warn("web",
+                "listening on %s:%d, which is not a loopback address, without "
+                "server.auth: anyone who can reach it can read the API",
+                s->host, s->port);
     ys_info("web", "listening on http://%s%s%s:%d/", v6 ? "[" : "", s->host, v6 ? "]" : "",
             s->port);
     *out = w;

@@ -44,7 +44,7 @@ struct ys_web_eval {
     int *slo_rc;                /* 0, or why that SLO could not be evaluated */
     struct ys_goal_eval *goals; /* snap->cfg->n_goals */
     int *goal_rc;
-    double (*avail)[3];         /* per check: 24h, 7d, 30d ratios; NAN = no data */
+    double (*avail)[3]; /* per check: 24h, 7d, 30d ratios; NAN = no data */
 };
 
 struct ys_web {
@@ -69,12 +69,12 @@ struct ys_web_req {
 
 struct ys_web_reply {
     unsigned status;
-    char *body;                     /* owned (malloc), or NULL */
+    char *body; /* owned (malloc), or NULL */
     size_t len;
     const unsigned char *static_body; /* embedded asset: not freed */
     const char *content_type;
-    bool challenge;                 /* 401: add WWW-Authenticate */
-    bool allow;                     /* 405: add Allow */
+    bool challenge; /* 401: add WWW-Authenticate */
+    bool allow;     /* 405: add Allow */
 };
 
 /* Replies with doc (taken) serialised compactly, as application/json. */

@@ -29,7 +29,7 @@ checks:
   - name: ok
     kind: http
     url: http://127.0.0.1:$PORT/ok
-    labels: { area: web, "odd-key": "quote\"d" }
+    labels: { area: web, owner: "quote\"d" }
   - name: down
     kind: http
     url: http://127.0.0.1:$PORT/down
@@ -40,6 +40,7 @@ slos:
     window: 1d
 goals:
   - id: web-up
+    title: Web is up
     target: ">= 99%"
     measure: { slo: web }
 CFG
@@ -59,7 +60,7 @@ assert_contains "$(cat "$T/headers")" "text/plain; version=0.0.4" "content type"
 M=$(cat "$T/metrics.txt")
 assert_contains "$M" 'yardstick_check_up{check="ok",kind="http"} 1' "up ok"
 assert_contains "$M" 'yardstick_check_failures_total{check="down",error="http_status"}' "failures"
-assert_contains "$M" 'yardstick_check_info{check="ok",kind="http",area="web",odd_key="quote\"d"} 1' \
+assert_contains "$M" 'yardstick_check_info{check="ok",kind="http",area="web",owner="quote\"d"} 1' \
     "info with escaped labels"
 assert_contains "$M" '# TYPE yardstick_check_results_total counter' "counter type"
 assert_contains "$M" 'yardstick_slo_alert_state{slo="web",severity=' "slo alert state"
@@ -105,5 +106,6 @@ answers() { [ "$(query "$1")" = "$2" ]; }
 wait_for 30 "PromQL yardstick_check_up{check=\"ok\"} == 1" answers 'yardstick_check_up{check="ok"}' 1
 assert_eq "$(query 'yardstick_check_up{check="down"}')" 0 "PromQL down"
 assert_eq "$(query 'up{job="yardstick"}')" 1 "Prometheus scrape health"
-assert_eq "$(query 'yardstick_goal_status{goal="web-up",status="met"}')" 1 "PromQL goal met"
+# The goal needs 10 events and the SLO/goal figures are cached for 10 s.
+wait_for 30 "PromQL goal web-up met" answers 'yardstick_goal_status{goal="web-up",status="met"}' 1
 log "ok"

@@ -71,14 +71,14 @@ static void test_config_errors(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "server: { listen: 127.0.0.1 }\n",                 /* no port */
-        "server: { listen: 127.0.0.1:70000 }\n",           /* port range */
-        "server: { max_connections: 0 }\n",                /* limit */
-        "server: { timeout: 10ms }\n",                     /* too short */
-        "server: { bogus: 1 }\n",                          /* unknown key */
-        "server: { auth: { tokens: [\"\"] } }\n",          /* empty token */
-        "server: { auth: {} }\n",                          /* nothing */
-        "server: { auth: { basic: [{ user: a, password_sha256: abc }] } }\n", /* short digest */
+        "server: { listen: 127.0.0.1 }\n",                                      /* no port */
+        "server: { listen: 127.0.0.1:70000 }\n",                                /* port range */
+        "server: { max_connections: 0 }\n",                                     /* limit */
+        "server: { timeout: 10ms }\n",                                          /* too short */
+        "server: { bogus: 1 }\n",                                               /* unknown key */
+        "server: { auth: { tokens: [\"\"] } }\n",                               /* empty token */
+        "server: { auth: {} }\n",                                               /* nothing */
+        "server: { auth: { basic: [{ user: a, password_sha256: abc }] } }\n",   /* short digest */
         "server: { auth: { basic: [{ password_sha256: " SECRET_SHA " }] } }\n", /* no user */
         "server: { auth: { basic: [{ user: \"a:b\", password_sha256: " SECRET_SHA " }] } }\n",
     };
@@ -156,7 +156,7 @@ static void test_loopback(void **state)
         const char *host;
         bool loop;
     } cases[] = {
-        {"127.0.0.1", true}, {"127.1.2.3", true}, {"::1", true},     {"localhost", true},
+        {"127.0.0.1", true}, {"127.1.2.3", true}, {"::1", true},       {"localhost", true},
         {"0.0.0.0", false},  {"::", false},       {"10.0.0.1", false}, {"example.org", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)

@@ -33,9 +33,9 @@ static void test_escape(void **state)
         {"back\\slash", 64, "back\\\\slash"},
         {"two\nlines", 64, "two\\nlines"},
         {"", 64, ""},
-        {"abcdef", 4, "abc"},           /* truncated, terminated */
-        {"ab\"cd", 4, "ab"},            /* an escape is never split */
-        {"a\xc3\xa9z", 3, "a"},         /* nor a UTF-8 character */
+        {"abcdef", 4, "abc"},   /* truncated, terminated */
+        {"ab\"cd", 4, "ab"},    /* an escape is never split */
+        {"a\xc3\xa9z", 3, "a"}, /* nor a UTF-8 character */
         {"\xc3\xa9t\xc3\xa9", 64, "\xc3\xa9t\xc3\xa9"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -46,19 +46,18 @@ static void test_escape(void **state)
     }
 }
 
-static const char CFG[] =
-    "storage: { path: /tmp/unused.db }\n"
-    "checks:\n"
-    "  - name: web\n"
-    "    kind: http\n"
-    "    url: https://example.org/\n"
-    "    labels: { area: \"net \\\"core\\\"\", team_2: x }\n"
-    "  - name: db\n"
-    "    kind: tcp\n"
-    "    address: 127.0.0.1:5432\n"
-    "  - name: never\n"
-    "    kind: tcp\n"
-    "    address: 127.0.0.1:1\n";
+static const char CFG[] = "storage: { path: /tmp/unused.db }\n"
+                          "checks:\n"
+                          "  - name: web\n"
+                          "    kind: http\n"
+                          "    url: https://example.org/\n"
+                          "    labels: { area: \"net \\\"core\\\"\", team_2: x }\n"
+                          "  - name: db\n"
+                          "    kind: tcp\n"
+                          "    address: 127.0.0.1:5432\n"
+                          "  - name: never\n"
+                          "    kind: tcp\n"
+                          "    address: 127.0.0.1:1\n";
 
 struct fixture {
     struct ys_config *cfg;
@@ -98,7 +97,8 @@ static int setup(void **state)
     bad.duration_us = 1000;
     ys_result_fail(&bad, YS_EC_CONNECT, "refused");
     ys_live_state_feed(f->st, &f->cfg->checks[1], &bad, false);
-    struct ys_sched_stats ss = {.lateness_p50_ms = 1.5, .lateness_p99_ms = 12, .lateness_max_ms = 40};
+    struct ys_sched_stats ss = {
+        .lateness_p50_ms = 1.5, .lateness_p99_ms = 12, .lateness_max_ms = 40};
     struct ys_writer_stats ws = {.written = 42, .dropped = 3};
     ys_live_state_publish(f->st, &ss, &ws, 2000);
     f->snap = ys_live_state_acquire(f->st);
