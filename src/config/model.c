@@ -43,7 +43,7 @@
 
 static const char *const top_keys[] = {
     "storage", "defaults",  "checks",  "slos",   "goals",   "milestones",
-    "actions", "alerts",    "notifiers", "sources", "server", NULL,
+    "actions", "alerts",    "notifiers", "sources", "server", "title", NULL,
 };
 
 static const char *const storage_keys[] = {"kind", "path", "retention", NULL};
@@ -76,6 +76,7 @@ static void config_free(struct ys_config *c)
     free(c->storage.kind);
     free(c->storage.path);
     free(c->path);
+    free(c->title);
     free(c);
 }
 
@@ -434,6 +435,9 @@ static int config_from_tree(const struct ys_node *root, const char *path, struct
     c->path = ys_xstrdup(path);
     struct ys_tz tz;
     ys_tz_utc(&tz);
+    const struct ys_node *title = ys_node_get(root, "title");
+    if (title)
+        ys_cfg_string(title, "title", &c->title, d);
     parse_storage(ys_node_get(root, "storage"), &c->storage, d);
     parse_defaults(ys_node_get(root, "defaults"), &c->defaults, &tz, d);
     parse_checks(ys_node_get(root, "checks"), c, d);

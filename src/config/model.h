@@ -154,6 +154,7 @@ struct ys_server_config {
 
 struct ys_config {
     char *path;
+    char *title; /* the plan's title ("Infrastructure Goals 2025"); NULL: none */
     struct ys_server_config server;
     struct ys_storage_config storage;
     struct ys_check_defaults defaults;

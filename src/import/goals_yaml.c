@@ -188,6 +188,11 @@ static void put_header(struct out *o, const struct ys_md_plan *p, const char *so
     puts_(o, ".\n# Every goal is measured by hand (measure: manual) until it is bound to an\n"
              "# SLO or a check. A target that could not be typed is kept in a comment\n"
              "# above its goal and stands as target \"yes\".\n");
+    if (p->title) {
+        puts_(o, "title: ");
+        put_quoted(o, p->title);
+        puts_(o, "\n");
+    }
 }
 
 char *ys_md_plan_to_yaml(const struct ys_md_plan *p, const char *source)

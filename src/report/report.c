@@ -61,6 +61,10 @@ static const char *arrow(const struct ys_goal_eval *e)
 
 static void config_title(const struct ys_config *cfg, char *buf, size_t size)
 {
+    if (cfg->title) {
+        snprintf(buf, size, "%s", cfg->title);
+        return;
+    }
     const char *p = cfg->path ? cfg->path : "yardstick";
     const char *base = strrchr(p, '/');
     base = base ? base + 1 : p;
