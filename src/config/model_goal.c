@@ -23,6 +23,7 @@
 #include "config/model_int.h"
 
 #include "config/read.h"
+#include "core/civil.h"
 #include "core/err.h"
 #include "core/xalloc.h"
 
@@ -64,37 +65,6 @@ static const struct stat_name selector_stats[] = {
 };
 static const char *const selector_stat_names[] = {"pass_share", "availability", NULL};
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* Strict YYYY-MM-DD with a real calendar date. */
 static bool parse_date(const char *s, int *y, int *m, int *d)
 {
@@ -106,7 +76,7 @@ static bool parse_date(const char *s, int *y, int *m, int *d)
     *y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
     *m = (s[5] - '0') * 10 + (s[6] - '0');
     *d = (s[8] - '0') * 10 + (s[9] - '0');
-    return *y >= 1970 && *m >= 1 && *m <= 12 && *d >= 1 && *d <= days_in_month(*y, *m);
+    return *y >= 1970 && *m >= 1 && *m <= 12 && *d >= 1 && *d <= ys_days_in_month(*y, *m);
 }
 
 /* Reads a due date: the text, and the next local midnight in tz. */
@@ -125,8 +95,9 @@ static void parse_due(const struct ys_node *n, const char *where, const struct y
         free(s);
         return;
     }
-    civil_from_days(days_from_civil(y, m, day) + 1, &y, &m, &day);
-    *due_ms = ys_tz_local_to_utc(tz, y, m, day, 0, 0, 0) * 1000;
+    int64_t next_y;
+    ys_civil_from_days(ys_days_from_civil(y, m, day) + 1, &next_y, &m, &day);
+    *due_ms = ys_tz_local_to_utc(tz, (int)next_y, m, day, 0, 0, 0) * 1000;
     *text = s;
 }
 

@@ -15,6 +15,8 @@
  */
 #include "core/tz.h"
 
+#include "core/civil.h"
+
 #include "core/xalloc.h"
 
 #include <ctype.h>
@@ -28,49 +30,19 @@
 
 /* ---- civil calendar ---- */
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-static int days_in_month(int64_t y, int m)
-{
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28 + leap : dim[m - 1];
-}
-
 /* Day of month of "weekday wday of week w (5 = last) of month m" in year y. */
 static int rule_mday(int64_t y, int m, int w, int wday)
 {
-    int64_t first = days_from_civil(y, m, 1);
+    int64_t first = ys_days_from_civil(y, m, 1);
     int first_wday = (int)((first % 7 + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
     int day = 1 + (wday - first_wday + 7) % 7 + (w - 1) * 7;
-    while (day > days_in_month(y, m))
+    while (day > ys_days_in_month(y, m))
         day -= 7;
     return day;
 }
@@ -183,13 +155,13 @@ static int32_t rule_offset_at(const struct ys_tz_rule *r, int64_t t)
         return r->std_offset_s;
     int64_t y;
     int m, d;
-    civil_from_days(floor_div(t + r->std_offset_s, 86400), &y, &m, &d);
-    int64_t start = (days_from_civil(y, r->start_month,
+    ys_civil_from_days(floor_div(t + r->std_offset_s, 86400), &y, &m, &d);
+    int64_t start = (ys_days_from_civil(y, r->start_month,
                                      rule_mday(y, r->start_month, r->start_week, r->start_wday)) *
                      86400) +
                     r->start_time_s - r->std_offset_s;
     int64_t end =
-        (days_from_civil(y, r->end_month, rule_mday(y, r->end_month, r->end_week, r->end_wday)) *
+        (ys_days_from_civil(y, r->end_month, rule_mday(y, r->end_month, r->end_week, r->end_wday)) *
          86400) +
         r->end_time_s - r->dst_offset_s;
     int dst = start < end ? (t >= start && t < end) : !(t >= end && t < start);
@@ -391,7 +363,7 @@ int32_t ys_tz_offset_at(const struct ys_tz *tz, int64_t t_s)
 int64_t ys_tz_local_to_utc(const struct ys_tz *tz, int y, int m, int d, int hh, int mm, int ss)
 {
     /* Normalising through days_from_civil lets callers pass day 32 or hour 24. */
-    int64_t local = days_from_civil(y, m, 1) * 86400 + (int64_t)(d - 1) * 86400 +
+    int64_t local = ys_days_from_civil(y, m, 1) * 86400 + (int64_t)(d - 1) * 86400 +
                     (int64_t)hh * 3600 + mm * 60 + ss;
     int32_t a = ys_tz_offset_at(tz, local - 86400 - 26 * 3600);
     int32_t b = ys_tz_offset_at(tz, local + 86400 + 26 * 3600);
@@ -419,7 +391,7 @@ void ys_tz_utc_to_local(const struct ys_tz *tz, int64_t t_s, int *y, int *m, int
 {
     int64_t local = t_s + ys_tz_offset_at(tz, t_s);
     int64_t days = floor_div(local, 86400), secs = local - days * 86400, yy;
-    civil_from_days(days, &yy, m, d);
+    ys_civil_from_days(days, &yy, m, d);
     *y = (int)yy;
     *hh = (int)(secs / 3600);
     *mm = (int)(secs / 60 % 60);

@@ -9,6 +9,7 @@
  */
 #include "import/goal_table.h"
 
+#include "core/civil.h"
 #include "core/xalloc.h"
 
 #include <stdio.h>
@@ -88,17 +89,6 @@ char *ys_md_slug(const char *s)
     }
     out[o] = '\0';
     return out;
-}
-
-static int is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in(int y, int m)
-{
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : d[m - 1];
 }
 
 void ys_md_quarter_end(int year, int q, char out[11])
@@ -214,8 +204,8 @@ int ys_md_parse_date(const char *s, int default_year, char out[11])
             return 0;
         }
     }
-    if (y < YS_MD_MIN_YEAR || y > YS_MD_MAX_YEAR || m < 1 || m > 12 || d < 0 || d > days_in(y, m))
+    if (y < YS_MD_MIN_YEAR || y > YS_MD_MAX_YEAR || m < 1 || m > 12 || d < 0 || d > ys_days_in_month(y, m))
         return YS_EINVAL;
-    snprintf(out, 11, "%04d-%02d-%02d", y, m, d ? d : days_in(y, m));
+    snprintf(out, 11, "%04d-%02d-%02d", y, m, d ? d : ys_days_in_month(y, m));
     return 0;
 }

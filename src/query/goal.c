@@ -220,8 +220,9 @@ static int64_t day_end(const struct ys_tz *tz, int64_t now_ms, int back)
 {
     int y, m, d, hh, mm, ss;
     ys_tz_utc_to_local(tz, now_ms / 1000, &y, &m, &d, &hh, &mm, &ss);
-    ys_civil_from_days(ys_days_from_civil(y, m, d) - back + 1, &y, &m, &d);
-    return ys_tz_local_to_utc(tz, y, m, d, 0, 0, 0) * 1000;
+    int64_t day_y;
+    ys_civil_from_days(ys_days_from_civil(y, m, d) - back + 1, &day_y, &m, &d);
+    return ys_tz_local_to_utc(tz, (int)day_y, m, d, 0, 0, 0) * 1000;
 }
 
 /* Whether the trend can come from one read of day rollups: a counts or

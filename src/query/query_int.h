@@ -7,6 +7,8 @@
 
 #include "query/query.h"
 
+#include "core/civil.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,7 +51,5 @@ int ys_query_daily_counts(struct ys_store *s, const uint32_t *ids, size_t n, int
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12), and
  * back; any day count, so date arithmetic is plain addition. */
-int64_t ys_days_from_civil(int64_t y, int m, int d);
-void ys_civil_from_days(int64_t z, int *y, int *m, int *d);
 
 #endif

@@ -219,11 +219,8 @@ void ys_report_free(struct ys_report *r)
 
 static bool valid_date(int y, int m, int d)
 {
-    int z, mm, dd;
-    if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1970 || y > 9999)
-        return false;
-    ys_civil_from_days(ys_days_from_civil(y, m, d), &z, &mm, &dd);
-    return mm == m && dd == d; /* rejects 2025-02-30 */
+    /* Rejects 2025-02-30. */
+    return m >= 1 && m <= 12 && d >= 1 && y >= 1970 && y <= 9999 && d <= ys_days_in_month(y, m);
 }
 
 int ys_report_parse_at(const char *s, const struct ys_tz *tz, int64_t *out_ms)
@@ -232,8 +229,9 @@ int ys_report_parse_at(const char *s, const struct ys_tz *tz, int64_t *out_ms)
     if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && s[n] == '\0' && n == 10) {
         if (!valid_date(y, m, d))
             return YS_EINVAL;
-        ys_civil_from_days(ys_days_from_civil(y, m, d) + 1, &y, &m, &d);
-        *out_ms = ys_tz_local_to_utc(tz, y, m, d, 0, 0, 0) * 1000;
+        int64_t next_y;
+        ys_civil_from_days(ys_days_from_civil(y, m, d) + 1, &next_y, &m, &d);
+        *out_ms = ys_tz_local_to_utc(tz, (int)next_y, m, d, 0, 0, 0) * 1000;
         return 0;
     }
     if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &m, &d, &hh, &mi, &ss, &n) != 6 ||
