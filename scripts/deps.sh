@@ -7,11 +7,14 @@ BUILD_PKGS=(
   build-essential cmake pkg-config
   libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libyaml-dev
   libjansson-dev libpcre2-dev libcmocka-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libmicrohttpd-dev tzdata
+  libc-ares-dev  # the DNS client of the dns kinds (src/probe/dns_client.c)
 )
 TEST_PKGS=(
   nginx-light openssl curl sqlite3 python3 valgrind
   prometheus  # promtool and a real Prometheus for the /metrics tests
   chromium nodejs npm  # tests/integration/test_dashboard.sh (playwright-core via npm ci)
+  knot  # a real authoritative DNS server for tests/integration/test_dns*.sh
+  knot-dnsutils  # kdig, to poll the servers in tests/integration/test_dns_propagation.sh
 )
 BENCH_PKGS=(
   prometheus-blackbox-exporter

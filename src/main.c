@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"report", ys_cmd_report, "measure every goal and SLO and print a report"},
     {"goal", ys_cmd_goal, "record a goal's value by hand (goal record), or list goals"},
     {"import", ys_cmd_import, "import a Markdown goals document as a goals file"},
+    {"dns", ys_cmd_dns, "dns wait: block until every DNS server returns a value"},
 };
 
 static void usage(FILE *out)

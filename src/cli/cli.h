@@ -23,6 +23,8 @@ int ys_cmd_history(int argc, char **argv);
 int ys_cmd_report(int argc, char **argv);
 int ys_cmd_goal(int argc, char **argv);
 int ys_cmd_import(int argc, char **argv);
+/* `yardstick dns wait`: block until every server returns a value. */
+int ys_cmd_dns(int argc, char **argv);
 
 /* Applies the --log-level and --log-format values every command accepts
  * (NULL: keep the default). Returns 0 or YS_EXIT_USAGE after printing why. */

@@ -3,12 +3,22 @@
  *
  * libcurl's multi-socket API tells us which sockets it wants watched
  * (CURLMOPT_SOCKETFUNCTION) and when it next needs a tick
- * (CURLMOPT_TIMERFUNCTION); we answer with one uv_poll_t per socket and one
- * uv_timer_t for the whole multi, and call curl_multi_socket_action when
- * either fires. After every socket_action the finished transfers are drained
- * with curl_multi_info_read: each is removed from the multi first, then its
- * done callback runs, so the callback may clean the easy handle up or add
- * new ones.
+ * (CURLMOPT_TIMERFUNCTION); we answer with an epoll set of our own, watched
+ * by the loop through one uv_poll_t (an epoll fd is readable while it has
+ * events), and one uv_timer_t for the whole multi, and call
+ * curl_multi_socket_action when either fires. After every socket_action the
+ * finished transfers are drained with curl_multi_info_read: each is removed
+ * from the multi first, then its done callback runs, so the callback may
+ * clean the easy handle up or add new ones.
+ *
+ * Why not a uv_poll_t per socket: every probe opens a socket, and libuv
+ * makes each new poll handle cost two probing epoll_ctl calls and an ioctl,
+ * and each close a scan of the events of the current loop turn (quadratic
+ * when thousands of probes are in flight). Our own set costs one epoll_ctl
+ * per change libcurl asks for (add, modify, delete) and nothing else. The
+ * one poll handle is referenced (keeps the loop alive) only while libcurl
+ * has sockets, as the per-socket handles were: `check` ends its loop when
+ * nothing is left to wait for.
  *
  * Data: struct ys_curl_multi (the CURLM, the timer, the pool of idle easy
  * handles), one struct sock_ctx per socket libcurl watches (stored with
@@ -18,20 +28,21 @@
  * for life, through the pool; a foreign handle given to ys_curl_multi_add
  * gets a temporary one, freed when its transfer ends.
  *
- * The pool: curl_easy_init and curl_easy_cleanup cost more than the rest
- * of what yardstick adds to a plain-HTTP probe (callgrind: about 13,000
- * instructions of a probe's ~130,000), curl_easy_reset a fraction of that.
+ * The pool: curl_easy_init and curl_easy_cleanup cost about 13,000
+ * instructions a probe (callgrind; a whole plain-HTTP probe in libcurl is
+ * about 90,000), curl_easy_reset about 3,000.
  * A reset handle keeps none of the caller's options and no connection
  * (those live in the multi's cache, and probes forbid reuse anyway). The
  * pool holds at most POOL_MAX idle handles (about 20 KiB each): enough for
  * the probes one loop turn finishes, without keeping the peak of a burst.
  *
- * Invariant (libuv's rule that an fd must not be closed while a poll handle
- * watches it): libcurl announces CURL_POLL_REMOVE before it closes a socket,
- * and we uv_close the poll handle right there. uv_close stops the watcher
- * synchronously while the fd is still open; stopping it later could delete
- * from epoll a new socket that reused the same fd number. The sock_ctx
- * memory is freed in the close callback and never touched after uv_close.
+ * Invariants: libcurl announces CURL_POLL_REMOVE before it closes a socket,
+ * and we take the fd out of the epoll set right there, while it is still
+ * open (later, a new socket could have reused the number). An event read
+ * from the set carries the socket's sock_ctx, not its fd number: a socket
+ * removed while the events of the same epoll_wait are being handed out is
+ * marked dead and freed only after the last of them, so a stale event is
+ * dropped instead of reaching a new socket with the same number.
  *
  * Loop thread only.
  */
@@ -41,11 +52,22 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #define POOL_MAX 256
+#define EVENTS_MAX 128 /* per epoll_wait; more wait for the next loop turn */
+
+struct sock_ctx {
+    curl_socket_t fd;
+    uint32_t events;       /* what the epoll set watches; 0: not in it */
+    struct sock_ctx *dead; /* next in the multi's list of removed sockets */
+};
 
 struct easy_ctx {
     CURL *easy;
@@ -60,14 +82,14 @@ struct ys_curl_multi {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
-    struct easy_ctx *pool; /* idle handles, already reset */
+    int epfd;
+    uv_poll_t ep_poll;       /* referenced only while nsock > 0 */
+    size_t nsock;            /* sockets libcurl has asked us to watch */
+    int open_handles;        /* timer and ep_poll until their close callbacks */
+    bool dispatching;        /* handing out the events of one epoll_wait */
+    struct sock_ctx *dead;   /* removed while dispatching: freed after */
+    struct easy_ctx *pool;   /* idle handles, already reset */
     size_t pool_n;
-};
-
-struct sock_ctx {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct ys_curl_multi *m;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -122,18 +144,37 @@ static void socket_action(struct ys_curl_multi *m, curl_socket_t fd, int flags)
     drain_done(m);
 }
 
-static void on_poll(uv_poll_t *poll, int status, int events)
+/* The epoll set has events: hand each to libcurl. */
+static void on_epoll(uv_poll_t *poll, int status, int events)
 {
-    struct sock_ctx *sc = poll->data;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    /* sc may be closed inside socket_action: read it first. */
-    socket_action(sc->m, sc->fd, flags);
+    (void)events;
+    struct ys_curl_multi *m = poll->data;
+    struct epoll_event ev[EVENTS_MAX];
+    if (status < 0) {
+        ys_error("http", "watching the socket set: %s", uv_strerror(status));
+        return;
+    }
+    int n = epoll_wait(m->epfd, ev, EVENTS_MAX, 0);
+    m->dispatching = true;
+    for (int i = 0; i < n; i++) {
+        struct sock_ctx *sc = ev[i].data.ptr;
+        if (sc->events == 0)
+            continue; /* removed by an earlier event of this batch */
+        int flags = 0;
+        if (ev[i].events & (EPOLLERR | EPOLLHUP))
+            flags |= CURL_CSELECT_ERR;
+        if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+            flags |= CURL_CSELECT_IN;
+        if (ev[i].events & EPOLLOUT)
+            flags |= CURL_CSELECT_OUT;
+        socket_action(m, sc->fd, flags);
+    }
+    m->dispatching = false;
+    while (m->dead) {
+        struct sock_ctx *sc = m->dead;
+        m->dead = sc->dead;
+        free(sc);
+    }
 }
 
 static void on_timer(uv_timer_t *timer)
@@ -141,9 +182,24 @@ static void on_timer(uv_timer_t *timer)
     socket_action(timer->data, CURL_SOCKET_TIMEOUT, 0);
 }
 
-static void free_sock_ctx(uv_handle_t *h)
+/* Takes sc's socket out of the set (it is still open) and frees sc, after
+ * the current batch of events if one is being handed out. */
+static void sock_remove(struct ys_curl_multi *m, struct sock_ctx *sc)
 {
-    free(h->data);
+    if (sc->events) {
+        struct epoll_event ev = {0};
+        if (epoll_ctl(m->epfd, EPOLL_CTL_DEL, sc->fd, &ev) < 0 && errno != EBADF)
+            ys_error("http", "epoll_ctl(DEL, %d): %s", (int)sc->fd, strerror(errno));
+        sc->events = 0;
+    }
+    if (--m->nsock == 0)
+        uv_unref((uv_handle_t *)&m->ep_poll);
+    if (m->dispatching) {
+        sc->dead = m->dead;
+        m->dead = sc;
+    } else {
+        free(sc);
+    }
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -154,33 +210,33 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     if (what == CURL_POLL_REMOVE) {
         if (sc) {
             curl_multi_assign(m->multi, fd, NULL);
-            uv_close((uv_handle_t *)&sc->poll, free_sock_ctx);
+            sock_remove(m, sc);
         }
         return 0;
     }
     if (!sc) {
         sc = ys_xcalloc(1, sizeof *sc);
-        int rc = uv_poll_init_socket(m->loop, &sc->poll, fd);
-        if (rc < 0) {
-            ys_error("http", "uv_poll_init_socket(%d): %s", (int)fd, uv_strerror(rc));
-            free(sc);
-            return -1;
-        }
         sc->fd = fd;
-        sc->m = m;
-        sc->poll.data = sc;
         curl_multi_assign(m->multi, fd, sc);
+        if (m->nsock++ == 0)
+            uv_ref((uv_handle_t *)&m->ep_poll);
     }
-    int events = 0;
+    uint32_t want = 0;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-        events |= UV_READABLE;
+        want |= EPOLLIN;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-        events |= UV_WRITABLE;
-    int rc = uv_poll_start(&sc->poll, events, on_poll);
-    if (rc < 0) {
-        ys_error("http", "uv_poll_start(%d): %s", (int)fd, uv_strerror(rc));
+        want |= EPOLLOUT;
+    if (want == sc->events)
+        return 0;
+    struct epoll_event ev = {.events = want, .data.ptr = sc};
+    int op = sc->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (want == 0) /* CURL_POLL_NONE: keep the socket, watch nothing */
+        op = EPOLL_CTL_DEL;
+    if (epoll_ctl(m->epfd, op, fd, &ev) < 0) {
+        ys_error("http", "epoll_ctl(%d): %s", (int)fd, strerror(errno));
         return -1;
     }
+    sc->events = want;
     return 0;
 }
 
@@ -195,6 +251,14 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+/* m is freed when the last of its loop handles has closed. */
+static void handle_closed(uv_handle_t *h)
+{
+    struct ys_curl_multi *m = h->data;
+    if (--m->open_handles == 0)
+        free(m);
+}
+
 int ys_curl_multi_new(uv_loop_t *loop, struct ys_curl_multi **out)
 {
     pthread_once(&global_once, global_init);
@@ -202,13 +266,35 @@ int ys_curl_multi_new(uv_loop_t *loop, struct ys_curl_multi **out)
         return YS_EINTERNAL;
     struct ys_curl_multi *m = ys_xcalloc(1, sizeof *m);
     m->loop = loop;
-    m->multi = curl_multi_init();
-    if (!m->multi) {
+    m->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (m->epfd < 0) {
+        ys_error("http", "epoll_create1: %s", strerror(errno));
         free(m);
         return YS_EINTERNAL;
     }
+    int rc = uv_poll_init(loop, &m->ep_poll, m->epfd);
+    if (rc < 0) {
+        ys_error("http", "uv_poll_init(epoll): %s", uv_strerror(rc));
+        close(m->epfd);
+        free(m);
+        return YS_EINTERNAL;
+    }
+    m->ep_poll.data = m;
+    m->multi = curl_multi_init();
+    if (!m->multi || (rc = uv_poll_start(&m->ep_poll, UV_READABLE, on_epoll)) < 0) {
+        if (m->multi)
+            curl_multi_cleanup(m->multi);
+        m->multi = NULL;
+        /* The poll handle is the loop's until closed: m goes in its callback. */
+        m->open_handles = 1;
+        uv_close((uv_handle_t *)&m->ep_poll, handle_closed);
+        close(m->epfd);
+        return YS_EINTERNAL;
+    }
+    uv_unref((uv_handle_t *)&m->ep_poll);
     uv_timer_init(loop, &m->timer);
     m->timer.data = m;
+    m->open_handles = 2;
     curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
     curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
@@ -221,10 +307,6 @@ int ys_curl_multi_new(uv_loop_t *loop, struct ys_curl_multi **out)
     return 0;
 }
 
-static void free_multi(uv_handle_t *h)
-{
-    free(h->data);
-}
 
 void ys_curl_multi_free(struct ys_curl_multi *m)
 {
@@ -237,11 +319,14 @@ void ys_curl_multi_free(struct ys_curl_multi *m)
         free(ec);
     }
     /* Cleanup may still call on_socket (REMOVE) and on_timer_change, which
-     * use m: it is freed only in the timer's close callback. */
+     * use m: it is freed only in the handles' close callbacks. */
     curl_multi_cleanup(m->multi);
     m->multi = NULL;
     uv_timer_stop(&m->timer);
-    uv_close((uv_handle_t *)&m->timer, free_multi);
+    uv_close((uv_handle_t *)&m->timer, handle_closed);
+    /* uv_close stops watching the epoll fd at once, so it may be closed. */
+    uv_close((uv_handle_t *)&m->ep_poll, handle_closed);
+    close(m->epfd);
 }
 
 CURL *ys_curl_multi_easy_get(struct ys_curl_multi *m)

@@ -10,10 +10,16 @@
 
 extern const struct ys_probe_type ys_probe_http;
 extern const struct ys_probe_type ys_probe_tcp;
+extern const struct ys_probe_type ys_probe_dns;
+extern const struct ys_probe_type ys_probe_dns_records;
+extern const struct ys_probe_type ys_probe_dns_propagation;
 
 static const struct ys_probe_type *const kinds[] = {
     &ys_probe_http,
     &ys_probe_tcp,
+    &ys_probe_dns,
+    &ys_probe_dns_records,
+    &ys_probe_dns_propagation,
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

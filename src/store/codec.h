@@ -86,4 +86,14 @@ void ys_minute_encode(const struct ys_agg *a, int64_t hour_ms, int32_t *ctx,
  * Returns 0 or YS_EINVAL. */
 int ys_minute_decode(struct ys_reader *rd, int64_t hour_ms, int32_t *ctx, struct ys_agg *a);
 
+/* Merges the sketch `add` into `enc`, an encoding made by ys_sketch_encode,
+ * without decoding it into a dense sketch: a merge of two sorted bucket
+ * lists. The bytes are exactly those of ys_sketch_encode(decode(enc) + add).
+ * Returns an owned buffer (free with free()) and its length in *len, or
+ * NULL when it cannot promise that: enc is malformed or of another format
+ * version, or the merged buckets span so wide a range that sketch.c might
+ * collapse some (then decode, ys_sketch_merge and encode instead). */
+unsigned char *ys_codec_sketch_merge(const unsigned char *enc, size_t enc_len,
+                                     const struct ys_sketch *add, size_t *len);
+
 #endif

@@ -13,6 +13,14 @@
  * (late, or a new hour) writes the dirty one out first and loads the
  * other, so out-of-order results are merged correctly, just slower.
  *
+ * Cost per touched check and batch is what matters (a check probing every
+ * 30 s is in one batch of every 150): so an hour or day slot's `work` holds
+ * only the values of the current batch, and slot_write merges them into
+ * the stored encoding in place (ys_codec_sketch_merge) instead of decoding
+ * the bucket's sketch into a dense array and encoding it again. The open
+ * minute's sketch, which covers one minute, stays decoded between batches
+ * while its check probes more than once a minute.
+ *
  * Runs on the thread that owns the connection (the store writer).
  */
 #include "store/sqlite_int.h"
@@ -24,15 +32,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Folds the batch's values (slot->work) into the stored encoding. */
+static void fold_work(const struct sq_check *c, struct sq_slot *slot, enum ys_resolution res)
+{
+    size_t len = 0;
+    unsigned char *enc = NULL;
+    if (slot->enc_len == 0)
+        enc = ys_sketch_encode(slot->work, &len);
+    else if (!(enc = ys_codec_sketch_merge(slot->enc, slot->enc_len, slot->work, &len))) {
+        struct ys_sketch *all = NULL;
+        if (ys_sketch_decode(slot->enc, slot->enc_len, &all) < 0) {
+            ys_warn("store", "check %u: unreadable %s sketch at %lld, starting afresh", c->id,
+                    ys_resolution_name(res), (long long)slot->bucket_ms);
+            all = ys_sketch_new();
+        }
+        ys_sketch_merge(all, slot->work);
+        enc = ys_sketch_encode(all, &len);
+        ys_sketch_free(all);
+    }
+    free(slot->enc);
+    slot->enc = enc;
+    slot->enc_len = len;
+    ys_sketch_free(slot->work);
+    slot->work = NULL;
+}
+
 static int slot_write(struct sq_store *s, struct sq_check *c, struct sq_slot *slot,
                       enum ys_resolution res, struct ys_err *err)
 {
     if (!slot->work)
         return 0;
-    free(slot->enc);
-    slot->enc = ys_sketch_encode(slot->work, &slot->enc_len);
-    ys_sketch_free(slot->work);
-    slot->work = NULL;
+    fold_work(c, slot, res);
     sqlite3_stmt *q = sq_stmt(s, SQ_ROLLUP_PUT, err);
     if (!q)
         return YS_ESTORE;
@@ -48,8 +78,8 @@ static int slot_write(struct sq_store *s, struct sq_check *c, struct sq_slot *sl
     return step == SQLITE_DONE ? 0 : sq_fail(s, err, "writing a rollup");
 }
 
-/* Makes slot hold bucket (loading the stored row, if any) with its sketch
- * decoded in slot->work. */
+/* Makes slot hold bucket (loading the stored row, if any), ready to take
+ * this batch's values in slot->work. */
 static int slot_touch(struct sq_store *s, struct sq_check *c, struct sq_slot *slot,
                       enum ys_resolution res, int64_t bucket, struct ys_err *err)
 {
@@ -78,14 +108,8 @@ static int slot_touch(struct sq_store *s, struct sq_check *c, struct sq_slot *sl
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             return sq_fail(s, err, "reading a rollup");
     }
-    if (!slot->work) {
-        if (slot->enc_len == 0 || ys_sketch_decode(slot->enc, slot->enc_len, &slot->work) < 0) {
-            if (slot->enc_len)
-                ys_warn("store", "check %u: unreadable %s sketch at %lld, starting afresh",
-                        c->id, ys_resolution_name(res), (long long)bucket);
-            slot->work = ys_sketch_new();
-        }
-    }
+    if (!slot->work)
+        slot->work = ys_sketch_new();
     return 0;
 }
 
@@ -128,8 +152,10 @@ static int minute_write(struct sq_store *s, struct sq_check *c, struct ys_err *e
     ys_buf_free(&blob);
     if (step != SQLITE_DONE)
         return q ? sq_fail(s, err, "writing minute rollups") : YS_ESTORE;
-    /* Between batches the open minute's sketch is kept encoded. */
-    if (m->cur.work) {
+    /* Between batches the open minute's sketch is kept encoded unless its
+     * check probes more than once a minute (it is small, and will be
+     * touched again soon): a check at 60s would hold it decoded for nothing. */
+    if (m->cur.work && m->cur.total < 2) {
         free(m->cur.enc);
         m->cur.enc = ys_sketch_encode(m->cur.work, &m->cur.enc_len);
         ys_sketch_free(m->cur.work);
