@@ -257,58 +257,69 @@ static int start_web(struct daemon *d)
     return -1;
 }
 
-int ys_daemon_run(struct ys_config *cfg)
+/* Everything off the loop: store writer, open incidents, live state, web.
+ * Returns 0, or -1 after logging why (stop_services cleans up either way). */
+static int start_services(struct daemon *d)
 {
-    struct daemon d = {.cfg = cfg};
-    if (start_writer(&d) < 0) {
-        ys_config_unref(cfg);
-        return 1;
+    if (start_writer(d) < 0 || start_incidents(d) < 0)
+        return -1;
+    d->live = ys_live_state_new(ys_wall_ms());
+    ys_live_state_apply(d->live, d->cfg);
+    ys_live_state_publish(d->live, NULL, NULL, ys_wall_ms());
+    return start_web(d);
+}
+
+/* Stops what start_services started, in reverse order; the writer last,
+ * so every result queued by the loop is committed. NULL-safe. */
+static void stop_services(struct daemon *d)
+{
+    ys_web_stop(d->web);
+    struct ys_writer_stats ws = {0};
+    if (d->writer) {
+        ys_writer_flush(d->writer);
+        ys_writer_stats(d->writer, &ws);
     }
-    if (start_incidents(&d) < 0) {
-        ys_live_incidents_free(d.incidents);
-        ys_writer_stop(d.writer);
-        ys_config_unref(cfg);
-        return 1;
-    }
-    d.live = ys_live_state_new(ys_wall_ms());
-    ys_live_state_apply(d.live, d.cfg);
-    ys_live_state_publish(d.live, NULL, NULL, ys_wall_ms());
-    if (start_web(&d) < 0) {
-        ys_live_state_free(d.live);
-        ys_live_incidents_free(d.incidents);
-        ys_writer_stop(d.writer);
-        ys_config_unref(cfg);
-        return 1;
-    }
-    uv_loop_init(&d.loop);
-    d.env.loop = &d.loop;
-    if (ys_curl_multi_new(&d.loop, &d.env.curl) < 0) {
+    ys_live_incidents_free(d->incidents);
+    ys_live_state_free(d->live);
+    ys_writer_stop(d->writer);
+    if (d->writer)
+        ys_info("store", "stopped: %llu results written, %llu dropped, %llu failed",
+                (unsigned long long)ws.written, (unsigned long long)ws.dropped,
+                (unsigned long long)ws.failed);
+    ys_config_unref(d->cfg);
+}
+
+static void start_loop(struct daemon *d)
+{
+    uv_loop_init(&d->loop);
+    d->env.loop = &d->loop;
+    if (ys_curl_multi_new(&d->loop, &d->env.curl) < 0) {
         ys_error("daemon", "cannot initialise libcurl");
         exit(1);
     }
-    d.sched = ys_scheduler_new(&d.env, on_result, &d);
-    uv_timer_init(&d.loop, &d.publish_timer);
-    d.publish_timer.data = &d;
-    uv_timer_start(&d.publish_timer, on_publish_timer, 250, 250);
-    watch_signal(&d, &d.sig_term, SIGTERM);
-    watch_signal(&d, &d.sig_int, SIGINT);
-    watch_signal(&d, &d.sig_hup, SIGHUP);
-    ys_scheduler_apply(d.sched, d.cfg);
+    d->sched = ys_scheduler_new(&d->env, on_result, d);
+    uv_timer_init(&d->loop, &d->publish_timer);
+    d->publish_timer.data = d;
+    uv_timer_start(&d->publish_timer, on_publish_timer, 250, 250);
+    watch_signal(d, &d->sig_term, SIGTERM);
+    watch_signal(d, &d->sig_int, SIGINT);
+    watch_signal(d, &d->sig_hup, SIGHUP);
+    ys_scheduler_apply(d->sched, d->cfg);
+}
+
+int ys_daemon_run(struct ys_config *cfg)
+{
+    struct daemon d = {.cfg = cfg};
+    if (start_services(&d) < 0) {
+        stop_services(&d);
+        return 1;
+    }
+    start_loop(&d);
     ys_info("daemon", "running %zu checks from %s, store %s", cfg->n_checks, cfg->path,
             cfg->storage.path);
     uv_run(&d.loop, UV_RUN_DEFAULT);
-    ys_web_stop(d.web);
     if (uv_loop_close(&d.loop) != 0)
         ys_warn("daemon", "loop closed with handles still open");
-    struct ys_writer_stats ws;
-    ys_writer_flush(d.writer);
-    ys_writer_stats(d.writer, &ws);
-    ys_live_incidents_free(d.incidents);
-    ys_live_state_free(d.live);
-    ys_writer_stop(d.writer);
-    ys_info("store", "stopped: %llu results written, %llu dropped, %llu failed",
-            (unsigned long long)(ws.written), (unsigned long long)ws.dropped,
-            (unsigned long long)ws.failed);
-    ys_config_unref(d.cfg);
+    stop_services(&d);
     return 0;
 }

@@ -181,7 +181,9 @@ static void rec_fail(struct rec_state *r, int ec, const char *fmt, const char *a
     if (r->ec != YS_EC_NONE)
         return;
     r->ec = ec;
-    snprintf(r->why, sizeof r->why, fmt, a, b);
+    /* A long record value is cut to fit the message; that is fine. */
+    if (snprintf(r->why, sizeof r->why, fmt, a, b) >= (int)sizeof r->why)
+        r->why[sizeof r->why - 2] = '~';
 }
 
 /* Judges every record asked by t's question against the response. */
