@@ -73,8 +73,8 @@ struct easy_ctx {
     CURL *easy;
     ys_curl_done_cb done; /* NULL while not in a transfer */
     void *arg;
-    bool pooled;            /* from ys_curl_multi_easy_get */
-    struct easy_ctx *next;  /* in the pool */
+    bool pooled;           /* from ys_curl_multi_easy_get */
+    struct easy_ctx *next; /* in the pool */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -83,12 +83,12 @@ struct ys_curl_multi {
     CURLM *multi;
     uv_timer_t timer;
     int epfd;
-    uv_poll_t ep_poll;       /* referenced only while nsock > 0 */
-    size_t nsock;            /* sockets libcurl has asked us to watch */
-    int open_handles;        /* timer and ep_poll until their close callbacks */
-    bool dispatching;        /* handing out the events of one epoll_wait */
-    struct sock_ctx *dead;   /* removed while dispatching: freed after */
-    struct easy_ctx *pool;   /* idle handles, already reset */
+    uv_poll_t ep_poll;     /* referenced only while nsock > 0 */
+    size_t nsock;          /* sockets libcurl has asked us to watch */
+    int open_handles;      /* timer and ep_poll until their close callbacks */
+    bool dispatching;      /* handing out the events of one epoll_wait */
+    struct sock_ctx *dead; /* removed while dispatching: freed after */
+    struct easy_ctx *pool; /* idle handles, already reset */
     size_t pool_n;
 };
 
@@ -306,7 +306,6 @@ int ys_curl_multi_new(uv_loop_t *loop, struct ys_curl_multi **out)
     *out = m;
     return 0;
 }
-
 
 void ys_curl_multi_free(struct ys_curl_multi *m)
 {

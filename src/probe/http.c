@@ -4,10 +4,10 @@
  *
  * A probe is a struct http_probe (base first, as `super`) owning one easy
  * handle (from the multi's pool, reset when given back) and, only when an
- * assertion reads the body, a body buffer capped at the spec's max_body. Every probe opens a fresh connection, resolves
- * afresh and does a full TLS handshake, because a monitor measures DNS,
- * connect and TLS each time. libcurl enforces check->timeout_ms through the
- * multi's loop timer.
+ * assertion reads the body, a body buffer capped at the spec's max_body.
+ * Every probe opens a fresh connection, resolves afresh and does a full TLS
+ * handshake, because a monitor measures DNS, connect and TLS each time.
+ * libcurl enforces check->timeout_ms through the multi's loop timer.
  *
  * Certificate facts are gathered in OpenSSL's verify callback, which runs
  * for each certificate even when verification fails, so an expired,

@@ -132,24 +132,26 @@ static int minute_write(struct sq_store *s, struct sq_check *c, struct ys_err *e
     struct sq_minutes *m = &c->min;
     if (!m->dirty)
         return 0;
-    struct ys_buf blob = {0};
-    ys_buf_put(&blob, m->done.p, m->done.len);
+    /* The row is the finished minutes plus the open one, which is
+     * re-encoded each batch: appended to `done` for the write and cut off
+     * again, so no copy of the hour's blob is made. */
+    size_t done_len = m->done.len;
     if (m->cur.work && m->cur.total) {
-        int32_t ctx = m->ctx; /* the open minute is re-encoded each batch */
+        int32_t ctx = m->ctx;
         struct ys_agg a = agg_of(&m->cur);
-        ys_minute_encode(&a, m->hour_ms, &ctx, &blob);
+        ys_minute_encode(&a, m->hour_ms, &ctx, &m->done);
     }
     sqlite3_stmt *q = sq_stmt(s, SQ_MINUTE_PUT, err);
     int step = SQLITE_ERROR;
     if (q) {
         sqlite3_bind_int64(q, 1, c->id);
         sqlite3_bind_int64(q, 2, m->hour_ms);
-        sqlite3_bind_blob(q, 3, blob.p ? (void *)blob.p : (void *)"", (int)blob.len,
+        sqlite3_bind_blob(q, 3, m->done.p ? (void *)m->done.p : (void *)"", (int)m->done.len,
                           SQLITE_STATIC);
         step = sqlite3_step(q);
         sqlite3_reset(q);
     }
-    ys_buf_free(&blob);
+    m->done.len = done_len;
     if (step != SQLITE_DONE)
         return q ? sq_fail(s, err, "writing minute rollups") : YS_ESTORE;
     /* Between batches the open minute's sketch is kept encoded unless its

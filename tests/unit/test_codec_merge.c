@@ -42,8 +42,8 @@ static void fill(struct ys_sketch *s, int n, double lo, double hi)
 }
 
 /* The reference: what the store did before the merge existed. */
-static unsigned char *slow_merge(const unsigned char *enc, size_t len,
-                                 const struct ys_sketch *add, size_t *out_len)
+static unsigned char *slow_merge(const unsigned char *enc, size_t len, const struct ys_sketch *add,
+                                 size_t *out_len)
 {
     struct ys_sketch *all = NULL;
     assert_int_equal(ys_sketch_decode(enc, len, &all), 0);
