@@ -50,7 +50,7 @@ YARDSTICK = ENV.get("YARDSTICK", os.path.join(BUILD, "yardstick"))
 BLACKBOX = ENV.get("BLACKBOX", "/usr/bin/prometheus-blackbox-exporter")
 WRITTEN_RE = re.compile(r"store: stopped: (\d+) results written")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-SCHED_RE = re.compile(r"sched: probes=(\d+) skipped=(\d+) lateness_p50_ms=([0-9.]+)"
+SCHED_RE = re.compile(r"sched: probes=(\d+) skipped=(\d+)(?: throttled=\d+)? lateness_p50_ms=([0-9.]+)"
                       r" lateness_p99_ms=([0-9.]+)(?: lateness_max_ms=([0-9.]+))?")
 
 children = []  # Popen objects started here, for the last-resort cleanup
