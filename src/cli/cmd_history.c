@@ -69,7 +69,7 @@ static int print_rollup(const struct ys_rollup *r, void *arg)
 {
     struct printer *p = arg;
     double avail = r->total ? (double)r->ok / (double)r->total : NAN;
-    double mean = r->total ? (double)r->sum_duration_us / (double)r->total / 1000.0 : NAN;
+    double mean = r->ok ? (double)r->sum_duration_us / (double)r->ok / 1000.0 : NAN;
     double p50 = ys_sketch_quantile(r->latency, 0.50) / 1000.0;
     double p95 = ys_sketch_quantile(r->latency, 0.95) / 1000.0;
     double p99 = ys_sketch_quantile(r->latency, 0.99) / 1000.0;

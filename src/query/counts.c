@@ -11,8 +11,9 @@
  * most ~46 hour and ~118 minute rows per check.
  *
  * Good events: ok probes, or for latency SLIs the probes whose sketch bucket
- * is at most the threshold, capped per bucket at the ok count (a failed
- * probe is never good, however fast it failed).
+ * is at most the threshold. Rollup sketches hold passing probes only, so a
+ * failed probe is never good however fast it failed; the cap at the ok
+ * count per bucket stays as a guard.
  *
  * Any thread, with its own store connection.
  */

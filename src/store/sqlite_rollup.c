@@ -113,10 +113,16 @@ static int slot_touch(struct sq_store *s, struct sq_check *c, struct sq_slot *sl
     return 0;
 }
 
+/* Latency (sum and sketch) counts passing probes only: a refused
+ * connection answers in 0.1 ms and a timeout takes the whole timeout, so
+ * failures would pull percentiles either way during an outage, and a
+ * latency SLI must count a fast failure as bad. */
 static void slot_add(struct sq_slot *slot, const struct ys_result *r)
 {
     slot->total++;
-    slot->ok += r->ok ? 1 : 0;
+    if (!r->ok)
+        return;
+    slot->ok++;
     slot->sum_us += r->duration_us;
     ys_sketch_add(slot->work, (double)r->duration_us, 1);
 }

@@ -41,8 +41,8 @@ struct ys_rollup {
     int64_t bucket_ms;       /* bucket start, epoch ms, aligned to res */
     uint64_t total;          /* probes */
     uint64_t ok;             /* probes that passed */
-    int64_t sum_duration_us; /* sum of durations, for the mean */
-    struct ys_sketch *latency; /* durations in microseconds; owned by the rollup */
+    int64_t sum_duration_us; /* sum of the passing probes' durations (mean = sum / ok) */
+    struct ys_sketch *latency; /* passing probes' durations in microseconds; owned by the rollup */
 };
 
 struct ys_store_options {

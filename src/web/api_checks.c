@@ -106,7 +106,7 @@ static int add_rollup(const struct ys_rollup *r, void *arg)
     json_object_set_new(o, "ok", json_integer((json_int_t)r->ok));
     json_object_set_new(o, "availability", ys_web_num(r->total ? (double)r->ok / total : NAN));
     json_object_set_new(o, "mean_ms",
-                        ys_web_num(r->total ? (double)r->sum_duration_us / total / 1000.0 : NAN));
+                        ys_web_num(r->ok ? (double)r->sum_duration_us / (double)r->ok / 1000.0 : NAN));
     json_object_set_new(o, "p50_ms", ms_quantile(r->latency, 0.50));
     json_object_set_new(o, "p90_ms", ms_quantile(r->latency, 0.90));
     json_object_set_new(o, "p95_ms", ms_quantile(r->latency, 0.95));
