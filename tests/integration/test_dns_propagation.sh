@@ -148,7 +148,9 @@ wait_for 15 "the baseline agreement in the store" stored_message "all 2 servers 
 [ -z "$(stored_values)" ] || fail "the baseline must not yield a propagation sample: $(stored_values)"
 
 # ---- a change held back on the secondary ------------------------------------
-"$KNOTC" -s "$T/sec/knot.sock" zone-freeze "$ZONE" >/dev/null || fail "zone-freeze failed"
+# -b: wait until the freeze is in force; knotc otherwise returns while it is
+# still queued, and a NOTIFY arriving first would be applied.
+"$KNOTC" -b -s "$T/sec/knot.sock" zone-freeze "$ZONE" >/dev/null || fail "zone-freeze failed"
 T_CHANGE=$(now)
 write_zone 2026112902 192.0.2.2
 "$KNOTC" -s "$T/pri/knot.sock" zone-reload "$ZONE" >/dev/null || fail "zone-reload failed"
