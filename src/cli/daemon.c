@@ -116,14 +116,38 @@ static void reload_work(uv_work_t *w)
         job->rc = ys_daemon_register_checks(job->cfg, &job->err);
 }
 
+/* Whether the server section differs in a way the running server does not
+ * pick up (it reads its settings once, at start). */
+static bool server_changed(const struct ys_server_config *a, const struct ys_server_config *b)
+{
+    if (a->enabled != b->enabled || a->port != b->port || strcmp(a->host, b->host) != 0 ||
+        a->max_connections != b->max_connections || a->timeout_ms != b->timeout_ms ||
+        a->max_connections_per_ip != b->max_connections_per_ip ||
+        a->tokens.n != b->tokens.n || a->n_users != b->n_users)
+        return true;
+    for (size_t i = 0; i < a->tokens.n; i++)
+        if (strcmp(a->tokens.v[i], b->tokens.v[i]) != 0)
+            return true;
+    for (size_t i = 0; i < a->n_users; i++)
+        if (strcmp(a->users[i].user, b->users[i].user) != 0 ||
+            memcmp(a->users[i].password_sha256, b->users[i].password_sha256, sizeof a->users[i].password_sha256) != 0)
+            return true;
+    return false;
+}
+
 static void reload_done(uv_work_t *w, int status)
 {
     struct reload_job *job = w->data;
     struct daemon *d = job->d;
     d->reloading = false;
-    if (status == 0 && job->rc == 0 && !d->stopping) {
+    if (d->stopping) {
+        ys_info("config", "reload finished during shutdown; not applied");
+    } else if (status == 0 && job->rc == 0) {
         if (strcmp(job->cfg->storage.path, d->cfg->storage.path) != 0)
             ys_warn("config", "storage changes take effect at the next restart");
+        if (server_changed(&job->cfg->server, &d->cfg->server))
+            ys_warn("config", "server changes (listen, auth, limits) take effect at the next "
+                              "restart; the server keeps its settings until then");
         ys_scheduler_apply(d->sched, job->cfg);
         ys_live_incidents_apply(d->incidents, job->cfg, ys_wall_ms());
         ys_live_state_apply(d->live, job->cfg);

@@ -232,8 +232,11 @@ static const char *curl_reason(struct http_probe *p, CURLcode code)
     return m;
 }
 
-/* "Failed to connect to host port 80 after 0 ms: Connection refused": curl's
- * sentence with its generic ending replaced by the system's reason. */
+/* "Failed to connect to host port 80: Connection refused": curl's sentence
+ * with its generic ending replaced by the system's reason and its " after
+ * N ms" dropped. The duration is in the result already, and a message that
+ * changes with every probe would add a row to the store's text dictionary
+ * each time. */
 static void connect_failed(struct http_probe *p, CURLcode code)
 {
     long os_errno = 0;
@@ -241,10 +244,22 @@ static void connect_failed(struct http_probe *p, CURLcode code)
     const char *m = curl_reason(p, code);
     const char *why = os_errno ? strerrordesc_np((int)os_errno) : NULL;
     const char *cut = strstr(m, ": ");
+    int head = cut && why ? (int)(cut - m) : (int)strlen(m);
+    const char *after = strstr(m, " after ");
+    const char *tail = "";
+    if (after && after - m < head) {
+        const char *q = after + 7;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (strncmp(q, " ms", 3) == 0) {
+            tail = cut && why ? "" : q + 3;
+            head = (int)(after - m);
+        }
+    }
     if (why && cut)
-        ys_result_fail(&p->super.result, YS_EC_CONNECT, "%.*s: %s", (int)(cut - m), m, why);
+        ys_result_fail(&p->super.result, YS_EC_CONNECT, "%.*s: %s", head, m, why);
     else
-        ys_result_fail(&p->super.result, YS_EC_CONNECT, "%s", m);
+        ys_result_fail(&p->super.result, YS_EC_CONNECT, "%.*s%s", head, m, tail);
 }
 
 /* Where a timed-out probe was, from the phases it completed. */

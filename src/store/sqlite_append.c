@@ -28,8 +28,10 @@
 struct sq_check *sq_check_get(struct sq_store *s, uint32_t id)
 {
     if (id >= s->ncheck) {
-        uint32_t n = s->ncheck ? s->ncheck : 64;
-        while (n <= id)
+        /* Sized in size_t: ids come from the file, and doubling a uint32_t
+         * past 2^31 would wrap to 0 and never end. */
+        size_t n = s->ncheck ? s->ncheck : 64;
+        while (n <= (size_t)id)
             n *= 2;
         s->checks = ys_xrealloc(s->checks, n * sizeof *s->checks);
         memset(s->checks + s->ncheck, 0, (n - s->ncheck) * sizeof *s->checks);

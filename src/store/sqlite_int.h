@@ -86,7 +86,7 @@ struct sq_store {
     struct ys_retention retention;
     sqlite3_stmt *stmt[SQ_STMT_COUNT];
     struct sq_check **checks; /* indexed by check id */
-    uint32_t ncheck;
+    size_t ncheck;
     uint32_t *dirty;          /* check ids touched by the current batch */
     size_t ndirty, dirty_cap;
     struct sq_text_entry *text; /* open-addressing string -> id cache */

@@ -104,6 +104,9 @@ int ys_web_parse_time(const char *s, int64_t now_ms, int64_t *out)
     return 0;
 }
 
+/* 9999-12-31T23:59:59.999Z in epoch milliseconds. */
+#define YS_WEB_MAX_TIME_MS 253402300799999LL
+
 int ys_web_parse_range(const char *from, const char *to, int64_t now_ms, int64_t default_span_ms,
                        int64_t *from_ms, int64_t *to_ms, char *why, size_t whylen)
 {
@@ -117,6 +120,12 @@ int ys_web_parse_range(const char *from, const char *to, int64_t now_ms, int64_t
     f = t - default_span_ms;
     if (from && ys_web_parse_time(from, now_ms, &f) < 0) {
         snprintf(why, whylen, "bad 'from' value '%.64s': %s", from, forms);
+        return YS_EINVAL;
+    }
+    /* Times outside years 1970..9999 are refused before any subtraction,
+     * so a hostile 'to' cannot overflow the span arithmetic below. */
+    if (t < 0 || t > YS_WEB_MAX_TIME_MS || f < 0 || f > YS_WEB_MAX_TIME_MS) {
+        snprintf(why, whylen, "'from' and 'to' must lie between 1970 and 9999");
         return YS_EINVAL;
     }
     if (f >= t) {

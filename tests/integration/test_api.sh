@@ -170,6 +170,12 @@ assert_eq "$(get "$B/api/v1/checks/ok?from=-1h&to=-2h")" 400 "from after to"
 assert_contains "$(json_get "$T/body" error)" "before" "from after to message"
 assert_eq "$(get "$B/api/v1/checks/ok?from=-500d")" 400 "span too long"
 assert_contains "$(json_get "$T/body" error)" "400 days" "span message"
+# A 'to' near INT64_MAX with a far 'from' must not overflow the span check.
+assert_eq "$(get "$B/api/v1/checks/ok?to=9223372036854775807&from=-300000d&resolution=raw")" 400 \
+    "overflowing range"
+assert_contains "$(json_get "$T/body" error)" "9999" "overflowing range message"
+assert_eq "$(get "$B/api/v1/incidents?to=9223372036854775807&from=-300000d")" 400 \
+    "overflowing incident range"
 assert_eq "$(get "$B/api/v1/checks/ok?resolution=weekly")" 400 "bad resolution"
 assert_contains "$(json_get "$T/body" error)" "resolution" "bad resolution message"
 assert_eq "$(get "$B/api/v1/nothing")" 404 "unknown API route"
