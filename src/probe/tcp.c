@@ -629,9 +629,12 @@ static int tcp_start(struct ys_probe_env *env, const struct ys_check *check, ys_
     p->in_start = true;
     uv_timer_init(p->loop, &p->timer);
     p->timer.data = p;
-    /* The loop's cached time may be stale; the deadline counts from now. */
+    /* The loop's cached time may be stale, and libuv keeps it in whole
+     * milliseconds (floored): without the extra millisecond the timer can
+     * fire up to 1 ms before timeout_ms has passed on the monotonic clock
+     * the duration is measured with. */
     uv_update_time(p->loop);
-    uv_timer_start(&p->timer, on_timeout, (uint64_t)check->timeout_ms, 0);
+    uv_timer_start(&p->timer, on_timeout, (uint64_t)check->timeout_ms + 1, 0);
 
     struct sockaddr_storage ss;
     if (parse_literal(p->spec, &ss))

@@ -24,41 +24,23 @@
 
 #include <cmocka.h>
 
+#include "store_fixture.h"
+
 #define T0 INT64_C(1767225600000) /* 2026-01-01T00:00:00Z, a day boundary */
 #define MIN INT64_C(60000)
 #define HOUR INT64_C(3600000)
 #define DAY INT64_C(86400000)
 
-static char dir[64], path[128];
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ys_test_store_XXXXXX");
-    assert_non_null(mkdtemp(dir));
     /* A nested folder that does not exist yet: open must create it. */
-    snprintf(path, sizeof path, "%s/a/b/t.db", dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_setup("a/b/");
 }
 
 static struct ys_store *open_store(bool ro, int64_t raw_ms)
 {
-    struct ys_store_options opt = {.path = path, .read_only = ro};
-    opt.retention.raw_ms = raw_ms;
-    struct ys_store *s = NULL;
-    struct ys_err err = {{0}};
-    int rc = ys_store_open("sqlite", &opt, &s, &err);
-    if (rc < 0)
-        fail_msg("open: %s", err.msg);
-    return s;
+    return fixture_open(ro, raw_ms);
 }
 
 static uint32_t id_of(struct ys_store *s, const char *name)
@@ -149,7 +131,7 @@ static void test_read_only_never_writes(void **state)
     assert_int_equal(ys_store_open("sqlite", &opt, &s, &err), YS_ENOTFOUND);
     assert_int_not_equal(stat(path, &sb), 0);
     char parent[160];
-    snprintf(parent, sizeof parent, "%s/a", dir);
+    snprintf(parent, sizeof parent, "%s/a", fixture_dir);
     assert_int_not_equal(stat(parent, &sb), 0); /* not even the folder */
     s = open_store(false, 0);
     uint32_t id = id_of(s, "c");

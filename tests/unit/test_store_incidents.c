@@ -23,36 +23,20 @@
 
 #include <cmocka.h>
 
+#include "store_fixture.h"
+
 #define T0 INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
 #define MIN INT64_C(60000)
-
-static char dir[64], path[128];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ys_test_inc_XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/t.db", dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_setup("");
 }
 
 static struct ys_store *open_store(bool ro)
 {
-    struct ys_store_options opt = {.path = path, .read_only = ro};
-    struct ys_store *s = NULL;
-    struct ys_err err = {{0}};
-    if (ys_store_open("sqlite", &opt, &s, &err) < 0)
-        fail_msg("open: %s", err.msg);
-    return s;
+    return fixture_open(ro, 0);
 }
 
 static struct ys_incident mk(uint32_t check, int64_t start, int64_t end, const char *msg)
