@@ -162,7 +162,7 @@ static int parse_servers(const char *list, struct wait_run *w)
         struct server_state *s = &w->s[w->n++];
         memset(s, 0, sizeof *s);
         s->w = w;
-        if (ys_dnsprop_server_norm(at, s->addr, sizeof s->addr) < 0) {
+        if (ys_dns_server_parse(at, s->addr, sizeof s->addr) < 0) {
             fprintf(stderr, "yardstick dns wait: '%s' is not an IP address with an optional port\n",
                     at);
             rc = YS_EXIT_USAGE;

@@ -197,7 +197,7 @@ static void start_main(struct dp_probe *p)
 static void add_server(struct dp_probe *p, const char *ip)
 {
     char norm[YS_DNSPROP_SERVER_MAX];
-    if (ys_dnsprop_server_norm(ip, norm, sizeof norm) < 0)
+    if (ys_dns_server_parse(ip, norm, sizeof norm) < 0)
         return;
     for (size_t i = 0; i < p->n_servers; i++)
         if (strcmp(p->servers[i], norm) == 0)

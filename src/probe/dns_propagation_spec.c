@@ -29,8 +29,8 @@
 #include "core/hash.h"
 #include "core/xalloc.h"
 #include "probe/dns_client.h"
+#include "probe/dns_spec.h"
 
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,48 +43,6 @@ const char *const ys_dnsprop_keys[] = {
 };
 
 /* ---- servers and values ------------------------------------------------ */
-
-static int parse_port(const char *s, int *port)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 1 || v > 65535)
-        return YS_EINVAL;
-    *port = (int)v;
-    return 0;
-}
-
-int ys_dnsprop_server_norm(const char *in, char *out, size_t size)
-{
-    char host[INET6_ADDRSTRLEN + 1];
-    int port = 53;
-    unsigned char buf[sizeof(struct in6_addr)];
-    const char *colon = strrchr(in, ':');
-    if (in[0] == '[') {
-        const char *close = strchr(in, ']');
-        if (!close || (size_t)(close - in - 1) >= sizeof host)
-            return YS_EINVAL;
-        snprintf(host, sizeof host, "%.*s", (int)(close - in - 1), in + 1);
-        if (close[1] == ':' ? parse_port(close + 2, &port) < 0 : close[1] != '\0')
-            return YS_EINVAL;
-    } else if (colon && strchr(in, ':') == colon) { /* one colon: IPv4 with a port */
-        if ((size_t)(colon - in) >= sizeof host || parse_port(colon + 1, &port) < 0)
-            return YS_EINVAL;
-        snprintf(host, sizeof host, "%.*s", (int)(colon - in), in);
-    } else {
-        if (strlen(in) >= sizeof host)
-            return YS_EINVAL;
-        snprintf(host, sizeof host, "%s", in);
-    }
-    int n;
-    if (inet_pton(AF_INET, host, buf) == 1)
-        n = snprintf(out, size, "%s:%d", host, port);
-    else if (inet_pton(AF_INET6, host, buf) == 1)
-        n = snprintf(out, size, "[%s]:%d", host, port);
-    else
-        return YS_EINVAL;
-    return n < 0 || (size_t)n >= size ? YS_EINVAL : 0;
-}
 
 bool ys_dnsprop_value_eq(const char *a, const char *b)
 {
@@ -142,49 +100,12 @@ bool ys_dnsprop_answers_have(const char *answers, const char *value)
 
 /* ---- parsing ------------------------------------------------------------ */
 
-static int parse_servers(const struct ys_node *n, struct ys_dnsprop_spec *s, struct ys_diag *d)
-{
-    if (ys_cfg_strlist(n, "servers", &s->servers, d) < 0)
-        return YS_ECONFIG;
-    int rc = 0;
-    for (size_t i = 0; i < s->servers.n; i++) {
-        char norm[YS_DNSPROP_SERVER_MAX];
-        const struct ys_node *at = n->type == YS_NODE_SEQ ? n->items[i] : n;
-        if (ys_dnsprop_server_norm(s->servers.v[i], norm, sizeof norm) < 0) {
-            ys_diag_add(d, at->line, at->col,
-                        "servers[%zu] '%s' must be an IP address with an optional port "
-                        "(192.0.2.1:53, [2001:db8::1]:53)",
-                        i, s->servers.v[i]);
-            rc = YS_ECONFIG;
-            continue;
-        }
-        free(s->servers.v[i]);
-        s->servers.v[i] = ys_xstrdup(norm);
-    }
-    return rc;
-}
-
-static int parse_type(const struct ys_node *n, int *type, struct ys_diag *d)
-{
-    char *t = NULL;
-    if (!n)
-        return 0;
-    int rc = ys_cfg_string(n, "type", &t, d);
-    if (rc == 0 && ys_dns_type_parse(t, type) < 0) {
-        ys_diag_add(d, n->line, n->col,
-                    "type '%s' is not one of A, AAAA, CNAME, TXT, MX, NS, SOA, CAA, SRV", t);
-        rc = YS_ECONFIG;
-    }
-    free(t);
-    return rc < 0 ? YS_ECONFIG : 0;
-}
-
 /* Fields past the required ones; each reports its own problem. */
 static int parse_optional(const struct ys_node *check, struct ys_dnsprop_spec *s,
                           struct ys_diag *d)
 {
     int rc = 0;
-    if (parse_type(ys_node_get(check, "type"), &s->type, d) < 0)
+    if (ys_dns_parse_type(ys_node_get(check, "type"), &s->type, d) < 0)
         rc = YS_ECONFIG;
     if (ys_cfg_string(ys_node_get(check, "zone"), "zone", &s->zone, d) < 0)
         rc = YS_ECONFIG;
@@ -220,16 +141,8 @@ int ys_dnsprop_spec_parse(const struct ys_node *check, const struct ys_check *ba
     } else if (ys_cfg_string(q, "query", &s->query, d) < 0) {
         rc = YS_ECONFIG;
     }
-    const struct ys_node *sv = ys_node_get(check, "servers");
-    if (!sv) {
-        ys_cfg_missing(check, "servers", where, d);
+    if (ys_dns_parse_servers(check, where, &s->servers, d) < 0)
         rc = YS_ECONFIG;
-    } else if (parse_servers(sv, s, d) < 0) {
-        rc = YS_ECONFIG;
-    } else if (s->servers.n == 0) {
-        ys_diag_add(d, sv->line, sv->col, "servers must list at least one server");
-        rc = YS_ECONFIG;
-    }
     if (parse_optional(check, s, d) < 0)
         rc = YS_ECONFIG;
     free(where);

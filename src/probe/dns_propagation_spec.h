@@ -84,11 +84,6 @@ int ys_dnsprop_spec_parse(const struct ys_node *check, const struct ys_check *ba
 /* NULL is a no-op. */
 void ys_dnsprop_spec_free(void *spec);
 
-/* Normalises an IP-literal server ("127.0.0.1", "127.0.0.1:5300", "::1",
- * "[::1]:5300") into out as "ip:port" or "[v6]:port" (port 53 when none).
- * Returns 0 or YS_EINVAL (not an IP literal, bad port, out too small). */
-int ys_dnsprop_server_norm(const char *in, char *out, size_t size);
-
 /* Whether two answer values name the same thing: case-insensitive, a
  * trailing dot ignored ("ns1.Example.org." == "ns1.example.org"). */
 bool ys_dnsprop_value_eq(const char *a, const char *b);

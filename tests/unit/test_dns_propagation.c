@@ -35,7 +35,7 @@ static void test_server_norm(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[YS_DNSPROP_SERVER_MAX] = "";
-        int rc = ys_dnsprop_server_norm(cases[i].in, out, sizeof out);
+        int rc = ys_dns_server_parse(cases[i].in, out, sizeof out);
         if (cases[i].want) {
             assert_int_equal(rc, 0);
             assert_string_equal(out, cases[i].want);
@@ -184,7 +184,7 @@ static void test_parse(void **state)
     bool query = false, server = false, zone = false;
     for (size_t i = 0; i < d.n; i++) {
         query |= strstr(d.v[i].msg, "'query'") != NULL;
-        server |= d.v[i].line == 4 && d.v[i].col == 15 && strstr(d.v[i].msg, "servers[0]");
+        server |= d.v[i].line == 4 && d.v[i].col == 15 && strstr(d.v[i].msg, "'ns1.example.org' must be an IP address");
         zone |= d.v[i].line == 5 && strstr(d.v[i].msg, "needs a zone") != NULL;
     }
     assert_true(query && server && zone);
