@@ -21,41 +21,7 @@
 
 #include <cmocka.h>
 
-struct loaded {
-    int rc;
-    struct ys_config *cfg;
-    struct ys_diag diag;
-};
-
-static void load(struct loaded *l, const char *yaml)
-{
-    ys_diag_init(&l->diag, "t.yaml");
-    l->cfg = NULL;
-    l->rc = ys_config_load_string(yaml, strlen(yaml), &l->cfg, &l->diag);
-}
-
-static void unload(struct loaded *l)
-{
-    ys_config_unref(l->cfg);
-    ys_diag_free(&l->diag);
-}
-
-static void dump(const struct loaded *l)
-{
-    for (size_t i = 0; i < l->diag.n; i++)
-        fprintf(stderr, "  diag %d:%d: %s\n", l->diag.v[i].line, l->diag.v[i].col,
-                l->diag.v[i].msg);
-}
-
-/* Asserts that an entry at line:col contains text. */
-static void assert_diag(const struct loaded *l, int line, int col, const char *text)
-{
-    for (size_t i = 0; i < l->diag.n; i++)
-        if (l->diag.v[i].line == line && l->diag.v[i].col == col && strstr(l->diag.v[i].msg, text))
-            return;
-    dump(l);
-    fail_msg("no diagnostic at %d:%d containing \"%s\"", line, col, text);
-}
+#include "config_fixture.h"
 
 static const struct ys_tcp_spec *only_spec(const struct loaded *l)
 {
