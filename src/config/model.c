@@ -398,7 +398,7 @@ static void config_defaults(struct ys_config *c)
     c->defaults.interval_ms = 30000;
     c->defaults.timeout_ms = 10000;
     c->defaults.timezone = ys_xstrdup("UTC");
-    c->refs = 1;
+    atomic_init(&c->refs, 1);
 }
 
 /* Checks the root's shape and its top-level keys; returns whether the
@@ -475,12 +475,12 @@ int ys_config_load_string(const char *text, size_t len, struct ys_config **out,
 void ys_config_ref(struct ys_config *c)
 {
     if (c)
-        c->refs++;
+        atomic_fetch_add(&c->refs, 1);
 }
 
 void ys_config_unref(struct ys_config *c)
 {
-    if (c && --c->refs == 0)
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1)
         config_free(c);
 }
 

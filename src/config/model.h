@@ -17,11 +17,17 @@
 #include "slo/target.h"
 #include "slo/window.h"
 
+#include "core/cron.h"
+#include "core/tz.h"
+#include "slo/maintenance.h"
+
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 struct ys_diag;
 struct ys_probe_type;
+struct ys_notifier_type;
 
 /* How long each resolution is kept; 0 means forever. */
 struct ys_retention {
@@ -152,6 +158,68 @@ struct ys_server_config {
     int64_t timeout_ms;             /* idle and header deadline; default 10s */
 };
 
+/* notifiers: where alert notifications go (src/notify/, model_notifier.c). */
+struct ys_notifier {
+    char *name;
+    int line, col;
+    const struct ys_notifier_type *type;
+    void *spec;             /* the kind's parsed fields; freed by type->free_spec */
+    int64_t timeout_ms;     /* one delivery attempt; default 10s */
+    int64_t max_age_ms;     /* retried until a notification is this old; default 24h */
+    int64_t rate_limit;     /* deliveries per rate_window_ms ("rate_limit: 20/1m"); 0: none */
+    int64_t rate_window_ms;
+};
+
+/* alerts: rules over checks, SLOs and goals (model_alert.c; src/alert/). */
+enum ys_alert_kind {
+    YS_ALERT_CHECK_DOWN = 0, /* an incident is open (the check's incident rule) */
+    YS_ALERT_CERT_EXPIRY,    /* leaf certificate days left under a threshold */
+    YS_ALERT_HEARTBEAT,      /* heartbeat missed / failed / too long / too short */
+    YS_ALERT_SLO_BURN,       /* multi-window burn rate: page and ticket conditions */
+    YS_ALERT_GOAL_STATUS,    /* goal status at risk or missed */
+    YS_ALERT_MILESTONE_DUE   /* milestone due within due_within and not on track */
+};
+
+#define YS_ALERT_MAX_DAYS 8
+
+struct ys_alert_rule {
+    char *name;
+    int line, col;
+    enum ys_alert_kind kind;       /* when: check_down | cert_expiry | heartbeat | ... */
+    struct ys_strlist check_names; /* checks: (none with no selector: every check of the kind) */
+    struct ys_strmap selector;
+    size_t n_members;
+    size_t *members;               /* resolved indices into config->checks */
+    struct ys_strlist slo_names;   /* slo_burn: (empty: every SLO) */
+    size_t n_slos;
+    size_t *slos;
+    struct ys_strlist goal_ids;    /* goal_status, milestone_due: (empty: all) */
+    int64_t days[YS_ALERT_MAX_DAYS]; /* cert_expiry: thresholds, descending; default 30 14 7 */
+    size_t n_days;
+    unsigned heartbeat_problems;   /* bit (1 << enum ys_hb_problem); default all */
+    int64_t due_within_ms;         /* milestone_due: default 14d */
+    char *severity;                /* default "warning" (slo_burn: "page"/"ticket" per condition) */
+    struct ys_strmap labels;       /* added to every alert of the rule */
+    struct ys_strmap annotations;  /* summary/description override; ${check} etc. expanded */
+    struct ys_strlist notify;      /* notifier names */
+    size_t *notifiers;             /* resolved indices into config->notifiers */
+    int64_t repeat_interval_ms;    /* reminders while firing; 0: none (default 4h) */
+};
+
+/* maintenance: windows in which matching checks notify nobody. */
+struct ys_maintenance {
+    char *name;
+    int line, col;
+    struct ys_strlist check_names;
+    struct ys_strmap selector;
+    size_t n_members;
+    size_t *members;       /* resolved indices into config->checks */
+    struct ys_maint_window window; /* its cron and tz point at the two fields below */
+    struct ys_cron cron;   /* recurring: "cron" + "duration" */
+    struct ys_tz tz;       /* the cron's and the one-off times' zone (default defaults.timezone) */
+    bool exclude_from_slo; /* results inside do not count for SLOs or goals */
+};
+
 struct ys_config {
     char *path;
     char *title; /* the plan's title ("Infrastructure Goals 2025"); NULL: none */
@@ -168,7 +236,13 @@ struct ys_config {
     size_t n_milestones;
     struct ys_action *actions;
     size_t n_actions;
-    int refs; /* touched on the loop thread only */
+    struct ys_notifier *notifiers;
+    size_t n_notifiers;
+    struct ys_alert_rule *alerts;
+    size_t n_alerts;
+    struct ys_maintenance *maintenance;
+    size_t n_maintenance;
+    atomic_int refs; /* any thread may ref and unref (the notifier thread does) */
     /* Private to model.c: open-addressing index of checks by name for
      * ys_config_find; slots hold check index + 1, 0 is empty; index_cap is
      * a power of two. NULL in a config built by hand: find then scans. */

@@ -49,7 +49,9 @@ struct ys_probe_type {
     int (*parse)(const struct ys_node *check, const struct ys_check *base, void **spec,
                  struct ys_diag *d);
     void (*free_spec)(void *spec);
-    /* Starts one probe of check (borrowed until done or cancel). */
+    /* Starts one probe of check (borrowed until done or cancel). NULL for
+     * a passive kind (heartbeat): the scheduler never starts it, and its
+     * results come from pings (live/heartbeats.c). */
     int (*start)(struct ys_probe_env *env, const struct ys_check *check, ys_probe_done_cb done,
                  void *arg, struct ys_probe **out);
     void (*cancel)(struct ys_probe *probe);

@@ -19,6 +19,7 @@
 #include "config/model.h"
 #include "core/err.h"
 #include "core/result.h"
+#include "slo/heartbeat.h"
 #include "slo/incident.h"
 
 #include <stdbool.h>
@@ -60,12 +61,53 @@ struct ys_goal_record {
     char note[YS_RESULT_MSG_MAX];
 };
 
+/* A stored ping: the ping, the finished run's duration and the body the
+ * job sent (its log tail, capped by the check's max_body). */
+struct ys_ping_record {
+    struct ys_ping ping;
+    int64_t duration_ms; /* of the run this ping ended; -1 none */
+    const char *body;    /* borrowed; NULL when none */
+    size_t body_len;
+};
+
+/* The persistent state of one alert (see src/alert/): which rule and
+ * subject it is, whether it fires, and its labels and annotations as a
+ * JSON document the notifiers format. */
+#define YS_ALERT_KEY_MAX 192
+struct ys_alert_record {
+    char key[YS_ALERT_KEY_MAX]; /* stable identity: "rule/subject[/detail]" */
+    bool firing;
+    int64_t firing_ms;          /* when it started firing */
+    int64_t resolved_ms;        /* 0 while firing */
+    int64_t last_notified_ms;   /* the last notification queued (for repeat_interval) */
+    const char *doc;            /* JSON: {rule, labels, annotations, ...}; borrowed */
+};
+
+/* One notification waiting in (or delivered from) the outbox. */
+enum ys_outbox_state { YS_OUTBOX_PENDING = 0, YS_OUTBOX_DELIVERED, YS_OUTBOX_GIVEN_UP };
+#define YS_NOTIFIER_NAME_MAX 64
+struct ys_outbox_row {
+    int64_t id;                         /* assigned by notify_commit; delivery order */
+    char notifier[YS_NOTIFIER_NAME_MAX];
+    char alert_key[YS_ALERT_KEY_MAX];
+    int64_t created_ms;
+    int64_t next_attempt_ms;
+    int attempts;
+    uint8_t state;                      /* enum ys_outbox_state */
+    int64_t done_ms;                    /* delivered or given up at; 0 while pending */
+    char last_error[YS_RESULT_MSG_MAX];
+    const char *payload;                /* JSON event for the notifier; borrowed */
+};
+
 /* Called for each row; return non-zero to stop early. The struct is
  * borrowed for the call. */
 typedef int (*ys_store_result_cb)(const struct ys_result *r, void *arg);
 typedef int (*ys_store_rollup_cb)(const struct ys_rollup *r, void *arg);
 typedef int (*ys_store_incident_cb)(const struct ys_incident *inc, void *arg);
 typedef int (*ys_store_goal_record_cb)(const struct ys_goal_record *rec, void *arg);
+typedef int (*ys_store_ping_cb)(const struct ys_ping_record *rec, void *arg);
+typedef int (*ys_store_alert_cb)(const struct ys_alert_record *rec, void *arg);
+typedef int (*ys_store_outbox_cb)(const struct ys_outbox_row *row, void *arg);
 
 struct ys_store_type {
     const char *name;
@@ -104,6 +146,35 @@ struct ys_store_type {
     int (*query_goal_records)(struct ys_store *s, const char *goal_id, int64_t from_ms,
                               int64_t to_ms, ys_store_goal_record_cb cb, void *arg,
                               struct ys_err *err);
+
+    /* Heartbeat pings. put_pings appends n in one transaction. */
+    int (*put_pings)(struct ys_store *s, const struct ys_ping_record *recs, size_t n,
+                     struct ys_err *err);
+    /* Pings of check_id with from_ms <= ts < to_ms; when max > 0 only the
+     * newest max of them. Oldest first either way. */
+    int (*query_pings)(struct ys_store *s, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                       size_t max, ys_store_ping_cb cb, void *arg, struct ys_err *err);
+
+    /* Alerts and the notification outbox. notify_commit writes the alert
+     * records (insert or replace by key) and appends the outbox rows
+     * (assigning their ids, in order, into rows[i].id) in one transaction,
+     * so an alert's state never runs ahead of its notifications. */
+    int (*notify_commit)(struct ys_store *s, const struct ys_alert_record *alerts, size_t n_alerts,
+                         struct ys_outbox_row *rows, size_t n_rows, struct ys_err *err);
+    /* Alert records: every firing one, plus resolved ones with
+     * resolved_ms >= resolved_since_ms; oldest firing_ms first. */
+    int (*query_alerts)(struct ys_store *s, int64_t resolved_since_ms, ys_store_alert_cb cb,
+                        void *arg, struct ys_err *err);
+    /* Pending rows of notifier, lowest id first, at most max. */
+    int (*outbox_pending)(struct ys_store *s, const char *notifier, size_t max,
+                          ys_store_outbox_cb cb, void *arg, struct ys_err *err);
+    /* Writes a row's delivery fields (state, attempts, next_attempt_ms,
+     * done_ms, last_error) by id. */
+    int (*outbox_update)(struct ys_store *s, const struct ys_outbox_row *row, struct ys_err *err);
+    /* The notification log: rows created at or after since_ms, newest
+     * first, at most max, any state. */
+    int (*outbox_log)(struct ys_store *s, int64_t since_ms, size_t max, ys_store_outbox_cb cb,
+                      void *arg, struct ys_err *err);
 };
 
 /* Every store handle starts with this. */

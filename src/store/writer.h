@@ -47,6 +47,10 @@ int ys_writer_push(struct ys_writer *w, const struct ys_result *r);
  * written with the next batch. Incidents are few; their queue is separate
  * and small, and a full one drops and counts like results. */
 int ys_writer_push_incident(struct ys_writer *w, const struct ys_incident *inc);
+/* Thread-safe, non-blocking: queues a heartbeat ping (and its body,
+ * copied) for the next batch. Returns 0 or YS_EBUSY (queue full: dropped,
+ * counted, logged). */
+int ys_writer_push_ping(struct ys_writer *w, const struct ys_ping_record *rec);
 /* Blocks until everything pushed so far is committed (tests, `check`). */
 void ys_writer_flush(struct ys_writer *w);
 void ys_writer_stats(struct ys_writer *w, struct ys_writer_stats *out);
