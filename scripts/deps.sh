@@ -8,6 +8,7 @@ BUILD_PKGS=(
   libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libyaml-dev
   libjansson-dev libpcre2-dev libcmocka-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libmicrohttpd-dev tzdata
   libc-ares-dev  # the DNS client of the dns kinds (src/probe/dns_client.c)
+  libxml2-dev  # S3 ListObjectsV2 answers of the freshness kind (src/probe/freshness_xml.c)
 )
 TEST_PKGS=(
   nginx-light openssl curl sqlite3 python3 valgrind
@@ -15,6 +16,7 @@ TEST_PKGS=(
   chromium  # tests/integration/test_dashboard.sh (playwright-core via npm ci)
   knot  # a real authoritative DNS server for tests/integration/test_dns*.sh
   knot-dnsutils  # kdig, to poll the servers in tests/integration/test_dns_propagation.sh
+  prometheus-alertmanager  # a real Alertmanager for tests/integration/test_alertmanager.sh
 )
 BENCH_PKGS=(
   prometheus-blackbox-exporter

@@ -26,6 +26,8 @@ static const struct command commands[] = {
     {"goal", ys_cmd_goal, "record a goal's value by hand (goal record), or list goals"},
     {"import", ys_cmd_import, "import a Markdown goals document as a goals file"},
     {"dns", ys_cmd_dns, "dns wait: block until every DNS server returns a value"},
+    {"exec", ys_cmd_exec, "run a job and report its start, exit code and output to a heartbeat"},
+    {"notify", ys_cmd_notify, "notify send: try a notifier with a test alert, or drain the outbox"},
 };
 
 static void usage(FILE *out)

@@ -3,7 +3,7 @@
  * read-only JSON API (/api/v1). No framework and no build step: the file is
  * embedded into the binary as written.
  *
- * Routes: #/ overview, #/goals, #/check/<name>, #/slo/<name>. Each view is
+ * Routes: #/ overview, #/goals, #/alerts, #/check/<name>, #/slo/<name>. Each view is
  * an object with render() (first paint) and refresh() (every 10 s, same DOM
  * skeleton, charts kept and fed new data with setData). null in the API
  * means "no data" and is shown as such, never as 0.
@@ -617,6 +617,50 @@ function fmtCount(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
+/* ---------- Alerts ---------- */
+
+function sevClass(s) { return { page: "s-bad", critical: "s-bad", ticket: "s-warn", warning: "s-warn" }[s] || "s-none"; }
+function noteClass(s) { return { delivered: "s-ok", pending: "s-warn", given_up: "s-bad" }[s] || "s-none"; }
+
+const AlertsView = {
+  title: "Alerts",
+  async render() {
+    main.replaceChildren(el("h1", {}, "Alerts"),
+      this.firing = el("section", { class: "panel", id: "alerts-firing" }),
+      this.resolved = el("section", { class: "panel", id: "alerts-resolved" }),
+      this.log = el("section", { class: "panel", id: "notifications" }));
+    await this.refresh();
+  },
+  async refresh() {
+    const [a, n] = await Promise.all([getJSON("alerts"), getJSON("notifications?limit=50")]);
+    const alerts = a.alerts || [];
+    const row = (x) => {
+      const l = x.labels || {};
+      const an = x.annotations || {};
+      return el("li", { "data-key": x.key },
+        badge(l.severity || "warning", sevClass(l.severity)), " ",
+        l.check ? el("a", { href: checkLink(l.check) }, x.key) : el("span", {}, x.key), " ",
+        el("span", { class: "muted" }, x.firing ? `since ${when(x.firing_ms)}` : `${when(x.firing_ms)} – ${when(x.resolved_ms)}`),
+        an.summary ? el("div", { class: "muted msg" }, an.summary) : null);
+    };
+    const firing = alerts.filter((x) => x.firing);
+    const resolved = alerts.filter((x) => !x.firing).reverse();
+    this.firing.replaceChildren(el("h2", {}, `Firing: ${firing.length}`),
+      firing.length ? el("ul", { class: "plain" }, firing.map(row)) : el("p", { class: "muted" }, "Nothing is firing."));
+    this.resolved.replaceChildren(el("h2", {}, "Resolved in the last 24 h"),
+      resolved.length ? el("ul", { class: "plain" }, resolved.map(row)) : el("p", { class: "muted" }, "None."));
+    const notes = n.notifications || [];
+    this.log.replaceChildren(el("h2", {}, "Notification log"),
+      notes.length ? el("div", { class: "table-wrap" }, el("table", {},
+        el("thead", {}, el("tr", {}, ["when", "alert", "event", "notifier", "delivery", "tries", "last error"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, notes.map((x) => el("tr", { "data-state": x.state },
+          el("td", { class: "num" }, when(x.created_ms)), el("td", {}, x.alert_key), el("td", {}, x.status || ""),
+          el("td", {}, x.notifier), el("td", {}, badge(x.state.replace("_", " "), noteClass(x.state))),
+          el("td", { class: "num" }, String(x.attempts)), el("td", { class: "muted msg" }, x.last_error || ""))))))
+        : el("p", { class: "muted" }, "No notifications yet."));
+  },
+};
+
 /* ---------- router and refresh loop ---------- */
 
 function showError(e) {
@@ -628,6 +672,7 @@ function route() {
   const [page, ...rest] = h.split("/");
   const arg = rest.length ? decodeURIComponent(rest.join("/")) : "";
   if (page === "goals") return [Goals, null, "goals"];
+  if (page === "alerts") return [AlertsView, null, "alerts"];
   if (page === "check" && arg) return [CheckView, arg, "overview"];
   if (page === "slo" && arg) return [SloView, arg, "overview"];
   return [Overview, null, "overview"];

@@ -25,6 +25,11 @@ int ys_cmd_goal(int argc, char **argv);
 int ys_cmd_import(int argc, char **argv);
 /* `yardstick dns wait`: block until every server returns a value. */
 int ys_cmd_dns(int argc, char **argv);
+/* `yardstick exec --check NAME -- COMMAND...`: run a job, report it to a
+ * heartbeat check (start ping, exit code, output tail), exit with its code. */
+int ys_cmd_exec(int argc, char **argv);
+/* `yardstick notify send`: try a notifier with a test alert (cmd_notify.c). */
+int ys_cmd_notify(int argc, char **argv);
 
 /* Applies the --log-level and --log-format values every command accepts
  * (NULL: keep the default). Returns 0 or YS_EXIT_USAGE after printing why. */

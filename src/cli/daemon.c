@@ -21,8 +21,10 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "alert/alert.h"
 #include "live/incidents.h"
 #include "live/state.h"
+#include "outbox/outbox.h"
 #include "probe/curl_multi.h"
 #include "sched/scheduler.h"
 #include "store/writer.h"
@@ -39,6 +41,8 @@ struct daemon {
     struct ys_writer *writer;
     struct ys_live_incidents *incidents;
     struct ys_live_state *live; /* published for the HTTP server */
+    struct ys_outbox *outbox;   /* delivers notifications (its own thread) */
+    struct ys_alerts *alerts;   /* alert rules, on the loop */
     struct ys_web *web;         /* NULL when server.enabled is false */
     struct ys_config *cfg;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -80,14 +84,34 @@ int ys_daemon_register_checks(struct ys_config *cfg, struct ys_err *err)
     return rc;
 }
 
-static void on_result(const struct ys_check *check, const struct ys_result *r, void *arg)
+/* Whether check (of any config, current or swapped out) is in a
+ * maintenance window excluded from SLOs now. */
+static bool excluded_now(const struct daemon *d, const struct ys_check *check, int64_t now_ms)
+{
+    const struct ys_config *c = d->cfg;
+    if (c->n_maintenance == 0 || check < c->checks || check >= c->checks + c->n_checks)
+        return false;
+    return ys_alerts_in_maintenance(d->alerts, (size_t)(check - c->checks), true, now_ms);
+}
+
+static void on_result(const struct ys_check *check, const struct ys_result *res, void *arg)
 {
     struct daemon *d = arg;
+    int64_t now = ys_wall_ms();
+    struct ys_result copy;
+    const struct ys_result *r = res;
+    if (excluded_now(d, check, now)) {
+        copy = *res;
+        copy.flags |= YS_RF_EXCLUDED;
+        r = &copy;
+    }
     if (!r->ok)
         ys_info("probe", "check %s failed: %s: %s", check->name, ys_errclass_name(r->errclass),
                 r->message);
     ys_writer_push(d->writer, r);
     ys_live_incidents_feed(d->incidents, check, r);
+    ys_alerts_feed_result(d->alerts, check, r,
+                          ys_live_incidents_is_open(d->incidents, check->store_id), now);
     ys_live_state_feed(d->live, check, r,
                        ys_live_incidents_is_open(d->incidents, check->store_id));
 }
@@ -151,6 +175,8 @@ static void reload_done(uv_work_t *w, int status)
         ys_scheduler_apply(d->sched, job->cfg);
         ys_live_incidents_apply(d->incidents, job->cfg, ys_wall_ms());
         ys_live_state_apply(d->live, job->cfg);
+        ys_alerts_apply(d->alerts, job->cfg, ys_wall_ms());
+        ys_outbox_apply(d->outbox, job->cfg);
         ys_config_unref(d->cfg);
         d->cfg = job->cfg;
         job->cfg = NULL;
@@ -204,6 +230,7 @@ static void begin_shutdown(struct daemon *d, const char *why)
     ys_info("daemon", "%s: stopping", why);
     log_stats(d);
     ys_scheduler_stop(d->sched);
+    ys_alerts_stop(d->alerts);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
@@ -262,6 +289,46 @@ static int start_incidents(struct daemon *d)
     return rc;
 }
 
+/* The dashboard's address, for links in notifications. */
+static char *base_url(const struct ys_config *cfg)
+{
+    const char *h = cfg->server.host;
+    bool v6 = strchr(h, ':') != NULL;
+    return ys_xasprintf("http://%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", cfg->server.port);
+}
+
+/* The outbox thread, which resumes what a previous run left pending. */
+static int start_outbox(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    struct ys_store_options opt;
+    ys_daemon_store_options(d->cfg, &opt, false);
+    char *url = base_url(d->cfg);
+    int rc = ys_outbox_start(d->cfg, d->cfg->storage.kind, &opt, url, &d->outbox, &err);
+    free(url);
+    if (rc < 0)
+        ys_error("notify", "%s: %s", d->cfg->storage.path, err.msg);
+    return rc;
+}
+
+/* The alert evaluator, resuming the alerts a previous run left firing. */
+static void start_alerts(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    struct ys_store_options opt;
+    struct ys_store *store = NULL;
+    char *url = base_url(d->cfg);
+    d->alerts = ys_alerts_new(&d->loop, d->outbox, url);
+    free(url);
+    ys_alerts_apply(d->alerts, d->cfg, ys_wall_ms());
+    ys_daemon_store_options(d->cfg, &opt, true);
+    if (ys_store_open(d->cfg->storage.kind, &opt, &store, &err) < 0 ||
+        ys_alerts_resume(d->alerts, store, &err) < 0)
+        ys_error("alert", "reading firing alerts: %s", err.msg);
+    ys_store_close(store);
+    ys_alerts_start(d->alerts, 0);
+}
+
 /* The HTTP server. A busy default port (no server.listen written) only
  * warns, so a second daemon on one host still probes; a listen address
  * that was asked for and cannot be had is fatal. */
@@ -285,7 +352,7 @@ static int start_web(struct daemon *d)
  * Returns 0, or -1 after logging why (stop_services cleans up either way). */
 static int start_services(struct daemon *d)
 {
-    if (start_writer(d) < 0 || start_incidents(d) < 0)
+    if (start_writer(d) < 0 || start_incidents(d) < 0 || start_outbox(d) < 0)
         return -1;
     d->live = ys_live_state_new(ys_wall_ms());
     ys_live_state_apply(d->live, d->cfg);
@@ -304,6 +371,8 @@ static void stop_services(struct daemon *d)
         ys_writer_stats(d->writer, &ws);
     }
     ys_live_incidents_free(d->incidents);
+    ys_alerts_free(d->alerts);
+    ys_outbox_stop(d->outbox);
     ys_live_state_free(d->live);
     ys_writer_stop(d->writer);
     if (d->writer)
@@ -329,6 +398,7 @@ static void start_loop(struct daemon *d)
     watch_signal(d, &d->sig_int, SIGINT);
     watch_signal(d, &d->sig_hup, SIGHUP);
     ys_scheduler_apply(d->sched, d->cfg);
+    start_alerts(d);
 }
 
 int ys_daemon_run(struct ys_config *cfg)

@@ -43,7 +43,7 @@
 
 static const char *const top_keys[] = {
     "storage", "defaults",  "checks",  "slos",   "goals",   "milestones",
-    "actions", "alerts",    "notifiers", "sources", "server", "title", NULL,
+    "actions", "alerts",    "notifiers", "sources", "server", "title", "maintenance", NULL,
 };
 
 static const char *const storage_keys[] = {"kind", "path", "retention", NULL};
@@ -71,6 +71,8 @@ static void config_free(struct ys_config *c)
     ys_model_free_slos(c);
     ys_model_free_goals(c);
     ys_model_free_server(c);
+    ys_model_free_notifiers(c);
+    ys_model_free_alerts(c);
     free(c->defaults.timezone);
     free(c->index);
     free(c->storage.kind);
@@ -441,9 +443,11 @@ static int config_from_tree(const struct ys_node *root, const char *path, struct
     parse_storage(ys_node_get(root, "storage"), &c->storage, d);
     parse_defaults(ys_node_get(root, "defaults"), &c->defaults, &tz, d);
     parse_checks(ys_node_get(root, "checks"), c, d);
+    ys_model_parse_notifiers(ys_node_get(root, "notifiers"), c, d);
     ys_model_parse_slos(ys_node_get(root, "slos"), c, d);
     ys_model_parse_goals(root, c, &tz, d);
     ys_model_parse_server(ys_node_get(root, "server"), c, d);
+    ys_model_parse_alerts(root, c, &tz, d);
     ys_tz_free(&tz);
     if (d->n > errors_before) {
         config_free(c);

@@ -15,6 +15,7 @@
 #include "config/node.h"
 #include "core/tz.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,12 @@ void ys_model_free_slos(struct ys_config *c);
 void ys_model_parse_server(const struct ys_node *n, struct ys_config *c, struct ys_diag *d);
 void ys_model_free_server(struct ys_config *c);
 void ys_model_free_goals(struct ys_config *c);
+/* Reads notifiers: (NULL or null: none) into c->notifiers, each kind's
+ * keys by its parser (model_notifier.c). */
+void ys_model_parse_notifiers(const struct ys_node *seq, struct ys_config *c, struct ys_diag *d);
+void ys_model_free_notifiers(struct ys_config *c);
+/* The notifier named name, or NULL. Borrows. */
+const struct ys_notifier *ys_model_find_notifier(const struct ys_config *c, const char *name);
 
 /* Adds "unknown check 'x' in <where> (did you mean 'y'?)" at n. */
 void ys_model_unknown_check(const struct ys_config *c, const struct ys_node *n, const char *name,
@@ -36,6 +43,18 @@ void ys_model_unknown_check(const struct ys_config *c, const struct ys_node *n, 
 /* Indices of the checks whose labels hold every pair of sel, into a new
  * array (free it); returns their count. */
 size_t ys_model_select(const struct ys_config *c, const struct ys_strmap *sel, size_t **out);
+/* Reads `checks: [a, b]` or `selector: {k: v}` (not both) of map n into
+ * names or sel and resolves them into members (indices into c->checks,
+ * each once). Unknown names and a selector matching nothing are errors;
+ * giving neither is one only when required. */
+void ys_model_members(const struct ys_node *n, struct ys_config *c, const char *where,
+                      bool required, struct ys_strlist *names, struct ys_strmap *sel,
+                      size_t *n_members, size_t **members, struct ys_diag *d);
+/* Reads alerts: and maintenance: (model_alert.c); notifiers must be parsed
+ * first, since rules name them. tz is the default zone (borrowed). */
+void ys_model_parse_alerts(const struct ys_node *root, struct ys_config *c,
+                           const struct ys_tz *tz, struct ys_diag *d);
+void ys_model_free_alerts(struct ys_config *c);
 /* Reads a window such as 30d, month or quarter; returns 0 or YS_ECONFIG. */
 int ys_model_window(const struct ys_node *n, const char *what, struct ys_window *out,
                     struct ys_diag *d);

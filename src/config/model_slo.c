@@ -135,65 +135,67 @@ static void parse_indicator(const struct ys_node *n, const char *where, struct y
                     ys_node_type_name(n));
 }
 
-static void add_member(struct ys_slo *slo, size_t idx)
+static void add_member(size_t *n_members, size_t *members, size_t idx)
 {
-    for (size_t i = 0; i < slo->n_members; i++)
-        if (slo->members[i] == idx)
+    for (size_t i = 0; i < *n_members; i++)
+        if (members[i] == idx)
             return;
-    slo->members[slo->n_members++] = idx;
+    members[(*n_members)++] = idx;
 }
 
 /* Resolves checks: names into members. */
-static void resolve_list(const struct ys_node *n, struct ys_config *c, struct ys_slo *slo,
+static void resolve_list(const struct ys_node *n, struct ys_config *c,
+                         const struct ys_strlist *names, size_t *n_members, size_t **members,
                          const char *where, struct ys_diag *d)
 {
-    slo->members = ys_xcalloc(slo->check_names.n ? slo->check_names.n : 1, sizeof *slo->members);
-    for (size_t i = 0; i < slo->check_names.n; i++) {
-        const char *name = slo->check_names.v[i];
+    *members = ys_xcalloc(names->n ? names->n : 1, sizeof **members);
+    for (size_t i = 0; i < names->n; i++) {
         const struct ys_node *at = n->type == YS_NODE_SEQ ? n->items[i] : n;
-        struct ys_check *ck = ys_config_find(c, name);
+        struct ys_check *ck = ys_config_find(c, names->v[i]);
         if (ck)
-            add_member(slo, (size_t)(ck - c->checks));
+            add_member(n_members, *members, (size_t)(ck - c->checks));
         else
-            ys_model_unknown_check(c, at, name, where, d);
+            ys_model_unknown_check(c, at, names->v[i], where, d);
     }
-    if (slo->check_names.n == 0)
+    if (names->n == 0)
         ys_diag_add(d, n->line, n->col, "checks in %s must name at least one check", where);
 }
 
-static void parse_members(const struct ys_node *n, struct ys_config *c, struct ys_slo *slo,
-                          const char *where, struct ys_diag *d)
+void ys_model_members(const struct ys_node *n, struct ys_config *c, const char *where,
+                      bool required, struct ys_strlist *names, struct ys_strmap *sel,
+                      size_t *n_members, size_t **members, struct ys_diag *d)
 {
     const struct ys_node *list = ys_node_get(n, "checks");
-    const struct ys_node *sel = ys_node_get(n, "selector");
+    const struct ys_node *seln = ys_node_get(n, "selector");
     char what[160];
-    if (list && sel) {
+    if (list && seln) {
         const struct ys_node_pair *p = ys_node_pair(n, "selector");
         ys_diag_add(d, p->line, p->col, "%s has both checks and selector: give one of them",
                     where);
         return;
     }
-    if (!list && !sel) {
-        ys_cfg_missing(n, "checks' or 'selector", where, d);
+    if (!list && !seln) {
+        if (required)
+            ys_cfg_missing(n, "checks' or 'selector", where, d);
         return;
     }
     if (list) {
         snprintf(what, sizeof what, "checks in %s", where);
-        if (ys_cfg_strlist(list, what, &slo->check_names, d) == 0)
-            resolve_list(list, c, slo, where, d);
+        if (ys_cfg_strlist(list, what, names, d) == 0)
+            resolve_list(list, c, names, n_members, members, where, d);
         return;
     }
     snprintf(what, sizeof what, "selector in %s", where);
-    if (ys_cfg_strmap(sel, what, &slo->selector, d) < 0)
+    if (ys_cfg_strmap(seln, what, sel, d) < 0)
         return;
-    if (slo->selector.n == 0) {
-        ys_diag_add(d, sel->line, sel->col, "selector in %s must hold at least one label",
+    if (sel->n == 0) {
+        ys_diag_add(d, seln->line, seln->col, "selector in %s must hold at least one label",
                     where);
         return;
     }
-    slo->n_members = ys_model_select(c, &slo->selector, &slo->members);
-    if (slo->n_members == 0)
-        ys_diag_add(d, sel->line, sel->col, "selector in %s matches no check", where);
+    *n_members = ys_model_select(c, sel, members);
+    if (*n_members == 0)
+        ys_diag_add(d, seln->line, seln->col, "selector in %s matches no check", where);
 }
 
 /* Reads name and reports duplicates; returns how messages name the SLO. */
@@ -238,7 +240,8 @@ static void parse_slo(const struct ys_node *n, size_t i, struct ys_config *c, st
     }
     char *where = parse_slo_name(n, i, c, slo, d);
     ys_cfg_check_keys(n, slo_keys, where, d);
-    parse_members(n, c, slo, where, d);
+    ys_model_members(n, c, where, true, &slo->check_names, &slo->selector, &slo->n_members,
+                     &slo->members, d);
     const struct ys_node *obj = ys_node_get(n, "objective");
     if (!obj)
         ys_cfg_missing(n, "objective", where, d);

@@ -33,6 +33,7 @@ enum ys_result_flags {
     YS_RF_HAS_VALUE = 1 << 0, /* value is meaningful */
     YS_RF_HAS_TLS = 1 << 1,   /* tls facts are filled */
     YS_RF_TRUNCATED = 1 << 2, /* the body was larger than the cap */
+    YS_RF_EXCLUDED = 1 << 3,  /* in a maintenance window excluded from SLOs: kept raw, not rolled up */
 };
 
 #define YS_RESULT_MSG_MAX 240

@@ -13,6 +13,8 @@ extern const struct ys_probe_type ys_probe_tcp;
 extern const struct ys_probe_type ys_probe_dns;
 extern const struct ys_probe_type ys_probe_dns_records;
 extern const struct ys_probe_type ys_probe_dns_propagation;
+extern const struct ys_probe_type ys_probe_freshness;
+extern const struct ys_probe_type ys_probe_heartbeat;
 
 static const struct ys_probe_type *const kinds[] = {
     &ys_probe_http,
@@ -20,6 +22,8 @@ static const struct ys_probe_type *const kinds[] = {
     &ys_probe_dns,
     &ys_probe_dns_records,
     &ys_probe_dns_propagation,
+    &ys_probe_freshness,
+    &ys_probe_heartbeat, /* passive: start is NULL, fed by pings */
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

@@ -2,7 +2,9 @@
  * sqlite.c - the SQLite store backend: open, schema, statement cache,
  * check ids, close. Appends, rollups, queries and pruning live in
  * sqlite_append.c, sqlite_rollup.c, sqlite_query.c and sqlite_prune.c;
- * docs/internals/store.md describes the design and the schema.
+ * incidents, pings, alerts and the outbox in sqlite_incidents.c,
+ * sqlite_pings.c and sqlite_outbox.c. docs/internals/store.md describes
+ * the design and the schema.
  *
  * Each struct sq_store is one connection opened with SQLITE_OPEN_NOMUTEX:
  * exactly one thread uses it at a time (the writer thread, or a reader).
@@ -19,15 +21,17 @@
 #include "slo/sketch.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Every open runs schema_sql (the version 1 tables; a new file starts at
  * version 1) and then each migration from the version found, so a new file
- * and an old one reach the current schema along the same path. */
+ * and an old one reach the current schema along the same path (a new file
+ * goes 1 -> 2 -> 3 inside the open's one migration transaction). */
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -58,6 +62,40 @@ static const char *const migrate_1_to_2_sql =
     " value REAL NOT NULL, note TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS goal_record_goal ON goal_record(goal_id, ts_ms);"
     "UPDATE meta SET value = 2 WHERE key = 'schema_version';";
+
+/* 2 -> 3: heartbeat pings, alert records and the notification outbox.
+ * ping_check serves a check's range queries and per-check pruning; an
+ * alert is found by key, and alert_state serves "firing, or resolved
+ * since" and pruning. outbox ids come from AUTOINCREMENT so a pruned row's
+ * id is never handed out again (they order delivery and name log rows);
+ * outbox_pending serves a notifier's queue, outbox_created the log and
+ * pruning. */
+static const char *const migrate_2_to_3_sql =
+    "CREATE TABLE IF NOT EXISTS ping(check_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL, exit_code INTEGER NOT NULL, run_id TEXT NOT NULL,"
+    " duration_ms INTEGER NOT NULL, body BLOB);"
+    "CREATE INDEX IF NOT EXISTS ping_check ON ping(check_id, ts_ms);"
+    "CREATE TABLE IF NOT EXISTS alert(key TEXT PRIMARY KEY, firing INTEGER NOT NULL,"
+    " firing_ms INTEGER NOT NULL, resolved_ms INTEGER NOT NULL,"
+    " last_notified_ms INTEGER NOT NULL, doc TEXT);"
+    "CREATE INDEX IF NOT EXISTS alert_state ON alert(firing, resolved_ms);"
+    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " notifier TEXT NOT NULL, alert_key TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    " next_attempt_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " done_ms INTEGER NOT NULL, last_error TEXT NOT NULL, payload TEXT);"
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(notifier, state, id);"
+    "CREATE INDEX IF NOT EXISTS outbox_created ON outbox(created_ms);"
+    "UPDATE meta SET value = 3 WHERE key = 'schema_version';";
+
+/* migrations[v] brings version v to v + 1. */
+static const char *const migrations[SCHEMA_VERSION] = {
+    [1] = migrate_1_to_2_sql,
+    [2] = migrate_2_to_3_sql,
+};
+
+#define SQ_OUTBOX_COLS                                                                         \
+    "id, notifier, alert_key, created_ms, next_attempt_ms, attempts, state, done_ms,"          \
+    " last_error, payload"
 
 static const char *const stmt_sql[SQ_STMT_COUNT] = {
     [SQ_CHECK_GET] = "SELECT id FROM checks WHERE name = ?1",
@@ -108,6 +146,40 @@ static const char *const stmt_sql[SQ_STMT_COUNT] = {
     [SQ_GOAL_PUT] = "INSERT INTO goal_record(goal_id, ts_ms, value, note) VALUES(?1, ?2, ?3, ?4)",
     [SQ_GOAL_RANGE] = "SELECT ts_ms, value, note FROM goal_record WHERE goal_id = ?1"
                       " AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, rowid",
+    [SQ_PING_PUT] = "INSERT INTO ping(check_id, ts_ms, kind, exit_code, run_id, duration_ms, body)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* The oldest of the newest ?4 + 1 pings in range: where a capped query
+     * starts. Reads the index only, so the bodies are never sorted. */
+    [SQ_PING_EDGE] = "SELECT ts_ms, rowid FROM ping WHERE check_id = ?1 AND ts_ms >= ?2"
+                     " AND ts_ms < ?3 ORDER BY ts_ms DESC, rowid DESC LIMIT 1 OFFSET ?4",
+    /* Pings from (?2, rowid ?4) on; ?4 = 0 takes every ping at ?2. */
+    [SQ_PING_RANGE] = "SELECT ts_ms, kind, exit_code, run_id, duration_ms, body FROM ping"
+                      " WHERE check_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
+                      " AND (ts_ms > ?2 OR rowid >= ?4) ORDER BY ts_ms, rowid",
+    [SQ_PRUNE_PING] = "DELETE FROM ping WHERE rowid IN (SELECT rowid FROM ping"
+                      " WHERE check_id = ?1 AND ts_ms < ?2 LIMIT ?3)",
+    [SQ_ALERT_PUT] = "INSERT OR REPLACE INTO alert(key, firing, firing_ms, resolved_ms,"
+                     " last_notified_ms, doc) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    /* Two index ranges of alert_state (firing is stored as 0 or 1). */
+    [SQ_ALERT_LIST] = "SELECT key, firing, firing_ms, resolved_ms, last_notified_ms, doc"
+                      " FROM alert WHERE firing = 1 OR (firing = 0 AND resolved_ms >= ?1)"
+                      " ORDER BY firing_ms, key",
+    [SQ_PRUNE_ALERT] = "DELETE FROM alert WHERE key IN (SELECT key FROM alert"
+                       " WHERE firing = 0 AND resolved_ms < ?1 LIMIT ?2)",
+    [SQ_OUTBOX_ADD] = "INSERT INTO outbox(notifier, alert_key, created_ms, next_attempt_ms,"
+                      " attempts, state, done_ms, last_error, payload)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [SQ_OUTBOX_PENDING] = "SELECT " SQ_OUTBOX_COLS " FROM outbox WHERE notifier = ?1"
+                          " AND state = 0 ORDER BY id LIMIT ?2",
+    [SQ_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_ms = ?4,"
+                         " done_ms = ?5, last_error = ?6 WHERE id = ?1",
+    [SQ_OUTBOX_LOG] = "SELECT " SQ_OUTBOX_COLS " FROM outbox WHERE created_ms >= ?1"
+                      " ORDER BY created_ms DESC, id DESC LIMIT ?2",
+    /* A row is done after it was created, so done_ms < cutoff implies
+     * created_ms < cutoff: the created_ms index bounds the scan to old rows
+     * (the few still pending among them are skipped), no index on done_ms. */
+    [SQ_PRUNE_OUTBOX] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+                        " WHERE created_ms < ?1 AND state != 0 AND done_ms < ?1 LIMIT ?2)",
 };
 
 int sq_fail(struct sq_store *s, struct ys_err *err, const char *what)
@@ -230,9 +302,9 @@ static int check_version(struct sq_store *s, struct ys_err *err)
     return 0;
 }
 
-/* Brings a version 1 database to version 2. The version is read again
- * inside the write transaction, so two processes opening at once migrate
- * once. */
+/* Brings an older database to SCHEMA_VERSION, one step at a time, in one
+ * transaction. The version is read again inside the write transaction, so
+ * two processes opening at once migrate once. */
 static int migrate(struct sq_store *s, struct ys_err *err)
 {
     int version, rc;
@@ -240,9 +312,13 @@ static int migrate(struct sq_store *s, struct ys_err *err)
         return sq_fail(s, err, "starting the schema migration");
     if ((rc = read_version(s, &version, err)) < 0)
         goto fail;
-    if (version == 1 && sqlite3_exec(s->db, migrate_1_to_2_sql, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, err, "migrating the schema from version 1 to 2");
-        goto fail;
+    for (int v = version; v >= 1 && v < SCHEMA_VERSION; v++) {
+        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "migrating the schema from version %d to %d", v, v + 1);
+            rc = sq_fail(s, err, what);
+            goto fail;
+        }
     }
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = sq_fail(s, err, "committing the schema migration");
@@ -360,4 +436,11 @@ const struct ys_store_type ys_store_sqlite = {
     .query_incidents = sq_query_incidents,
     .put_goal_record = sq_put_goal_record,
     .query_goal_records = sq_query_goal_records,
+    .put_pings = sq_put_pings,
+    .query_pings = sq_query_pings,
+    .notify_commit = sq_notify_commit,
+    .query_alerts = sq_query_alerts,
+    .outbox_pending = sq_outbox_pending,
+    .outbox_update = sq_outbox_update,
+    .outbox_log = sq_outbox_log,
 };

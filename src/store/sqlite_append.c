@@ -251,6 +251,10 @@ static int add_one(struct sq_store *s, const struct ys_result *r, struct ys_err 
     }
     if ((rc = chunk_add(s, c, r, err)) < 0)
         return rc;
+    /* Rollups feed SLOs and goals; a maintenance window excluded from them
+     * keeps its raw results (history shows them) out of every count. */
+    if (r->flags & YS_RF_EXCLUDED)
+        return 0;
     return sq_rollup_add(s, c, r, err);
 }
 

@@ -29,6 +29,9 @@ enum sq_stmt {
     SQ_CHECK_NEXT, SQ_PRUNE_CHUNK, SQ_PRUNE_ROLLUP, SQ_PRUNE_MINUTE,
     SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
     SQ_INCIDENT_PUT, SQ_INCIDENT_RANGE, SQ_INCIDENT_RANGE_ALL, SQ_GOAL_PUT, SQ_GOAL_RANGE,
+    SQ_PING_PUT, SQ_PING_EDGE, SQ_PING_RANGE, SQ_PRUNE_PING,
+    SQ_ALERT_PUT, SQ_ALERT_LIST, SQ_PRUNE_ALERT,
+    SQ_OUTBOX_ADD, SQ_OUTBOX_PENDING, SQ_OUTBOX_UPDATE, SQ_OUTBOX_LOG, SQ_PRUNE_OUTBOX,
     SQ_STMT_COUNT
 };
 
@@ -131,6 +134,28 @@ int sq_put_goal_record(struct ys_store *st, const char *goal_id, const struct ys
 int sq_query_goal_records(struct ys_store *st, const char *goal_id, int64_t from_ms,
                           int64_t to_ms, ys_store_goal_record_cb cb, void *arg,
                           struct ys_err *err);
+
+/* sqlite_pings.c (heartbeat pings; pruned with raw retention) */
+int sq_put_pings(struct ys_store *st, const struct ys_ping_record *recs, size_t n,
+                 struct ys_err *err);
+int sq_query_pings(struct ys_store *st, uint32_t check_id, int64_t from_ms, int64_t to_ms,
+                   size_t max, ys_store_ping_cb cb, void *arg, struct ys_err *err);
+/* sqlite_outbox.c (alert records and the notification outbox) */
+int sq_notify_commit(struct ys_store *st, const struct ys_alert_record *alerts, size_t n_alerts,
+                     struct ys_outbox_row *rows, size_t n_rows, struct ys_err *err);
+int sq_query_alerts(struct ys_store *st, int64_t resolved_since_ms, ys_store_alert_cb cb,
+                    void *arg, struct ys_err *err);
+int sq_outbox_pending(struct ys_store *st, const char *notifier, size_t max,
+                      ys_store_outbox_cb cb, void *arg, struct ys_err *err);
+int sq_outbox_update(struct ys_store *st, const struct ys_outbox_row *row, struct ys_err *err);
+int sq_outbox_log(struct ys_store *st, int64_t since_ms, size_t max, ys_store_outbox_cb cb,
+                  void *arg, struct ys_err *err);
+
+/* SQLite's LIMIT for "at most max": max 0 (or more than fits) is no limit. */
+static inline int64_t sq_limit(size_t max)
+{
+    return max == 0 || max > (size_t)INT64_MAX ? -1 : (int64_t)max;
+}
 
 static inline int64_t sq_floor(int64_t ts, int64_t len)
 {

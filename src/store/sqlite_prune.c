@@ -1,6 +1,6 @@
 /*
- * sqlite_prune.c - retention: deletes expired chunks and rollups in small
- * steps.
+ * sqlite_prune.c - retention: deletes expired chunks, rollups, pings,
+ * finished notifications and resolved alerts in small steps.
  *
  * One call is one short transaction that deletes at most `budget` rows.
  * It walks the checks from a cursor kept on the connection (so successive
@@ -9,10 +9,18 @@
  * A raw chunk expires when its last result is older than retention.raw_ms;
  * a rollup when its whole bucket is older than its resolution's retention
  * (a packed hour of minute rollups, when the hour's end is). Retention 0
- * keeps a resolution forever.
+ * keeps a resolution forever. A check's pings expire with raw retention
+ * too (by ts_ms, through ping_check).
  *
- * A check whose rows were deleted loses its write cache, so the next batch
- * reloads what is left rather than resurrect a deleted bucket.
+ * After the walk over checks, what budget is left goes to the tables that
+ * belong to no check, all on raw retention: outbox rows delivered or given
+ * up with done_ms older than it, and resolved alerts with resolved_ms
+ * older than it. Pending rows and firing alerts are never deleted: the
+ * first are still owed to someone, the second are the current state.
+ *
+ * A check whose chunks or rollups were deleted loses its write cache, so
+ * the next batch reloads what is left rather than resurrect a deleted
+ * bucket (pings have no cache).
  * Runs on the writer thread, between batches.
  */
 #include "store/sqlite_int.h"
@@ -48,11 +56,13 @@ static int prune_check(struct sq_store *s, uint32_t id, int64_t now, int *left,
         enum sq_stmt stmt;
         int res;
         int64_t keep, len;
+        bool cached; /* the writer caches these rows */
     } plan[] = {
-        {SQ_PRUNE_CHUNK, YS_RES_RAW, rt->raw_ms, 1},
-        {SQ_PRUNE_MINUTE, YS_RES_MINUTE, rt->minute_ms, SQ_HOUR_MS},
-        {SQ_PRUNE_ROLLUP, YS_RES_HOUR, rt->hour_ms, SQ_HOUR_MS},
-        {SQ_PRUNE_ROLLUP, YS_RES_DAY, rt->day_ms, 24 * SQ_HOUR_MS},
+        {SQ_PRUNE_CHUNK, YS_RES_RAW, rt->raw_ms, 1, true},
+        {SQ_PRUNE_MINUTE, YS_RES_MINUTE, rt->minute_ms, SQ_HOUR_MS, true},
+        {SQ_PRUNE_ROLLUP, YS_RES_HOUR, rt->hour_ms, SQ_HOUR_MS, true},
+        {SQ_PRUNE_ROLLUP, YS_RES_DAY, rt->day_ms, 24 * SQ_HOUR_MS, true},
+        {SQ_PRUNE_PING, YS_RES_RAW, rt->raw_ms, 1, false},
     };
     int total = 0, n = 0, rc;
     for (size_t i = 0; i < sizeof plan / sizeof plan[0] && *left > 0; i++) {
@@ -63,7 +73,8 @@ static int prune_check(struct sq_store *s, uint32_t id, int64_t now, int *left,
         if ((rc = run_delete(s, plan[i].stmt, id, plan[i].res, cutoff, *left, &n, err)) < 0)
             return rc;
         *left -= n;
-        total += n;
+        if (plan[i].cached)
+            total += n;
     }
     if (total > 0 && id < s->ncheck && s->checks[id]) {
         struct sq_check *c = s->checks[id];
@@ -74,6 +85,29 @@ static int prune_check(struct sq_store *s, uint32_t id, int64_t now, int *left,
         sq_slot_free(&c->min.cur);
         ys_buf_free(&c->min.done);
         free(c);
+    }
+    return 0;
+}
+
+/* Deletes the finished outbox rows and resolved alerts that expired, at
+ * most *left rows; decrements *left. */
+static int prune_unowned(struct sq_store *s, int64_t now, int *left, struct ys_err *err)
+{
+    static const enum sq_stmt stmts[] = {SQ_PRUNE_OUTBOX, SQ_PRUNE_ALERT};
+    if (s->retention.raw_ms <= 0)
+        return 0;
+    int64_t cutoff = now - s->retention.raw_ms;
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0] && *left > 0; i++) {
+        sqlite3_stmt *q = sq_stmt(s, stmts[i], err);
+        if (!q)
+            return YS_ESTORE;
+        sqlite3_bind_int64(q, 1, cutoff);
+        sqlite3_bind_int(q, 2, *left);
+        int step = sqlite3_step(q);
+        sqlite3_reset(q);
+        if (step != SQLITE_DONE)
+            return sq_fail(s, err, "pruning");
+        *left -= sqlite3_changes(s->db);
     }
     return 0;
 }
@@ -123,6 +157,8 @@ int sq_prune(struct ys_store *st, int64_t now_ms, int budget, int *deleted, stru
         /* A check that filled the budget may have more: start there next. */
         s->prune_cursor = left > 0 ? id + 1 : id;
     }
+    if (left > 0 && (rc = prune_unowned(s, now_ms, &left, err)) < 0)
+        goto fail;
     if ((rc = sq_exec(s, SQ_COMMIT, err)) < 0)
         goto fail;
     *deleted = budget - left;

@@ -20,6 +20,16 @@
  * results of the same wake-up and written right after them, oldest first,
  * so an incident's open and close reach the store in the order pushed.
  *
+ * Heartbeat pings have a third ring (PING_QUEUE_MAX) whose entries own a
+ * copy of the ping's body. Bodies can be up to a MiB, so the ring is
+ * bounded by count and by the body bytes queued (PING_BYTES_MAX); a ping
+ * that fits neither is dropped, counted in pings_dropped and logged at
+ * most once a second. Each wake-up takes every queued ping and writes them
+ * in one put_pings transaction after the results and incidents; the
+ * thread is woken early when the ring is half full either way. Taken
+ * pings leave the byte count at once, so at most twice PING_BYTES_MAX of
+ * bodies are held (the ring and the batch being written).
+ *
  * Threads: push/flush/stats from any thread; the rest on the writer thread.
  */
 #include "store/writer.h"
@@ -37,6 +47,8 @@
 #define PRUNE_STEP 500
 #define PRUNE_MAX_STEPS 20 /* per wake-up, so a big backlog cannot stall batches */
 #define INCIDENT_QUEUE_MAX 4096
+#define PING_QUEUE_MAX 1024
+#define PING_BYTES_MAX ((size_t)16 << 20)
 
 struct ys_writer {
     struct ys_store *store;
@@ -50,12 +62,17 @@ struct ys_writer {
     uint64_t flush_want;  /* flush asked up to this sequence */
     struct ys_incident *inc_ring; /* inc_ring[seq % INCIDENT_QUEUE_MAX] */
     uint64_t inc_head, inc_tail, inc_done, inc_flush_want;
+    struct ys_ping_record *ping_ring; /* ping_ring[seq % PING_QUEUE_MAX]; bodies owned */
+    uint64_t ping_head, ping_tail, ping_done, ping_flush_want;
+    size_t ping_bytes; /* body bytes in the ring */
+    int64_t last_ping_drop_warn_ms;
     bool stopping;
     int64_t last_drop_warn_ms;
     int64_t next_prune_ms;
     struct ys_writer_stats stats;
     struct ys_result *batch; /* owned by the thread */
     struct ys_incident *inc_batch;
+    struct ys_ping_record *ping_batch; /* bodies owned until written */
 };
 
 static void deadline_after(struct timespec *ts, int ms)
@@ -111,6 +128,26 @@ static void write_incidents(struct ys_writer *w, size_t n)
     }
 }
 
+static void write_pings(struct ys_writer *w, size_t n)
+{
+    struct ys_err err = {{0}};
+    int rc = w->store->type->put_pings(w->store, w->ping_batch, n, &err);
+    if (rc < 0)
+        rc = w->store->type->put_pings(w->store, w->ping_batch, n, &err);
+    pthread_mutex_lock(&w->mu);
+    if (rc < 0)
+        w->stats.failed += n;
+    else
+        w->stats.pings_written += n;
+    pthread_mutex_unlock(&w->mu);
+    if (rc < 0)
+        ys_error("store", "lost %zu heartbeat pings: %s", n, err.msg);
+    for (size_t i = 0; i < n; i++) {
+        free((void *)w->ping_batch[i].body); /* the writer's copy (see push_ping) */
+        w->ping_batch[i].body = NULL;
+    }
+}
+
 static void prune_some(struct ys_writer *w)
 {
     int64_t now = ys_wall_ms();
@@ -141,15 +178,34 @@ static size_t take_incidents(struct ys_writer *w)
     return n;
 }
 
-/* Waits for work and copies out a batch of results and every queued
- * incident. Returns the results' count and *ninc the incidents'; *quit is
- * set when stopping and both queues are empty. Called with mu held. */
-static size_t take_batch(struct ys_writer *w, size_t *ninc, bool *quit)
+/* Moves every queued ping (and its body) out. Called with mu held. */
+static size_t take_pings(struct ys_writer *w)
+{
+    size_t n = (size_t)(w->ping_head - w->ping_tail);
+    for (size_t i = 0; i < n; i++)
+        w->ping_batch[i] = w->ping_ring[(w->ping_tail + i) % PING_QUEUE_MAX];
+    w->ping_tail += n;
+    w->ping_bytes = 0;
+    return n;
+}
+
+/* Half full by count or bytes: worth a write before flush_ms. mu held. */
+static bool pings_pressing(const struct ys_writer *w)
+{
+    return w->ping_head - w->ping_tail >= PING_QUEUE_MAX / 2 || w->ping_bytes >= PING_BYTES_MAX / 2;
+}
+
+/* Waits for work and copies out a batch of results, every queued incident
+ * and every queued ping. Returns the results' count, *ninc the incidents'
+ * and *nping the pings'; *quit is set when stopping and every queue is
+ * empty. Called with mu held. */
+static size_t take_batch(struct ys_writer *w, size_t *ninc, size_t *nping, bool *quit)
 {
     struct timespec until;
     deadline_after(&until, w->opt.flush_ms);
     while (!w->stopping && w->head - w->tail < w->opt.batch_max && w->flush_want <= w->done &&
-           w->inc_flush_want <= w->inc_done) {
+           w->inc_flush_want <= w->inc_done && w->ping_flush_want <= w->ping_done &&
+           !pings_pressing(w)) {
         if (pthread_cond_timedwait(&w->work_cv, &w->mu, &until) == ETIMEDOUT)
             break;
     }
@@ -160,7 +216,8 @@ static size_t take_batch(struct ys_writer *w, size_t *ninc, bool *quit)
         w->batch[i] = w->ring[(w->tail + i) % w->opt.queue_max];
     w->tail += n;
     *ninc = take_incidents(w);
-    *quit = w->stopping && n == 0 && *ninc == 0;
+    *nping = take_pings(w);
+    *quit = w->stopping && n == 0 && *ninc == 0 && *nping == 0;
     return n;
 }
 
@@ -170,18 +227,21 @@ static void *writer_main(void *arg)
     bool quit = false;
     pthread_mutex_lock(&w->mu);
     while (!quit) {
-        size_t ninc = 0;
-        size_t n = take_batch(w, &ninc, &quit);
+        size_t ninc = 0, nping = 0;
+        size_t n = take_batch(w, &ninc, &nping, &quit);
         pthread_mutex_unlock(&w->mu);
         if (n)
             write_batch(w, n);
         if (ninc)
             write_incidents(w, ninc);
+        if (nping)
+            write_pings(w, nping);
         if (!quit)
             prune_some(w);
         pthread_mutex_lock(&w->mu);
         w->done += n;
         w->inc_done += ninc;
+        w->ping_done += nping;
         pthread_cond_broadcast(&w->done_cv);
     }
     pthread_mutex_unlock(&w->mu);
@@ -204,6 +264,8 @@ int ys_writer_start(struct ys_store *store, const struct ys_writer_options *opt,
     w->batch = ys_xmalloc(w->opt.batch_max * sizeof *w->batch);
     w->inc_ring = ys_xmalloc(INCIDENT_QUEUE_MAX * sizeof *w->inc_ring);
     w->inc_batch = ys_xmalloc(INCIDENT_QUEUE_MAX * sizeof *w->inc_batch);
+    w->ping_ring = ys_xmalloc(PING_QUEUE_MAX * sizeof *w->ping_ring);
+    w->ping_batch = ys_xmalloc(PING_QUEUE_MAX * sizeof *w->ping_batch);
     /* Prune soon after start: a daemon that was down may have a backlog. */
     w->next_prune_ms = ys_wall_ms() + w->opt.flush_ms;
     pthread_condattr_t ca;
@@ -222,6 +284,8 @@ int ys_writer_start(struct ys_store *store, const struct ys_writer_options *opt,
         free(w->batch);
         free(w->inc_ring);
         free(w->inc_batch);
+        free(w->ping_ring);
+        free(w->ping_batch);
         free(w);
         return ys_err_set(err, YS_EINTERNAL, "cannot start the store writer: %s", strerror(rc));
     }
@@ -271,16 +335,63 @@ int ys_writer_push_incident(struct ys_writer *w, const struct ys_incident *inc)
     return 0;
 }
 
+/* Whether a ping of len body bytes is refused. Called with mu held. */
+static bool pings_full(const struct ys_writer *w, size_t len)
+{
+    return w->ping_head - w->ping_tail >= PING_QUEUE_MAX || len > PING_BYTES_MAX - w->ping_bytes;
+}
+
+int ys_writer_push_ping(struct ys_writer *w, const struct ys_ping_record *rec)
+{
+    size_t len = rec->body ? rec->body_len : 0;
+    char *body = NULL;
+    int64_t warn_dropped = -1;
+    /* Copy outside the lock: a MiB memcpy must not hold up other producers.
+     * A body that can never fit is not copied; it is dropped below. */
+    if (len && len <= PING_BYTES_MAX) {
+        body = ys_xmalloc(len);
+        memcpy(body, rec->body, len);
+    }
+    pthread_mutex_lock(&w->mu);
+    if (pings_full(w, len)) {
+        w->stats.pings_dropped++;
+        int64_t now = ys_mono_us() / 1000;
+        if (now - w->last_ping_drop_warn_ms >= 1000 || w->stats.pings_dropped == 1) {
+            w->last_ping_drop_warn_ms = now;
+            warn_dropped = (int64_t)w->stats.pings_dropped;
+        }
+        pthread_mutex_unlock(&w->mu);
+        free(body);
+        if (warn_dropped >= 0)
+            ys_warn("store", "ping queue full (%d pings, %zu body bytes): ping of check %u"
+                    " dropped, %lld so far", PING_QUEUE_MAX, PING_BYTES_MAX,
+                    (unsigned)rec->ping.check_id, (long long)warn_dropped);
+        return YS_EBUSY;
+    }
+    struct ys_ping_record *slot = &w->ping_ring[w->ping_head % PING_QUEUE_MAX];
+    *slot = *rec;
+    slot->body = body;
+    slot->body_len = len;
+    w->ping_head++;
+    w->ping_bytes += len;
+    if (pings_pressing(w))
+        pthread_cond_signal(&w->work_cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
 void ys_writer_flush(struct ys_writer *w)
 {
     pthread_mutex_lock(&w->mu);
-    uint64_t want = w->head, inc_want = w->inc_head;
+    uint64_t want = w->head, inc_want = w->inc_head, ping_want = w->ping_head;
     if (want > w->flush_want)
         w->flush_want = want;
     if (inc_want > w->inc_flush_want)
         w->inc_flush_want = inc_want;
+    if (ping_want > w->ping_flush_want)
+        w->ping_flush_want = ping_want;
     pthread_cond_signal(&w->work_cv);
-    while (w->done < want || w->inc_done < inc_want)
+    while (w->done < want || w->inc_done < inc_want || w->ping_done < ping_want)
         pthread_cond_wait(&w->done_cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
 }
@@ -309,5 +420,10 @@ void ys_writer_stop(struct ys_writer *w)
     free(w->batch);
     free(w->inc_ring);
     free(w->inc_batch);
+    /* The thread drained the ring before it quit; this is only a guard. */
+    for (uint64_t seq = w->ping_tail; seq < w->ping_head; seq++)
+        free((void *)w->ping_ring[seq % PING_QUEUE_MAX].body);
+    free(w->ping_ring);
+    free(w->ping_batch);
     free(w);
 }

@@ -32,6 +32,8 @@ struct ys_writer_stats {
     uint64_t failed;   /* lost because the store failed a batch */
     uint64_t batches;
     uint64_t pruned;
+    uint64_t pings_written; /* heartbeat pings committed */
+    uint64_t pings_dropped; /* pings rejected because their queue was full */
 };
 
 struct ys_writer;

@@ -140,6 +140,10 @@ static void route_api(struct ys_web_req *req, struct ys_web_reply *rep)
         ys_web_api_goals(req, rep);
     else if (strcmp(p, "incidents") == 0)
         ys_web_api_incidents(req, rep);
+    else if (strcmp(p, "alerts") == 0)
+        ys_web_api_alerts(req, rep);
+    else if (strcmp(p, "notifications") == 0)
+        ys_web_api_notifications(req, rep);
     else if (strcmp(p, "certificates") == 0)
         ys_web_api_certificates(req, rep);
     else

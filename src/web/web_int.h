@@ -128,6 +128,8 @@ void ys_web_api_checks(struct ys_web_req *req, const char *name, struct ys_web_r
 void ys_web_api_slos(struct ys_web_req *req, const char *name, struct ys_web_reply *rep);
 void ys_web_api_goals(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_api_incidents(struct ys_web_req *req, struct ys_web_reply *rep);
+void ys_web_api_alerts(struct ys_web_req *req, struct ys_web_reply *rep);
+void ys_web_api_notifications(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_api_certificates(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_metrics(struct ys_web_req *req, struct ys_web_reply *rep);
 

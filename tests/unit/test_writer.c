@@ -1,7 +1,8 @@
 /*
  * test_writer.c - the store writer thread: results pushed from two threads
  * all arrive after a flush; a full queue drops and counts; stop drains
- * what is queued; a failing store is retried once, then counted.
+ * what is queued; a failing store is retried once, then counted; the ping
+ * queue is bounded by count and by body bytes.
  *
  * The queue-full and failure cases use a fake store whose append blocks
  * on a gate or fails on demand, so the timing is deterministic.
@@ -35,6 +36,7 @@ struct fake {
     int in_append;
     int fail_next; /* how many appends fail */
     uint64_t appended, calls;
+    uint64_t pings, ping_bytes;
 };
 
 static void fake_close(struct ys_store *s)
@@ -74,8 +76,24 @@ static int fake_prune(struct ys_store *s, int64_t now, int budget, int *deleted,
     return 0;
 }
 
+static int fake_put_pings(struct ys_store *s, const struct ys_ping_record *recs, size_t n,
+                          struct ys_err *err)
+{
+    struct fake *f = (struct fake *)s;
+    (void)err;
+    usleep(20000); /* slow, so a flush that did not wait for pings would see none */
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < n; i++) {
+        f->pings++;
+        f->ping_bytes += recs[i].body_len;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
 static const struct ys_store_type fake_type = {
     .name = "fake", .close = fake_close, .append = fake_append, .prune = fake_prune,
+    .put_pings = fake_put_pings,
 };
 
 static void fake_init(struct fake *f, bool open)
@@ -242,12 +260,55 @@ static void test_failure_retried_then_counted(void **state)
     assert_int_equal(f.appended, 5);
 }
 
+/* While the thread is held in an append, pings pile up: 16 MiB of bodies
+ * fill the byte bound, then 1024 pings the count bound. */
+static void test_ping_queue_bounds(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_init(&f, false);
+    struct ys_writer_options wo = {.flush_ms = 60000, .batch_max = 1, .queue_max = 4};
+    struct ys_writer *w;
+    struct ys_err err;
+    assert_int_equal(ys_writer_start(&f.super, &wo, &w, &err), 0);
+    struct ys_result r = result(1, 0);
+    assert_int_equal(ys_writer_push(w, &r), 0);
+    fake_wait_in_append(&f);
+    size_t mib = 1 << 20;
+    char *body = calloc(1, mib);
+    struct ys_ping_record p;
+    memset(&p, 0, sizeof p);
+    p.ping.check_id = 1;
+    p.body = body;
+    p.body_len = mib;
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(ys_writer_push_ping(w, &p), 0);
+    assert_int_equal(ys_writer_push_ping(w, &p), YS_EBUSY); /* bytes full */
+    p.body_len = 0;
+    for (int i = 16; i < 1024; i++) /* bodyless pings still fit, up to the count */
+        assert_int_equal(ys_writer_push_ping(w, &p), 0);
+    assert_int_equal(ys_writer_push_ping(w, &p), YS_EBUSY); /* count full */
+    free(body);
+    struct ys_writer_stats st;
+    ys_writer_stats(w, &st);
+    assert_int_equal(st.pings_dropped, 2);
+    assert_int_equal(st.pings_written, 0);
+    fake_open_gate(&f);
+    ys_writer_flush(w);
+    ys_writer_stats(w, &st);
+    assert_int_equal(st.pings_written, 1024);
+    assert_int_equal(f.pings, 1024);
+    assert_int_equal(f.ping_bytes, 16 * mib);
+    ys_writer_stop(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_queue_full_and_drain),
         cmocka_unit_test(test_failure_retried_then_counted),
+        cmocka_unit_test(test_ping_queue_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,391 @@
+/*
+ * cmd_notify.c - `yardstick notify send`: try a notifier's configuration
+ * with a test alert, through the real outbox (the config's store, the
+ * delivery thread, its retries), and wait until it is delivered.
+ *
+ *   yardstick notify send -c FILE --notifier NAME [--resolve] [--key K]
+ *                         [--summary TEXT] [--wait 30s]
+ *   yardstick notify send -c FILE --flush-only [--notifier NAME] [--wait 30s]
+ *
+ * The test alert: rule "yardstick-test", key "yardstick-test/K" (K is
+ * "cli" unless given), labels {alertname: yardstick-test, severity: info,
+ * subject: K}. --resolve sends its resolution instead (firing_at taken
+ * from the stored alert when there is one). --flush-only adds nothing and
+ * drains what is pending in the outbox (after a daemon or an earlier run
+ * died, say).
+ *
+ * Exit 0 when delivered (or, with --flush-only, when nothing the command
+ * found pending is left and none was given up); 1 when the wait expires
+ * or the notification is given up, with the last error; 2 for usage and
+ * configuration errors. A notification not delivered in time stays in
+ * the outbox: the daemon or the next run delivers it.
+ */
+#include "cli/cli.h"
+#include "cli/daemon.h"
+
+#include "config/read.h"
+#include "core/clock.h"
+#include "core/duration.h"
+#include "core/xalloc.h"
+#include "outbox/outbox.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POLL_MS 100
+#define LOG_MAX 10000
+
+struct notify_opts {
+    const char *path, *notifier, *key, *summary, *level, *logfmt;
+    int64_t wait_ms;
+    bool resolve, flush_only;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: yardstick notify send -c FILE --notifier NAME [--resolve] [--key K]\n"
+            "                             [--summary TEXT] [--wait 30s]\n"
+            "       yardstick notify send -c FILE --flush-only [--notifier NAME] [--wait 30s]\n\n"
+            "Sends a test alert through the outbox and waits until it is delivered.\n\n"
+            "  -c, --config FILE     configuration file (its notifiers and store)\n"
+            "  -n, --notifier NAME   the notifier to try\n"
+            "      --resolve         send the test alert's resolution\n"
+            "      --key K           the test alert's subject (default cli)\n"
+            "      --summary TEXT    its summary annotation\n"
+            "      --wait D          how long to keep retrying (default 30s)\n"
+            "      --flush-only      send nothing new: deliver what is pending\n"
+            "      --log-level L     debug, info, warn (default), error\n");
+}
+
+/* Fills o from the command line; 0, -1 after --help, or YS_EXIT_USAGE. */
+static int parse_args(int argc, char **argv, struct notify_opts *o)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},  {"notifier", required_argument, NULL, 'n'},
+        {"resolve", no_argument, NULL, 'r'},       {"key", required_argument, NULL, 'k'},
+        {"summary", required_argument, NULL, 's'}, {"wait", required_argument, NULL, 'w'},
+        {"flush-only", no_argument, NULL, 'f'},    {"log-level", required_argument, NULL, 'L'},
+        {"log-format", required_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct notify_opts){.key = "cli", .wait_ms = 30000, .level = "warn"};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->path = optarg; break;
+        case 'n': o->notifier = optarg; break;
+        case 'r': o->resolve = true; break;
+        case 'k': o->key = optarg; break;
+        case 's': o->summary = optarg; break;
+        case 'f': o->flush_only = true; break;
+        case 'L': o->level = optarg; break;
+        case 'F': o->logfmt = optarg; break;
+        case 'w':
+            if (ys_duration_parse(optarg, &o->wait_ms) < 0 || o->wait_ms <= 0) {
+                fprintf(stderr, "yardstick notify: --wait: bad duration '%s'\n", optarg);
+                return YS_EXIT_USAGE;
+            }
+            break;
+        case 'h': usage(stdout); return -1;
+        default: usage(stderr); return YS_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc || strcmp(argv[optind], "send") != 0 || optind + 1 != argc) {
+        usage(stderr);
+        return YS_EXIT_USAGE;
+    }
+    if (!o->flush_only && !o->notifier) {
+        fprintf(stderr, "yardstick notify: --notifier NAME is required (or --flush-only)\n");
+        return YS_EXIT_USAGE;
+    }
+    if (strlen(o->key) + strlen("yardstick-test/") >= YS_ALERT_KEY_MAX) {
+        fprintf(stderr, "yardstick notify: --key is too long\n");
+        return YS_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int check_notifier(const struct ys_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_notifiers; i++)
+        if (strcmp(cfg->notifiers[i].name, name) == 0)
+            return 0;
+    const char **names = ys_xcalloc(cfg->n_notifiers + 1, sizeof *names);
+    for (size_t i = 0; i < cfg->n_notifiers; i++)
+        names[i] = cfg->notifiers[i].name;
+    const char *near = ys_cfg_nearest(name, names);
+    fprintf(stderr, "yardstick notify: no notifier '%s' in %s%s%s%s\n", name, cfg->path,
+            near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    free(names);
+    return YS_EXIT_USAGE;
+}
+
+/* The dashboard's address, for the alert's link; NULL without a server. */
+static char *base_url(const struct ys_config *cfg)
+{
+    if (!cfg->server.enabled || !cfg->server.host)
+        return NULL;
+    bool v6 = strchr(cfg->server.host, ':') != NULL;
+    return ys_xasprintf("http://%s%s%s:%d/", v6 ? "[" : "", cfg->server.host, v6 ? "]" : "",
+                        cfg->server.port);
+}
+
+struct found_alert {
+    const char *key;
+    int64_t firing_ms;
+};
+
+static int find_alert(const struct ys_alert_record *rec, void *arg)
+{
+    struct found_alert *f = arg;
+    if (strcmp(rec->key, f->key) != 0)
+        return 0;
+    f->firing_ms = rec->firing_ms;
+    return 1;
+}
+
+/* Queues the test alert for notifier. */
+static int submit_test(struct ys_outbox *ob, struct ys_store *rd, const struct notify_opts *o)
+{
+    char key[YS_ALERT_KEY_MAX];
+    snprintf(key, sizeof key, "yardstick-test/%s", o->key);
+    int64_t now = ys_wall_ms();
+    struct found_alert prev = {.key = key, .firing_ms = now};
+    struct ys_err err = {{0}};
+    if (o->resolve)
+        rd->type->query_alerts(rd, 0, find_alert, &prev, &err);
+    char *summary = o->summary ? ys_xstrdup(o->summary)
+                               : ys_xasprintf("Test notification from yardstick (notifier %s)",
+                                              o->notifier);
+    json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}", "rule", "yardstick-test",
+                            "labels", "alertname", "yardstick-test", "severity", "info",
+                            "subject", o->key, "annotations", "summary", summary, "description",
+                            "Sent by `yardstick notify send` to try a notifier.");
+    free(summary);
+    if (!doc) {
+        fprintf(stderr, "yardstick notify: --key and --summary must be UTF-8 text\n");
+        return YS_EXIT_USAGE;
+    }
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    struct ys_alert_record rec = {
+        .firing = !o->resolve,
+        .firing_ms = o->resolve ? prev.firing_ms : now,
+        .resolved_ms = o->resolve ? now : 0,
+        .last_notified_ms = now,
+        .doc = text,
+    };
+    snprintf(rec.key, sizeof rec.key, "%s", key);
+    const char *names[1] = {o->notifier};
+    int rc = ys_outbox_submit(ob, &rec, o->resolve ? YS_EVENT_RESOLVED : YS_EVENT_FIRING, names, 1);
+    free(text);
+    if (rc < 0) {
+        fprintf(stderr, "yardstick notify: the outbox refused the alert: %s\n", ys_strerror(rc));
+        return YS_EXIT_FAIL;
+    }
+    ys_outbox_flush(ob);
+    return 0;
+}
+
+/* The newest row of (notifier, key) created since since_ms. */
+struct find_row {
+    const char *notifier, *key;
+    bool found;
+    struct ys_outbox_row row;
+};
+
+static int match_row(const struct ys_outbox_row *row, void *arg)
+{
+    struct find_row *f = arg;
+    if (strcmp(row->notifier, f->notifier) != 0 || strcmp(row->alert_key, f->key) != 0)
+        return 0;
+    f->row = *row;
+    f->row.payload = NULL;
+    f->found = true;
+    return 1;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits for the test alert's row. */
+static int wait_sent(struct ys_store *rd, const struct notify_opts *o, int64_t since_ms)
+{
+    char key[YS_ALERT_KEY_MAX];
+    snprintf(key, sizeof key, "yardstick-test/%s", o->key);
+    int64_t deadline = ys_wall_ms() + o->wait_ms;
+    struct find_row f = {.notifier = o->notifier, .key = key};
+    for (;;) {
+        struct ys_err err = {{0}};
+        f.found = false;
+        if (rd->type->outbox_log(rd, since_ms, LOG_MAX, match_row, &f, &err) < 0) {
+            fprintf(stderr, "yardstick notify: cannot read the outbox: %s\n", err.msg);
+            return YS_EXIT_FAIL;
+        }
+        if (f.found && f.row.state == YS_OUTBOX_DELIVERED) {
+            printf("delivered %s notification of %s to %s (attempt %d)\n",
+                   o->resolve ? "a resolved" : "a firing", key, o->notifier, f.row.attempts);
+            return YS_EXIT_OK;
+        }
+        if (f.found && f.row.state == YS_OUTBOX_GIVEN_UP) {
+            fprintf(stderr, "yardstick notify: %s gave up: %s\n", o->notifier, f.row.last_error);
+            return YS_EXIT_FAIL;
+        }
+        if (ys_wall_ms() >= deadline)
+            break;
+        sleep_ms(POLL_MS);
+    }
+    char w[32];
+    ys_duration_format(o->wait_ms, w, sizeof w);
+    fprintf(stderr,
+            "yardstick notify: not delivered to %s within %s (%d attempt%s; last error: %s); it "
+            "stays in the outbox\n",
+            o->notifier, w, f.row.attempts, f.row.attempts == 1 ? "" : "s",
+            f.row.last_error[0] ? f.row.last_error : "none yet");
+    return YS_EXIT_FAIL;
+}
+
+/* Rows of the notifiers in question: ids pending at the start, and how
+ * they stand now. */
+struct drain {
+    const struct ys_config *cfg;
+    const char *notifier; /* NULL: every configured one */
+    int64_t *ids;
+    size_t n_ids, cap;
+    bool collecting;
+    size_t pending, given_up;
+    struct ys_outbox_row last; /* a row still pending or given up, for its error */
+};
+
+static bool relevant(const struct drain *d, const char *notifier)
+{
+    if (d->notifier)
+        return strcmp(d->notifier, notifier) == 0;
+    for (size_t i = 0; i < d->cfg->n_notifiers; i++)
+        if (strcmp(d->cfg->notifiers[i].name, notifier) == 0)
+            return true;
+    return false;
+}
+
+static int drain_row(const struct ys_outbox_row *row, void *arg)
+{
+    struct drain *d = arg;
+    if (!relevant(d, row->notifier))
+        return 0;
+    if (d->collecting) {
+        if (row->state != YS_OUTBOX_PENDING)
+            return 0;
+        if (d->n_ids == d->cap) {
+            d->cap = d->cap ? 2 * d->cap : 16;
+            d->ids = ys_xrealloc(d->ids, d->cap * sizeof *d->ids);
+        }
+        d->ids[d->n_ids++] = row->id;
+        return 0;
+    }
+    bool ours = false;
+    for (size_t i = 0; i < d->n_ids && !ours; i++)
+        ours = d->ids[i] == row->id;
+    if (!ours || row->state == YS_OUTBOX_DELIVERED)
+        return 0;
+    if (row->state == YS_OUTBOX_PENDING)
+        d->pending++;
+    else
+        d->given_up++;
+    d->last = *row;
+    d->last.payload = NULL;
+    return 0;
+}
+
+/* Waits until every row d collected is delivered or given up. */
+static int wait_drained(struct ys_store *rd, struct drain *d, const struct notify_opts *o)
+{
+    struct ys_err err = {{0}};
+    int rc = 0;
+    d->collecting = false;
+    int64_t deadline = ys_wall_ms() + o->wait_ms;
+    for (;;) {
+        d->pending = d->given_up = 0;
+        rc = rd->type->outbox_log(rd, 0, LOG_MAX, drain_row, d, &err);
+        if (rc < 0 || d->pending == 0 || ys_wall_ms() >= deadline)
+            break;
+        sleep_ms(POLL_MS);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "yardstick notify: cannot read the outbox: %s\n", err.msg);
+        return YS_EXIT_FAIL;
+    }
+    if (d->pending == 0 && d->given_up == 0) {
+        printf("delivered %zu pending notification%s\n", d->n_ids, d->n_ids == 1 ? "" : "s");
+        return YS_EXIT_OK;
+    }
+    fprintf(stderr,
+            "yardstick notify: %zu of %zu pending notification%s not delivered (%zu still "
+            "pending, %zu given up); last error: %s\n",
+            d->pending + d->given_up, d->n_ids, d->n_ids == 1 ? "" : "s", d->pending,
+            d->given_up, d->last.last_error[0] ? d->last.last_error : "none");
+    return YS_EXIT_FAIL;
+}
+
+static int run(struct ys_config *cfg, const struct notify_opts *o)
+{
+    struct ys_store_options opt;
+    ys_daemon_store_options(cfg, &opt, false);
+    struct ys_err err = {{0}};
+    struct ys_outbox *ob = NULL;
+    struct ys_store *rd = NULL;
+    struct drain d = {.cfg = cfg, .notifier = o->notifier, .collecting = true};
+    int64_t t0 = ys_wall_ms();
+    /* The reading connection opens first (read-write, so a store that
+     * does not exist yet is created), and --flush-only notes what is
+     * pending before the outbox thread can deliver any of it. */
+    int rc = ys_store_open(cfg->storage.kind, &opt, &rd, &err);
+    if (rc == 0 && o->flush_only && rd->type->outbox_log)
+        rc = rd->type->outbox_log(rd, 0, LOG_MAX, drain_row, &d, &err);
+    char *url = base_url(cfg);
+    if (rc == 0)
+        rc = ys_outbox_start(cfg, cfg->storage.kind, &opt, url, &ob, &err);
+    free(url);
+    if (rc < 0) {
+        fprintf(stderr, "yardstick notify: %s: %s\n", cfg->storage.path, err.msg);
+        ys_store_close(rd);
+        free(d.ids);
+        return YS_EXIT_FAIL;
+    }
+    if (o->flush_only) {
+        rc = wait_drained(rd, &d, o);
+    } else {
+        rc = submit_test(ob, rd, o);
+        if (rc == 0)
+            rc = wait_sent(rd, o, t0);
+    }
+    free(d.ids);
+    ys_outbox_stop(ob);
+    ys_store_close(rd);
+    return rc;
+}
+
+int ys_cmd_notify(int argc, char **argv)
+{
+    struct notify_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? YS_EXIT_OK : rc;
+    if ((rc = ys_cli_set_logging(o.level, o.logfmt)) != 0)
+        return rc;
+    struct ys_config *cfg = NULL;
+    if ((rc = ys_cli_load_config(o.path, &cfg)) != 0)
+        return rc;
+    if (o.notifier)
+        rc = check_notifier(cfg, o.notifier);
+    if (rc == 0)
+        rc = run(cfg, &o);
+    ys_config_unref(cfg);
+    return rc;
+}
