@@ -42,9 +42,9 @@
 
 extern char **environ;
 
-#define TAIL_MAX (10 * 1024)     /* the output sent with the end ping */
-#define REPLY_MAX 200            /* the daemon's answer kept for a warning */
-#define DRAIN_US (1000 * 1000)   /* reading on after the command exits (see run_child) */
+#define TAIL_MAX (10 * 1024)   /* the output sent with the end ping */
+#define REPLY_MAX 200          /* the daemon's answer kept for a warning */
+#define DRAIN_US (1000 * 1000) /* reading on after the command exits (see pump) */
 #define DEFAULT_URL "http://127.0.0.1:8080"
 
 struct exec_opts {
@@ -167,8 +167,8 @@ struct pinger {
     bool global; /* curl_global_init succeeded */
     CURL *easy;
     struct curl_slist *headers;
-    char *base;    /* URL/ping/<escaped check>, owned */
-    char rid[17];  /* 16 hex digits */
+    char *base;   /* URL/ping/<escaped check>, owned */
+    char rid[17]; /* 16 hex digits */
     char reply[REPLY_MAX + 1];
     size_t reply_len;
 };

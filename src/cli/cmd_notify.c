@@ -64,11 +64,16 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct notify_opts *o)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"notifier", required_argument, NULL, 'n'},
-        {"resolve", no_argument, NULL, 'r'},       {"key", required_argument, NULL, 'k'},
-        {"summary", required_argument, NULL, 's'}, {"wait", required_argument, NULL, 'w'},
-        {"flush-only", no_argument, NULL, 'f'},    {"log-level", required_argument, NULL, 'L'},
-        {"log-format", required_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"notifier", required_argument, NULL, 'n'},
+        {"resolve", no_argument, NULL, 'r'},
+        {"key", required_argument, NULL, 'k'},
+        {"summary", required_argument, NULL, 's'},
+        {"wait", required_argument, NULL, 'w'},
+        {"flush-only", no_argument, NULL, 'f'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"log-format", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     *o = (struct notify_opts){.key = "cli", .wait_ms = 30000, .level = "warn"};
@@ -158,12 +163,12 @@ static int submit_test(struct ys_outbox *ob, struct ys_store *rd, const struct n
     struct ys_err err = {{0}};
     if (o->resolve)
         rd->type->query_alerts(rd, 0, find_alert, &prev, &err);
-    char *summary = o->summary ? ys_xstrdup(o->summary)
-                               : ys_xasprintf("Test notification from yardstick (notifier %s)",
-                                              o->notifier);
+    char *summary =
+        o->summary ? ys_xstrdup(o->summary)
+                   : ys_xasprintf("Test notification from yardstick (notifier %s)", o->notifier);
     json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}", "rule", "yardstick-test",
-                            "labels", "alertname", "yardstick-test", "severity", "info",
-                            "subject", o->key, "annotations", "summary", summary, "description",
+                            "labels", "alertname", "yardstick-test", "severity", "info", "subject",
+                            o->key, "annotations", "summary", summary, "description",
                             "Sent by `yardstick notify send` to try a notifier.");
     free(summary);
     if (!doc) {
@@ -328,8 +333,8 @@ static int wait_drained(struct ys_store *rd, struct drain *d, const struct notif
     fprintf(stderr,
             "yardstick notify: %zu of %zu pending notification%s not delivered (%zu still "
             "pending, %zu given up); last error: %s\n",
-            d->pending + d->given_up, d->n_ids, d->n_ids == 1 ? "" : "s", d->pending,
-            d->given_up, d->last.last_error[0] ? d->last.last_error : "none");
+            d->pending + d->given_up, d->n_ids, d->n_ids == 1 ? "" : "s", d->pending, d->given_up,
+            d->last.last_error[0] ? d->last.last_error : "none");
     return YS_EXIT_FAIL;
 }
 

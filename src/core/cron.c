@@ -44,13 +44,14 @@ struct field_desc {
     const char *const *names; /* three-letter names for lo.., or NULL */
 };
 
-static const char *const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", NULL};
+static const char *const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL",
+                                          "AUG", "SEP", "OCT", "NOV", "DEC", NULL};
 static const char *const wday_names[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", NULL};
 
 static const struct field_desc fields[5] = {
-    {"minute", 0, 59, NULL},     {"hour", 0, 23, NULL},           {"day-of-month", 1, 31, NULL},
-    {"month", 1, 12, month_names}, {"day-of-week", 0, 7, wday_names},
+    {"minute", 0, 59, NULL},           {"hour", 0, 23, NULL},
+    {"day-of-month", 1, 31, NULL},     {"month", 1, 12, month_names},
+    {"day-of-week", 0, 7, wday_names},
 };
 
 static const struct {
@@ -136,8 +137,8 @@ static int parse_field(const struct field_desc *f, const char *text, uint64_t *b
     for (const char *p = text;;) {
         size_t n = strcspn(p, ",");
         if (n == 0 || n >= sizeof tok)
-            return ys_err_set(err, YS_EINVAL, "%s: %s in '%s'",
-                              f->name, n ? "element too long" : "empty element", text);
+            return ys_err_set(err, YS_EINVAL, "%s: %s in '%s'", f->name,
+                              n ? "element too long" : "empty element", text);
         memcpy(tok, p, n);
         tok[n] = '\0';
         int rc = parse_element(f, tok, bits, err);
@@ -160,16 +161,20 @@ int ys_cron_parse(const char *expr, struct ys_cron *out, struct ys_err *err)
             if (strlen(macros[i].name) == n && strncasecmp(expr, macros[i].name, n) == 0 &&
                 expr[n + strspn(expr + n, " \t\r\n")] == '\0')
                 return ys_cron_parse(macros[i].expr, out, err);
-        return ys_err_set(err, YS_EINVAL, "unknown schedule '%s' (macros: @hourly @daily "
-                          "@midnight @weekly @monthly @yearly @annually)", expr);
+        return ys_err_set(err, YS_EINVAL,
+                          "unknown schedule '%s' (macros: @hourly @daily "
+                          "@midnight @weekly @monthly @yearly @annually)",
+                          expr);
     }
     char text[5][128];
     int n = 0;
     for (const char *p = expr; *p;) {
         size_t len = strcspn(p, " \t\r\n");
         if (n == 5)
-            return ys_err_set(err, YS_EINVAL, "expected 5 fields (minute hour day-of-month "
-                              "month day-of-week), got more in '%s'", expr);
+            return ys_err_set(err, YS_EINVAL,
+                              "expected 5 fields (minute hour day-of-month "
+                              "month day-of-week), got more in '%s'",
+                              expr);
         if (len >= sizeof text[0])
             return ys_err_set(err, YS_EINVAL, "%s: field too long", fields[n].name);
         memcpy(text[n], p, len);
@@ -178,8 +183,10 @@ int ys_cron_parse(const char *expr, struct ys_cron *out, struct ys_err *err)
         p += strspn(p, " \t\r\n");
     }
     if (n != 5)
-        return ys_err_set(err, YS_EINVAL, "expected 5 fields (minute hour day-of-month month "
-                          "day-of-week), got %d in '%s'", n, expr);
+        return ys_err_set(err, YS_EINVAL,
+                          "expected 5 fields (minute hour day-of-month month "
+                          "day-of-week), got %d in '%s'",
+                          n, expr);
     uint64_t bits[5];
     for (int i = 0; i < 5; i++) {
         int rc = parse_field(&fields[i], text[i], &bits[i], err);

@@ -34,10 +34,17 @@ enum ys_result_flags {
     YS_RF_HAS_TLS = 1 << 1,   /* tls facts are filled */
     YS_RF_TRUNCATED = 1 << 2, /* the body was larger than the cap */
     YS_RF_EXCLUDED = 1 << 3,  /* in a maintenance window excluded from SLOs: kept raw, not rolled up */
+    /* Store-internal: the stored record has a row in the facts table. The
+     * store sets it on what it encodes when facts is non-empty and clears
+     * it on what query_raw returns, so nobody else sees or sets it. */
+    YS_RF_FACTS_ROW = 1 << 4,
 };
 
 #define YS_RESULT_MSG_MAX 240
 #define YS_RESULT_NAME_MAX 160
+/* Room for a kind's facts, terminator included. A kind that has more to say
+ * trims its facts to fit (and says so in them); it never cuts JSON text. */
+#define YS_RESULT_FACTS_MAX 384
 
 struct ys_tls_facts {
     int64_t leaf_not_after;     /* epoch seconds of the leaf certificate's notAfter */
@@ -59,6 +66,13 @@ struct ys_result {
     int32_t phase_us[YS_PHASE_COUNT];
     struct ys_tls_facts tls; /* YS_RF_HAS_TLS */
     char message[YS_RESULT_MSG_MAX]; /* a sentence a person can read; "" when ok */
+    /* Kind-specific facts as compact JSON text (an array or an object), ""
+     * when the kind has none. dns: one object per server in config order,
+     * {"server","rcode","ms","answers","ttl","serial"}; see
+     * docs/configuration.md for each kind's shape. Always a whole JSON
+     * document: a kind with more than fits drops detail and marks it
+     * ("more": true). Printed parsed as "facts" by result_json.c. */
+    char facts[YS_RESULT_FACTS_MAX];
 };
 
 /* Sets every field to its empty value (phases -1, strings ""). */

@@ -1,14 +1,16 @@
 /*
  * result_json.c - one result as a JSON object (jansson), the shape that
  * `check --format json` prints and the web API serves: name, kind, ok,
- * duration_ms, error, message, status, bytes, truncated, phases, and tls
- * when known. Moved here from src/cli so the web server can use it without the CLI.
+ * duration_ms, error, message, status, bytes, truncated, phases, tls
+ * when known, and the kind's facts (parsed) when it has some. Moved here
+ * from src/cli so the web server can use it without the CLI.
  * Any thread (pure apart from reading the clock for days_left).
  */
 #include "core/result_json.h"
 
 #include "core/clock.h"
 
+#include <string.h>
 #include <time.h>
 
 static json_t *ms_or_null(int32_t us)
@@ -59,5 +61,13 @@ json_t *ys_result_to_json(const char *name, const char *kind, const struct ys_re
     json_object_set_new(o, "phases", ph);
     if (r->flags & YS_RF_HAS_TLS)
         json_object_set_new(o, "tls", tls_to_json(&r->tls));
+    if (r->facts[0]) {
+        /* Facts are JSON text already; they are embedded as a value, so a
+         * reader gets "facts": [...] rather than a string to parse again.
+         * Text that does not parse (never written by a kind) is left out. */
+        json_t *facts = json_loadb(r->facts, strnlen(r->facts, sizeof r->facts), 0, NULL);
+        if (facts)
+            json_object_set_new(o, "facts", facts);
+    }
     return o;
 }

@@ -103,8 +103,7 @@ static int am_parse(const struct ys_node *n, void **spec, struct ys_diag *d)
     if (r && ys_cfg_duration(r, "resend_interval", &s->resend_ms, d) < 0) {
         rc = YS_ECONFIG;
     } else if (s->resend_ms < MIN_RESEND_MS) {
-        ys_diag_add(d, r->line, r->col, "resend_interval must be at least 1s, not '%s'",
-                    r->scalar);
+        ys_diag_add(d, r->line, r->col, "resend_interval must be at least 1s, not '%s'", r->scalar);
         rc = YS_ECONFIG;
     }
     if (ys_notify_parse_headers(ys_node_get(n, "headers"), "headers", &s->headers, d) < 0)
@@ -170,7 +169,10 @@ static json_t *am_alert(const struct am_spec *s, const json_t *ev, int64_t now_m
     const char *rule = ys_notify_str(ev, NULL, "rule");
     const char *key = ys_notify_str(ev, NULL, "key");
     if (!json_object_get(labels, "alertname"))
-        json_object_set_new(labels, "alertname", json_string(rule ? rule : key ? key : "yardstick"));
+        json_object_set_new(labels, "alertname",
+                            json_string(rule  ? rule
+                                        : key ? key
+                                              : "yardstick"));
     json_t *a = json_object();
     json_object_set_new(a, "labels", labels);
     json_object_set_new(a, "annotations", string_map(json_object_get(ev, "annotations"), false));
@@ -192,9 +194,8 @@ static json_t *am_alert(const struct am_spec *s, const json_t *ev, int64_t now_m
     return a;
 }
 
-static int am_request(const void *spec, const json_t *const *events, size_t n_events,
-                      size_t target, int64_t now_ms, struct ys_notify_http *out,
-                      struct ys_err *err)
+static int am_request(const void *spec, const json_t *const *events, size_t n_events, size_t target,
+                      int64_t now_ms, struct ys_notify_http *out, struct ys_err *err)
 {
     const struct am_spec *s = spec;
     if (target >= s->urls.n)

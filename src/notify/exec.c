@@ -186,8 +186,8 @@ static int spawn(const struct exec_spec *s, int in_fd, int out_fd, char **env, p
     return 0;
 }
 
-static int exec_start(const void *spec, const json_t *event, const char *doc,
-                      const char *notifier, struct ys_notify_proc *out, struct ys_err *err)
+static int exec_start(const void *spec, const json_t *event, const char *doc, const char *notifier,
+                      struct ys_notify_proc *out, struct ys_err *err)
 {
     const struct exec_spec *s = spec;
     memset(out, 0, sizeof *out);

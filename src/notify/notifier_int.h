@@ -39,10 +39,10 @@
 
 /* One HTTP request of one delivery attempt. */
 struct ys_notify_http {
-    char *url;                   /* owned */
-    char *method;                /* owned; "POST" unless configured */
-    char *body;                  /* owned */
-    struct curl_slist *headers;  /* owned */
+    char *url;                       /* owned */
+    char *method;                    /* owned; "POST" unless configured */
+    char *body;                      /* owned */
+    struct curl_slist *headers;      /* owned */
     char reply[YS_NOTIFY_REPLY_MAX]; /* the start of the answer's body */
     size_t reply_len;
     char errbuf[CURL_ERROR_SIZE];
@@ -50,9 +50,9 @@ struct ys_notify_http {
 
 /* A running exec notifier. */
 struct ys_notify_proc {
-    pid_t pid;                   /* 0 once reaped */
-    int pidfd;                   /* readable when the process exits; -1 if unsupported */
-    int out_fd;                  /* read end of its stdout+stderr; -1 once closed */
+    pid_t pid;                     /* 0 once reaped */
+    int pidfd;                     /* readable when the process exits; -1 if unsupported */
+    int out_fd;                    /* read end of its stdout+stderr; -1 once closed */
     char out[YS_NOTIFY_REPLY_MAX]; /* the start of its output */
     size_t out_len;
 };
@@ -70,8 +70,8 @@ struct ys_notifier_ops {
     /* exec: starts the command with doc (the event document's text) on its
      * stdin and the event's facts in its environment. Returns 0 and fills
      * out, or YS_EIO with err when it cannot be started. */
-    int (*exec_start)(const void *spec, const json_t *event, const char *doc,
-                      const char *notifier, struct ys_notify_proc *out, struct ys_err *err);
+    int (*exec_start)(const void *spec, const json_t *event, const char *doc, const char *notifier,
+                      struct ys_notify_proc *out, struct ys_err *err);
     /* Kinds that re-post firing alerts (alertmanager): the interval; NULL
      * for the others. */
     int64_t (*resend_interval_ms)(const void *spec);
@@ -120,8 +120,7 @@ void ys_notify_add_header(struct curl_slist **list, const char *line);
 /* Whether list has a header called name (case-insensitive). */
 bool ys_notify_has_header(const struct curl_slist *list, const char *name);
 /* Reads an http(s) URL into an owned string; returns 0 or YS_ECONFIG. */
-int ys_notify_parse_url(const struct ys_node *n, const char *what, char **out,
-                        struct ys_diag *d);
+int ys_notify_parse_url(const struct ys_node *n, const char *what, char **out, struct ys_diag *d);
 
 /* ---- webhook templates (template.c) ----------------------------------- */
 

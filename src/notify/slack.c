@@ -113,8 +113,8 @@ static json_t *fields(const json_t *ev)
         if (!json_is_string(v))
             continue;
         char *ev_v = escape(json_string_value(v));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "title", k, "value", ev_v, "short",
-                                             1));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:b}", "title", k, "value", ev_v, "short", 1));
         free(ev_v);
     }
     return arr;

@@ -32,8 +32,7 @@
 #include <string.h>
 
 static const char *const fields[] = {
-    "key",      "rule",     "status", "repeat", "firing_at", "resolved_at",
-    "event_at", "url",      NULL,
+    "key", "rule", "status", "repeat", "firing_at", "resolved_at", "event_at", "url", NULL,
 };
 
 struct buf {

@@ -4,7 +4,7 @@
  *
  * Data: a bounded queue of copied submissions (struct ys_sub) under `mu`,
  * filled by ys_outbox_submit from any thread (the evaluator on the loop,
- * the CLI); one struct nf per configured notifier, the thread's own; a
+ * the CLI); one struct ys_outbox_nf per configured notifier, the thread's own; a
  * libcurl multi handle on which every HTTP attempt runs.
  *
  * The loop, one pass at a time:
@@ -46,7 +46,8 @@ void ys_sub_free(struct ys_sub *s)
     free(s);
 }
 
-void ys_outbox_count(struct ys_outbox *o, const struct nf *f, enum ys_outbox_counter which)
+void ys_outbox_count(struct ys_outbox *o, const struct ys_outbox_nf *f,
+                     enum ys_outbox_counter which)
 {
     pthread_mutex_lock(&o->mu);
     struct ys_outbox_stats_one *st = f->stat < o->n_stats ? &o->stats[f->stat] : NULL;
@@ -61,7 +62,7 @@ void ys_outbox_count(struct ys_outbox *o, const struct nf *f, enum ys_outbox_cou
     pthread_mutex_unlock(&o->mu);
 }
 
-void ys_outbox_set_pending(struct ys_outbox *o, const struct nf *f, uint64_t pending)
+void ys_outbox_set_pending(struct ys_outbox *o, const struct ys_outbox_nf *f, uint64_t pending)
 {
     pthread_mutex_lock(&o->mu);
     if (f->stat < o->n_stats)
@@ -69,7 +70,7 @@ void ys_outbox_set_pending(struct ys_outbox *o, const struct nf *f, uint64_t pen
     pthread_mutex_unlock(&o->mu);
 }
 
-struct nf *ys_outbox_nf(struct ys_outbox *o, const char *name)
+struct ys_outbox_nf *ys_outbox_nf(struct ys_outbox *o, const char *name)
 {
     for (size_t i = 0; i < o->n_nfs; i++)
         if (strcmp(o->nfs[i]->name, name) == 0)
@@ -79,7 +80,7 @@ struct nf *ys_outbox_nf(struct ys_outbox *o, const char *name)
 
 /* Sets f's configuration; a new or changed rate limit starts a full
  * bucket, an unchanged one keeps its tokens. */
-static void nf_configure(struct nf *f, const struct ys_notifier *conf, int64_t now_ms)
+static void nf_configure(struct ys_outbox_nf *f, const struct ys_notifier *conf, int64_t now_ms)
 {
     if (!f->conf || f->bucket.rate != conf->rate_limit ||
         f->bucket.window_ms != conf->rate_window_ms)
@@ -93,14 +94,14 @@ static void nf_configure(struct nf *f, const struct ys_notifier *conf, int64_t n
 static void rebuild(struct ys_outbox *o, int64_t now_ms)
 {
     const struct ys_config *c = o->cfg;
-    struct nf **nfs = ys_xcalloc(c->n_notifiers ? c->n_notifiers : 1, sizeof *nfs);
-    struct ys_outbox_stats_one *stats = ys_xcalloc(c->n_notifiers ? c->n_notifiers : 1,
-                                                   sizeof *stats);
+    struct ys_outbox_nf **nfs = ys_xcalloc(c->n_notifiers ? c->n_notifiers : 1, sizeof *nfs);
+    struct ys_outbox_stats_one *stats =
+        ys_xcalloc(c->n_notifiers ? c->n_notifiers : 1, sizeof *stats);
     size_t n = 0;
     pthread_mutex_lock(&o->mu);
     for (size_t i = 0; i < c->n_notifiers; i++) {
         const struct ys_notifier *conf = &c->notifiers[i];
-        struct nf *f = ys_outbox_nf(o, conf->name);
+        struct ys_outbox_nf *f = ys_outbox_nf(o, conf->name);
         if (f) {
             for (size_t j = 0; j < o->n_nfs; j++)
                 if (o->nfs[j] == f)
@@ -187,7 +188,7 @@ static int plan_poll(struct ys_outbox *o, int64_t now_ms, struct curl_waitfd *fd
         next = o->commit_retry_ms;
     *nfd = 0;
     for (size_t i = 0; i < o->n_nfs; i++) {
-        struct nf *f = o->nfs[i];
+        struct ys_outbox_nf *f = o->nfs[i];
         if (f->at.active && f->at.exec) {
             struct ys_notify_proc *p = &f->at.proc;
             if (p->pidfd >= 0)
@@ -219,7 +220,7 @@ static void pass(struct ys_outbox *o)
     ys_outbox_curl_done(o, now);
     ys_outbox_exec_poll(o, now);
     for (size_t i = 0; i < o->n_nfs; i++) {
-        struct nf *f = o->nfs[i];
+        struct ys_outbox_nf *f = o->nfs[i];
         if (!f->at.active && (f->dirty || now >= f->wake_ms))
             ys_outbox_scan(o, f, now);
     }

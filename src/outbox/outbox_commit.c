@@ -95,8 +95,9 @@ static void build_one(struct ys_outbox *o, struct ys_sub *s, struct commit *c, i
     json_error_t je;
     json_t *doc = json_loads(s->doc, 0, &je);
     if (!json_is_object(doc)) {
-        ys_error("notify", "outbox: dropping the notification of %s: its document is not a "
-                           "JSON object (%s)",
+        ys_error("notify",
+                 "outbox: dropping the notification of %s: its document is not a "
+                 "JSON object (%s)",
                  s->rec.key, doc ? "not an object" : je.text);
         json_decref(doc);
         return;
@@ -130,14 +131,13 @@ static void build_one(struct ys_outbox *o, struct ys_sub *s, struct commit *c, i
 
 /* After the transaction: re-post state, notifiers to scan, rows for
  * names no notifier has, flush waiters. */
-static void after_commit(struct ys_outbox *o, struct commit *c, uint64_t last_seq,
-                         int64_t now_ms)
+static void after_commit(struct ys_outbox *o, struct commit *c, uint64_t last_seq, int64_t now_ms)
 {
     for (size_t i = 0; i < c->n_recs; i++)
         ys_outbox_firing_update(o, c->subs[i]->rec.key, c->recs[i].firing, c->events[i],
                                 &c->subs[i]->notifiers);
     for (size_t i = 0; i < c->n_rows; i++) {
-        struct nf *f = ys_outbox_nf(o, c->rows[i].notifier);
+        struct ys_outbox_nf *f = ys_outbox_nf(o, c->rows[i].notifier);
         if (f) {
             f->dirty = true;
             continue;
@@ -187,7 +187,7 @@ int ys_outbox_commit(struct ys_outbox *o, int64_t now_ms)
     return 0;
 }
 
-void ys_outbox_give_up(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *row,
+void ys_outbox_give_up(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *row,
                        int64_t now_ms, const char *why)
 {
     row->state = YS_OUTBOX_GIVEN_UP;
@@ -200,7 +200,8 @@ void ys_outbox_give_up(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *
     char age[32];
     ys_duration_format(now_ms - row->created_ms > 0 ? now_ms - row->created_ms : 1, age,
                        sizeof age);
-    ys_warn("notify", "notifier %s: gave up on notification #%lld of %s after %d attempt%s over %s: %s",
+    ys_warn("notify",
+            "notifier %s: gave up on notification #%lld of %s after %d attempt%s over %s: %s",
             row->notifier, (long long)row->id, row->alert_key, row->attempts,
             row->attempts == 1 ? "" : "s", age, why);
     if (f)

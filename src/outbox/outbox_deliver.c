@@ -76,15 +76,15 @@ static void free_attempt(struct ys_outbox *o, struct ys_attempt *at)
     memset(at, 0, sizeof *at);
 }
 
-void ys_outbox_abort(struct ys_outbox *o, struct nf *f)
+void ys_outbox_abort(struct ys_outbox *o, struct ys_outbox_nf *f)
 {
     if (f->at.active)
         free_attempt(o, &f->at);
 }
 
 /* Writes a row's outcome and counts it. */
-static void finish_row(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *row, bool ok,
-                       const struct ys_err *err, int64_t now_ms)
+static void finish_row(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *row,
+                       bool ok, const struct ys_err *err, int64_t now_ms)
 {
     row->attempts++;
     if (ok) {
@@ -92,8 +92,8 @@ static void finish_row(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *
         row->done_ms = now_ms;
         row->last_error[0] = '\0';
         ys_outbox_count(o, f, YS_CT_DELIVERED);
-        ys_debug("notify", "notifier %s: delivered notification #%lld of %s (attempt %d)",
-                 f->name, (long long)row->id, row->alert_key, row->attempts);
+        ys_debug("notify", "notifier %s: delivered notification #%lld of %s (attempt %d)", f->name,
+                 (long long)row->id, row->alert_key, row->attempts);
     } else {
         int64_t wait = ys_backoff_ms(row->attempts, draw());
         row->next_attempt_ms = now_ms + wait;
@@ -101,8 +101,9 @@ static void finish_row(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *
         ys_outbox_count(o, f, YS_CT_FAILED);
         char in[32];
         ys_duration_format(wait, in, sizeof in);
-        ys_warn("notify", "notifier %s: attempt %d of notification #%lld of %s failed: %s; "
-                          "next try in %s",
+        ys_warn("notify",
+                "notifier %s: attempt %d of notification #%lld of %s failed: %s; "
+                "next try in %s",
                 f->name, row->attempts, (long long)row->id, row->alert_key, err->msg, in);
     }
     struct ys_err serr = {{0}};
@@ -113,7 +114,7 @@ static void finish_row(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *
 }
 
 /* Ends f's attempt with its outcome. */
-static void finish(struct ys_outbox *o, struct nf *f, bool ok, int64_t now_ms)
+static void finish(struct ys_outbox *o, struct ys_outbox_nf *f, bool ok, int64_t now_ms)
 {
     struct ys_attempt *at = &f->at;
     bool repost = at->repost;
@@ -128,7 +129,7 @@ static void finish(struct ys_outbox *o, struct nf *f, bool ok, int64_t now_ms)
         finish_row(o, f, &row, ok, &err, now_ms);
 }
 
-int ys_outbox_start_http(struct ys_outbox *o, struct nf *f, const json_t *const *events,
+int ys_outbox_start_http(struct ys_outbox *o, struct ys_outbox_nf *f, const json_t *const *events,
                          size_t n_events, int64_t now_ms, struct ys_err *err)
 {
     const struct ys_notifier_ops *ops = f->conf->type->ops;
@@ -163,7 +164,7 @@ int ys_outbox_start_http(struct ys_outbox *o, struct nf *f, const json_t *const 
 
 /* Starts an attempt of row (payload borrowed). Returns 0 (started, or
  * failed and recorded) or YS_EINVAL when the row can never be sent. */
-static int start_row(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *row,
+static int start_row(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *row,
                      int64_t now_ms, struct ys_err *err)
 {
     json_error_t je;
@@ -209,7 +210,7 @@ static bool seen(const char **keys, size_t n, const char *key)
     return false;
 }
 
-static void give_up_old(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *r,
+static void give_up_old(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *r,
                         int64_t now_ms)
 {
     char age[32], why[YS_RESULT_MSG_MAX];
@@ -219,7 +220,7 @@ static void give_up_old(struct ys_outbox *o, struct nf *f, struct ys_outbox_row 
     ys_outbox_give_up(o, f, r, now_ms, why);
 }
 
-void ys_outbox_scan(struct ys_outbox *o, struct nf *f, int64_t now_ms)
+void ys_outbox_scan(struct ys_outbox *o, struct ys_outbox_nf *f, int64_t now_ms)
 {
     f->dirty = false;
     f->wake_ms = YS_NEVER;
@@ -287,7 +288,7 @@ void ys_outbox_curl_done(struct ys_outbox *o, int64_t now_ms)
         curl_multi_remove_handle(o->multi, easy);
         if (!t)
             continue;
-        struct nf *f = t->owner;
+        struct ys_outbox_nf *f = t->owner;
         struct ys_attempt *at = &f->at;
         t->done = true;
         t->ok = ys_notify_http_outcome(easy, code, &t->req, &t->err);
@@ -306,7 +307,7 @@ void ys_outbox_curl_done(struct ys_outbox *o, int64_t now_ms)
 void ys_outbox_exec_poll(struct ys_outbox *o, int64_t now_ms)
 {
     for (size_t i = 0; i < o->n_nfs; i++) {
-        struct nf *f = o->nfs[i];
+        struct ys_outbox_nf *f = o->nfs[i];
         struct ys_attempt *at = &f->at;
         if (!at->active || !at->exec)
             continue;

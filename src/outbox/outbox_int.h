@@ -8,7 +8,7 @@
  * touched by any thread only with mu held (the submit queue, the config
  * waiting to be applied, the stats); everything else belongs to the
  * outbox thread alone. The thread holds a reference on `cfg`. A notifier's
- * state (struct nf) is heap-allocated and keyed by name, so it survives a
+ * state (struct ys_outbox_nf) is heap-allocated and keyed by name, so it survives a
  * reload that keeps the name, with its attempt in flight, its rate bucket
  * and its counters; an attempt owns all it needs (requests, process), so
  * the spec it was made from may be freed under it.
@@ -28,8 +28,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define YS_OUTBOX_QUEUE_MAX 4096 /* submissions waiting for the thread */
-#define YS_OUTBOX_SCAN_MAX 256   /* pending rows read per notifier per pass */
+#define YS_OUTBOX_QUEUE_MAX 4096   /* submissions waiting for the thread */
+#define YS_OUTBOX_SCAN_MAX 256     /* pending rows read per notifier per pass */
 #define YS_OUTBOX_REPOST_BATCH 256 /* alerts per Alertmanager re-post */
 #define YS_NEVER INT64_MAX
 
@@ -45,7 +45,7 @@ struct ys_sub {
 
 /* One HTTP request of an attempt in flight. */
 struct ys_http_target {
-    struct nf *owner;
+    struct ys_outbox_nf *owner;
     CURL *easy;
     struct ys_notify_http req;
     bool done, ok;
@@ -55,26 +55,26 @@ struct ys_http_target {
 /* The one attempt a notifier has in flight: a row, or a re-post batch. */
 struct ys_attempt {
     bool active;
-    bool repost;                 /* an Alertmanager re-post, not a row */
-    struct ys_outbox_row row;    /* the row being tried (payload NULL) */
+    bool repost;              /* an Alertmanager re-post, not a row */
+    struct ys_outbox_row row; /* the row being tried (payload NULL) */
     int64_t started_ms;
     size_t n_targets, n_done, n_ok;
-    struct ys_http_target *targets;   /* HTTP kinds */
+    struct ys_http_target *targets; /* HTTP kinds */
     bool exec;
-    struct ys_notify_proc proc;  /* exec */
-    int64_t deadline_ms;         /* exec: killed at */
-    struct ys_err err;           /* the first failure's reason */
+    struct ys_notify_proc proc; /* exec */
+    int64_t deadline_ms;        /* exec: killed at */
+    struct ys_err err;          /* the first failure's reason */
 };
 
 /* The outbox thread's state of one notifier. */
-struct nf {
+struct ys_outbox_nf {
     char name[YS_NOTIFIER_NAME_MAX];
     const struct ys_notifier *conf; /* in the outbox's current cfg */
     struct ys_attempt at;
-    bool dirty;          /* rows may have become due: scan on the next pass */
-    int64_t wake_ms;     /* when a scan could start something (YS_NEVER: only when dirty) */
+    bool dirty;      /* rows may have become due: scan on the next pass */
+    int64_t wake_ms; /* when a scan could start something (YS_NEVER: only when dirty) */
     struct ys_bucket bucket;
-    int64_t limited_row; /* the row last counted as rate_limited */
+    int64_t limited_row;    /* the row last counted as rate_limited */
     int64_t next_repost_ms; /* alertmanager: the next round of re-posts */
     size_t repost_cursor;   /* alertmanager: where a round that needs several posts is */
     size_t stat;            /* index into the outbox's stats */
@@ -83,7 +83,7 @@ struct nf {
 /* A firing alert, kept for Alertmanager re-posts. */
 struct ys_firing {
     char key[YS_ALERT_KEY_MAX];
-    json_t *event;              /* its event document, status firing */
+    json_t *event; /* its event document, status firing */
     struct ys_strlist notifiers;
 };
 
@@ -96,18 +96,18 @@ struct ys_outbox {
 
     /* Outbox thread only. */
     struct ys_config *cfg;
-    struct nf **nfs;
+    struct ys_outbox_nf **nfs;
     size_t n_nfs;
     struct ys_firing *firing;
     size_t n_firing, cap_firing;
-    int64_t commit_retry_ms;     /* a failed commit is retried at */
-    struct ys_sub *batch;        /* taken from the queue, not yet committed */
+    int64_t commit_retry_ms; /* a failed commit is retried at */
+    struct ys_sub *batch;    /* taken from the queue, not yet committed */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stopping;
-    bool exited;                 /* the thread has left its loop */
-    struct ys_config *new_cfg;   /* from ys_outbox_apply, not yet taken */
+    bool exited;               /* the thread has left its loop */
+    struct ys_config *new_cfg; /* from ys_outbox_apply, not yet taken */
     struct ys_sub *q_head, *q_tail;
     size_t q_n;
     uint64_t seq_submitted, seq_committed;
@@ -127,10 +127,11 @@ static inline void ys_copy_text(char *dst, size_t size, const char *src)
 /* outbox.c */
 enum ys_outbox_counter { YS_CT_DELIVERED, YS_CT_FAILED, YS_CT_GIVEN_UP, YS_CT_RATE_LIMITED };
 /* Adds one to a counter of f's stats (takes mu). */
-void ys_outbox_count(struct ys_outbox *o, const struct nf *f, enum ys_outbox_counter which);
-void ys_outbox_set_pending(struct ys_outbox *o, const struct nf *f, uint64_t pending);
+void ys_outbox_count(struct ys_outbox *o, const struct ys_outbox_nf *f,
+                     enum ys_outbox_counter which);
+void ys_outbox_set_pending(struct ys_outbox *o, const struct ys_outbox_nf *f, uint64_t pending);
 /* The state of the notifier called name, or NULL. */
-struct nf *ys_outbox_nf(struct ys_outbox *o, const char *name);
+struct ys_outbox_nf *ys_outbox_nf(struct ys_outbox *o, const char *name);
 void ys_sub_free(struct ys_sub *s);
 
 /* outbox_commit.c */
@@ -140,21 +141,21 @@ int ys_outbox_commit(struct ys_outbox *o, int64_t now_ms);
 /* Gives up pending rows of notifiers the config does not have. */
 void ys_outbox_orphans(struct ys_outbox *o, int64_t now_ms);
 /* Marks a row given up (store, log, counter). */
-void ys_outbox_give_up(struct ys_outbox *o, struct nf *f, struct ys_outbox_row *row,
+void ys_outbox_give_up(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *row,
                        int64_t now_ms, const char *why);
 
 /* outbox_deliver.c */
 /* Scans f's pending rows and starts the next attempt if one is due. */
-void ys_outbox_scan(struct ys_outbox *o, struct nf *f, int64_t now_ms);
+void ys_outbox_scan(struct ys_outbox *o, struct ys_outbox_nf *f, int64_t now_ms);
 /* Handles transfers libcurl finished. */
 void ys_outbox_curl_done(struct ys_outbox *o, int64_t now_ms);
 /* Checks exec attempts: output, exit, timeout. */
 void ys_outbox_exec_poll(struct ys_outbox *o, int64_t now_ms);
 /* Starts an attempt of the HTTP kind of f over events (borrowed). */
-int ys_outbox_start_http(struct ys_outbox *o, struct nf *f, const json_t *const *events,
+int ys_outbox_start_http(struct ys_outbox *o, struct ys_outbox_nf *f, const json_t *const *events,
                          size_t n_events, int64_t now_ms, struct ys_err *err);
 /* Abandons f's attempt in flight (the row stays as it is in the store). */
-void ys_outbox_abort(struct ys_outbox *o, struct nf *f);
+void ys_outbox_abort(struct ys_outbox *o, struct ys_outbox_nf *f);
 
 /* outbox_repost.c */
 /* Records an alert's new state for re-posts (event borrowed, referenced). */
@@ -164,9 +165,9 @@ void ys_outbox_firing_update(struct ys_outbox *o, const char *key, bool firing, 
 void ys_outbox_firing_load(struct ys_outbox *o);
 void ys_outbox_firing_free(struct ys_outbox *o);
 /* Starts f's next re-post round if it is due and f is idle. */
-void ys_outbox_repost(struct ys_outbox *o, struct nf *f, int64_t now_ms);
+void ys_outbox_repost(struct ys_outbox *o, struct ys_outbox_nf *f, int64_t now_ms);
 /* Called when a re-post attempt ends. */
-void ys_outbox_repost_done(struct ys_outbox *o, struct nf *f, bool ok, const struct ys_err *err,
-                           int64_t now_ms);
+void ys_outbox_repost_done(struct ys_outbox *o, struct ys_outbox_nf *f, bool ok,
+                           const struct ys_err *err, int64_t now_ms);
 
 #endif

@@ -104,7 +104,8 @@ static int load_one(const struct ys_alert_record *rec, void *arg)
     json_object_set_new(doc, "key", json_string(rec->key));
     json_object_set_new(doc, "status", json_string("firing"));
     json_object_set_new(doc, "repeat", json_false());
-    json_object_set_new(doc, "event_at", json_string(ys_format_time(ys_wall_ms(), buf, sizeof buf)));
+    json_object_set_new(doc, "event_at",
+                        json_string(ys_format_time(ys_wall_ms(), buf, sizeof buf)));
     if (!json_object_get(doc, "firing_at") && rec->firing_ms > 0)
         json_object_set_new(doc, "firing_at",
                             json_string(ys_format_time(rec->firing_ms, buf, sizeof buf)));
@@ -121,8 +122,9 @@ void ys_outbox_firing_load(struct ys_outbox *o)
 {
     struct ys_err err = {{0}};
     if (o->store->type->query_alerts(o->store, INT64_MAX, load_one, o, &err) < 0)
-        ys_error("notify", "outbox: cannot read the firing alerts (no re-posts until they "
-                           "change): %s",
+        ys_error("notify",
+                 "outbox: cannot read the firing alerts (no re-posts until they "
+                 "change): %s",
                  err.msg);
 }
 
@@ -134,7 +136,7 @@ static bool routed_to(const struct ys_firing *e, const char *name)
     return false;
 }
 
-void ys_outbox_repost(struct ys_outbox *o, struct nf *f, int64_t now_ms)
+void ys_outbox_repost(struct ys_outbox *o, struct ys_outbox_nf *f, int64_t now_ms)
 {
     const struct ys_notifier_ops *ops = f->conf->type->ops;
     if (!ops->resend_interval_ms || f->at.active || now_ms < f->next_repost_ms)
@@ -166,16 +168,17 @@ void ys_outbox_repost(struct ys_outbox *o, struct nf *f, int64_t now_ms)
     free(events);
 }
 
-void ys_outbox_repost_done(struct ys_outbox *o, struct nf *f, bool ok, const struct ys_err *err,
-                           int64_t now_ms)
+void ys_outbox_repost_done(struct ys_outbox *o, struct ys_outbox_nf *f, bool ok,
+                           const struct ys_err *err, int64_t now_ms)
 {
     if (!ok)
         ys_warn("notify", "notifier %s: re-post of firing alerts failed: %s", f->name, err->msg);
-    if (f->repost_cursor >= o->n_firing) {
+    /* A reload may have changed the notifier's kind under the re-post. */
+    int64_t (*resend)(const void *) = f->conf->type->ops->resend_interval_ms;
+    if (f->repost_cursor >= o->n_firing || !resend) {
         /* The round is done; a round that needs more batches goes on at
          * the next pass. */
         f->repost_cursor = 0;
-        int64_t resend = f->conf->type->ops->resend_interval_ms(f->conf->spec);
-        f->next_repost_ms = now_ms + resend;
+        f->next_repost_ms = now_ms + (resend ? resend(f->conf->spec) : 0);
     }
 }

@@ -7,7 +7,10 @@
  * time. When the last query calls back, the check passes only if every
  * server passed; the message names the first failing server in the order
  * of the config ("1.2.3.4:53: rcode NXDOMAIN, expected NOERROR"). The value
- * is the slowest answering server's response time in milliseconds.
+ * is the slowest answering server's response time in milliseconds. The
+ * facts hold what each server said (dns_facts.h), built as its answer
+ * arrives (the response is only borrowed for the callback) and dumped in
+ * config order at the end.
  *
  * Lifecycle: done runs once, from a query callback, or from the timer when
  * no query could start (so never inside start). The probe frees itself
@@ -20,6 +23,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "probe/dns_client.h"
+#include "probe/dns_facts.h"
 #include "probe/dns_spec.h"
 
 #include <stdio.h>
@@ -32,6 +36,7 @@ struct dns_slot {
     int ec;                 /* enum ys_errclass; YS_EC_NONE when it passed */
     char msg[YS_RESULT_MSG_MAX];
     int64_t rtt_us; /* -1 without a response */
+    json_t *facts;  /* the response's facts; NULL without one (owned) */
 };
 
 struct dns_probe {
@@ -48,6 +53,8 @@ extern const struct ys_probe_type ys_probe_dns;
 static void on_close(uv_handle_t *h)
 {
     struct dns_probe *p = h->data;
+    for (size_t i = 0; i < p->n; i++)
+        json_decref(p->slots[i].facts);
     free(p->slots);
     free(p);
 }
@@ -63,9 +70,26 @@ static void teardown(struct dns_probe *p)
     uv_close((uv_handle_t *)&p->timer, on_close);
 }
 
+/* Every server's facts in config order into r->facts. */
+static void put_facts(struct dns_probe *p, struct ys_result *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < p->n; i++) {
+        const struct dns_slot *s = &p->slots[i];
+        if (s->facts)
+            json_array_append(arr, s->facts);
+        else
+            json_array_append_new(arr, ys_dns_facts_error(p->spec->servers.v[i],
+                                                          ys_errclass_name((unsigned)s->ec)));
+    }
+    ys_dns_facts_dump(arr, r->facts, sizeof r->facts);
+    json_decref(arr);
+}
+
 static void finish(struct dns_probe *p)
 {
     struct ys_result *r = &p->super.result;
+    put_facts(p, r);
     int64_t slowest = -1;
     for (size_t i = 0; i < p->n; i++) {
         const struct dns_slot *s = &p->slots[i];
@@ -98,6 +122,9 @@ static void on_answer(enum ys_dns_status st, const struct ys_dns_response *resp,
                  ys_dns_type_name(p->spec->type), resp->rcode, resp->n, (long long)resp->rtt_us,
                  resp->used_tcp ? " over TCP (UDP answer truncated)" : "");
         s->ec = ys_dns_expect_eval(&p->spec->expect, p->spec->type, resp, s->msg, sizeof s->msg);
+        s->facts = ys_dns_facts_response(p->spec->servers.v[s - p->slots], resp,
+                                         p->spec->type == YS_DNS_SOA ||
+                                             p->spec->expect.has_soa_serial_min);
         break;
     case YS_DNS_TIMEOUT: s->ec = YS_EC_TIMEOUT; break;
     case YS_DNS_REFUSED: s->ec = YS_EC_CONNECT; break;

@@ -49,8 +49,8 @@ struct fresh_probe {
     /* directory source */
     uv_work_t work;
     bool work_pending;
-    char *pattern;   /* the worker's copy of spec->path */
-    pcre2_code *re;  /* the worker's copy of spec->match, or NULL */
+    char *pattern;  /* the worker's copy of spec->path */
+    pcre2_code *re; /* the worker's copy of spec->match, or NULL */
     struct ys_fresh_obj found;
     int scan_rc;
     struct ys_err scan_err;
@@ -172,8 +172,8 @@ static void verdict(struct fresh_probe *p, const struct ys_fresh_obj *o)
                        limit, size);
     } else {
         format_size(s->min_size, min, sizeof min);
-        ys_result_fail(r, YS_EC_ASSERTION, "newest %s is too small: %s (min_size %s), %s old",
-                       name, size, min, age);
+        ys_result_fail(r, YS_EC_ASSERTION, "newest %s is too small: %s (min_size %s), %s old", name,
+                       size, min, age);
     }
 }
 

@@ -120,10 +120,10 @@ int ys_fresh_dir_scan(const char *pattern, const pcre2_code *re, struct ys_fresh
 
 /* What one page said besides its objects. */
 struct ys_s3_page {
-    bool truncated;     /* IsTruncated: more pages follow */
-    char *next_token;   /* NextContinuationToken, owned; NULL if none */
-    size_t n_objects;   /* Contents elements on the page */
-    char *error_code;   /* an <Error> document: its Code, owned */
+    bool truncated;      /* IsTruncated: more pages follow */
+    char *next_token;    /* NextContinuationToken, owned; NULL if none */
+    size_t n_objects;    /* Contents elements on the page */
+    char *error_code;    /* an <Error> document: its Code, owned */
     char *error_message; /* and its Message, owned; may be NULL */
 };
 
@@ -157,8 +157,8 @@ char *ys_fresh_s3_list_url(const struct ys_fresh_s3 *s3, const char *token);
 
 /* Starts listing s3 (borrowed until done or cancel) through m, with the
  * credentials of the spec or else of the environment (none: anonymous).
- * Each page is a request of at most timeout_ms; the caller bounds the
- * whole listing. Returns 0 (done runs later, on the loop, unless
+ * Each page is a request of at most timeout_ms plus a second, a backstop:
+ * the caller bounds the whole listing with its own timer. Returns 0 (done runs later, on the loop, unless
  * cancelled), or YS_EINVAL (credentials half set or unfit for a header)
  * or YS_EINTERNAL with err saying why (done never runs). Loop thread only. */
 int ys_fresh_s3_list_start(struct ys_curl_multi *m, const struct ys_fresh_s3 *s3,

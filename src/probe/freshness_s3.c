@@ -63,8 +63,9 @@ char *ys_fresh_s3_list_url(const struct ys_fresh_s3 *s3, const char *token)
     char *p = s3->prefix[0] ? curl_easy_escape(NULL, s3->prefix, 0) : NULL;
     if ((token && !t) || (s3->prefix[0] && !p))
         abort(); /* curl_easy_escape fails only when out of memory */
-    char *url = ys_xasprintf("%s?%s%s%slist-type=2%s%s", s3->base_url, t ? "continuation-token=" : "",
-                             t ? t : "", t ? "&" : "", p ? "&prefix=" : "", p ? p : "");
+    char *url =
+        ys_xasprintf("%s?%s%s%slist-type=2%s%s", s3->base_url, t ? "continuation-token=" : "",
+                     t ? t : "", t ? "&" : "", p ? "&prefix=" : "", p ? p : "");
     curl_free(t);
     curl_free(p);
     return url;
@@ -291,7 +292,10 @@ static void set_options(struct ys_fresh_s3_list *l, int64_t timeout_ms)
     /* A monitor measures: a fresh connection for every page. */
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    /* Only a backstop, a second later than the caller's timer, which bounds
+     * the whole listing and says which page it stopped on: were both due at
+     * once, which fired first would decide the message. */
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms + 1000);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "yardstick/" YS_VERSION);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

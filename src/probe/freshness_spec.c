@@ -28,7 +28,7 @@
 const char *const ys_fresh_keys[] = {"path", "s3", "max_age", "min_size", "match", NULL};
 
 static const char *const s3_keys[] = {
-    "bucket",     "prefix",     "endpoint",   "region",        "path_style",
+    "bucket",     "prefix",     "endpoint",      "region", "path_style",
     "access_key", "secret_key", "session_token", NULL,
 };
 
@@ -139,7 +139,7 @@ int ys_fresh_s3_base_url(const char *endpoint, const char *region, const char *b
     } else {
         char *vhost = ys_xasprintf("%s.%s", bucket, host);
         rc = curl_url_set(u, CURLUPART_HOST, vhost, 0) == CURLUE_OK ? set_path(u, path, "/")
-                                                                     : YS_EINVAL;
+                                                                    : YS_EINVAL;
         free(vhost);
     }
     if (rc == 0 && curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK)
@@ -270,8 +270,10 @@ static int plan_s3(const struct ys_node *m, struct ys_fresh_s3 *s3, struct ys_di
 static int parse_s3(const struct ys_node *m, struct ys_fresh_s3 *s3, struct ys_diag *d)
 {
     if (m->type != YS_NODE_MAP) {
-        ys_diag_add(d, m->line, m->col, "s3 must be a mapping (bucket, prefix, endpoint, ...), "
-                    "not %s", ys_node_type_name(m));
+        ys_diag_add(d, m->line, m->col,
+                    "s3 must be a mapping (bucket, prefix, endpoint, ...), "
+                    "not %s",
+                    ys_node_type_name(m));
         return YS_ECONFIG;
     }
     int rc = ys_cfg_check_keys(m, s3_keys, "s3", d) > 0 ? YS_ECONFIG : 0;
@@ -287,9 +289,8 @@ static int parse_s3(const struct ys_node *m, struct ys_fresh_s3 *s3, struct ys_d
     if (!s3->prefix)
         s3->prefix = ys_xstrdup("");
     static const char *const schemes[] = {"http", "https", NULL};
-    if ((n = ys_node_get(m, "endpoint")) &&
-        (ys_cfg_url(n, "s3.endpoint", schemes, d) < 0 ||
-         ys_cfg_string(n, "s3.endpoint", &s3->endpoint, d) < 0))
+    if ((n = ys_node_get(m, "endpoint")) && (ys_cfg_url(n, "s3.endpoint", schemes, d) < 0 ||
+                                             ys_cfg_string(n, "s3.endpoint", &s3->endpoint, d) < 0))
         rc = YS_ECONFIG;
     if (parse_region(ys_node_get(m, "region"), s3, d) < 0)
         rc = YS_ECONFIG;
@@ -312,8 +313,7 @@ static int parse_source(const struct ys_node *c, struct ys_fresh_spec *s, struct
     const struct ys_node *m = ys_node_get(c, "s3");
     if (p && m) {
         const struct ys_node_pair *pr = ys_node_pair(c, "s3");
-        ys_diag_add(d, pr->line, pr->col,
-                    "a freshness check has either path or s3, not both");
+        ys_diag_add(d, pr->line, pr->col, "a freshness check has either path or s3, not both");
         return YS_ECONFIG;
     }
     if (!p && !m) {

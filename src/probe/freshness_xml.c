@@ -94,9 +94,10 @@ static int parse_contents(const xmlNode *c, const pcre2_code *re, struct ys_fres
     int rc = 0;
     int64_t ms = 0, bytes = 0;
     if (!key || !when || !size)
-        rc = ys_err_set(err, YS_EINVAL, "an object without %s", !key ? "Key"
-                                                                 : !when ? "LastModified"
-                                                                         : "Size");
+        rc = ys_err_set(err, YS_EINVAL, "an object without %s",
+                        !key    ? "Key"
+                        : !when ? "LastModified"
+                                : "Size");
     else if (ys_s3_parse_time(when, &ms) < 0)
         rc = ys_err_set(err, YS_EINVAL, "object '%.100s': bad LastModified '%.40s'", key, when);
     else if (parse_size(size, &bytes) < 0)

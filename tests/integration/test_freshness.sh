@@ -152,7 +152,18 @@ run_capture rc "$T/out.json" "$T/err.txt" env AWS_ACCESS_KEY_ID=S3RVER \
 ELAPSED=$(($(date +%s) - START))
 [ "$rc" = 1 ] || { cat "$T/out.json" "$T/err.txt" >&2; fail "check: expected exit 1, got $rc"; }
 OUT="$T/out.json"
-f() { json_get "$OUT" "name=$1.$2"; }
+# Every result's fields, read once (a python3 start per field would cost
+# more than the whole check run): R[name.field]=value.
+declare -A R
+while IFS=$'\t' read -r key value; do
+    R[$key]=$value
+done < <(python3 -c 'import json, sys
+for r in json.load(open(sys.argv[1])):
+    for k, v in r.items():
+        if not isinstance(v, (dict, list)):
+            v = "null" if v is None else str(v).lower() if isinstance(v, bool) else v
+            print("%s.%s\t%s" % (r["name"], k, v))' "$OUT")
+f() { printf '%s' "${R[$1.$2]-<missing>}"; }
 # Seconds since the ages were set, for the value ranges below.
 SINCE=$(($(date +%s) - NOW))
 

@@ -90,8 +90,8 @@ static void test_parse(void **state)
     struct {
         const char *macro, *same;
     } m[] = {
-        {"@hourly", "0 * * * *"}, {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
-        {"@weekly", "0 0 * * 0"}, {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
+        {"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+        {"@weekly", "0 0 * * 0"},   {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
         {"@annually", "0 0 1 1 *"}, {"@DAILY", "0 0 * * *"},
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
@@ -149,9 +149,9 @@ static void check_steps(const struct ys_tz *tz, const struct step_case *c, size_
         struct ys_cron cr = parse_ok(c[i].expr);
         int64_t nx = ys_cron_next(&cr, tz, c[i].from), pv = ys_cron_prev(&cr, tz, c[i].from);
         if (nx != c[i].next || pv != c[i].prev)
-            fail_msg("%s '%s' from %lld: next %lld prev %lld, want %lld %lld", tz->name,
-                     c[i].expr, (long long)c[i].from, (long long)nx, (long long)pv,
-                     (long long)c[i].next, (long long)c[i].prev);
+            fail_msg("%s '%s' from %lld: next %lld prev %lld, want %lld %lld", tz->name, c[i].expr,
+                     (long long)c[i].from, (long long)nx, (long long)pv, (long long)c[i].next,
+                     (long long)c[i].prev);
     }
 }
 
@@ -298,9 +298,10 @@ static void test_brute_force(void **state)
 {
     (void)state;
     static const char *exprs[] = {
-        "*/15 * * * *",      "30 2 * * *",         "0,30 2,3 * * *", "5 4 * * MON-FRI",
-        "0 0 1,15 * 3",      "*/7 9-17/2 * * *",   "0 12 29 2 *",    "0 0 31 * *",
-        "10-50/20 1 * JAN-MAR,OCT *", "* 2 * * *", "59 23 * * 0",    "@hourly",
+        "*/15 * * * *",    "30 2 * * *",   "0,30 2,3 * * *",
+        "5 4 * * MON-FRI", "0 0 1,15 * 3", "*/7 9-17/2 * * *",
+        "0 12 29 2 *",     "0 0 31 * *",   "10-50/20 1 * JAN-MAR,OCT *",
+        "* 2 * * *",       "59 23 * * 0",  "@hourly",
     };
     /* first local day of each stretch: both 2026 changeovers, a leap
      * February, a year end */
@@ -325,7 +326,8 @@ static void test_brute_force(void **state)
                         i++;
                     int64_t nx = ys_cron_next(&c, &tz, t), pv = ys_cron_prev(&c, &tz, t);
                     int64_t want_nx = i < n ? fires[i] : -2, want_pv = i > 0 ? fires[i - 1] : -2;
-                    if ((want_nx != -2 && nx != want_nx) || (want_nx == -2 && nx != -1 && nx < hi + DAY) ||
+                    if ((want_nx != -2 && nx != want_nx) ||
+                        (want_nx == -2 && nx != -1 && nx < hi + DAY) ||
                         (want_pv != -2 && pv != want_pv) || (want_pv == -2 && pv >= lo - DAY))
                         fail_msg("%s '%s' at %lld: next %lld prev %lld, brute force %lld %lld",
                                  zones[z], exprs[e], (long long)t, (long long)nx, (long long)pv,
@@ -346,9 +348,9 @@ static void test_brute_force(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),       cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_utc),         cmocka_unit_test(test_impossible),
-        cmocka_unit_test(test_berlin_dst),  cmocka_unit_test(test_brute_force),
+        cmocka_unit_test(test_parse),      cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_utc),        cmocka_unit_test(test_impossible),
+        cmocka_unit_test(test_berlin_dst), cmocka_unit_test(test_brute_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,30 +100,31 @@ static void test_errors(void **state)
 {
     (void)state;
     struct loaded l;
-    load(&l, "checks:\n"
-             "  - { name: both, kind: freshness, path: /a, s3: { bucket: abc }, max_age: 1h }\n"
-             "  - { name: none, kind: freshness, max_age: 1h }\n"
-             "  - { name: rel, kind: freshness, path: backups/*.db }\n"
-             "  - { name: re, kind: freshness, path: /a, max_age: 1h, match: 'a(b' }\n"
-             "  - { name: sz, kind: freshness, path: /a, max_age: 0s, min_size: lots }\n"
-             "  - name: s3\n"
-             "    kind: freshness\n"
-             "    max_age: 1h\n"
-             "    s3: { prefix: x/, colour: red, region: Mars, access_key: AK }\n"
-             "  - name: vhost-ip\n"
-             "    kind: freshness\n"
-             "    max_age: 1h\n"
-             "    s3: { bucket: abc, endpoint: \"http://127.0.0.1:9000\", path_style: false }\n"
-             "  - name: vhost-name\n"
-             "    kind: freshness\n"
-             "    max_age: 1h\n"
-             "    s3: { bucket: Old_Bucket }\n"
-             "  - name: scheme\n"
-             "    kind: freshness\n"
-             "    max_age: 1h\n"
-             "    s3: { bucket: abc, endpoint: \"ftp://h\" }\n"
-             "  - { name: tok, kind: freshness, max_age: 1h, s3: { bucket: abc, session_token: t } }\n"
-             "  - { name: notmap, kind: freshness, max_age: 1h, s3: abc }\n");
+    load(&l,
+         "checks:\n"
+         "  - { name: both, kind: freshness, path: /a, s3: { bucket: abc }, max_age: 1h }\n"
+         "  - { name: none, kind: freshness, max_age: 1h }\n"
+         "  - { name: rel, kind: freshness, path: backups/*.db }\n"
+         "  - { name: re, kind: freshness, path: /a, max_age: 1h, match: 'a(b' }\n"
+         "  - { name: sz, kind: freshness, path: /a, max_age: 0s, min_size: lots }\n"
+         "  - name: s3\n"
+         "    kind: freshness\n"
+         "    max_age: 1h\n"
+         "    s3: { prefix: x/, colour: red, region: Mars, access_key: AK }\n"
+         "  - name: vhost-ip\n"
+         "    kind: freshness\n"
+         "    max_age: 1h\n"
+         "    s3: { bucket: abc, endpoint: \"http://127.0.0.1:9000\", path_style: false }\n"
+         "  - name: vhost-name\n"
+         "    kind: freshness\n"
+         "    max_age: 1h\n"
+         "    s3: { bucket: Old_Bucket }\n"
+         "  - name: scheme\n"
+         "    kind: freshness\n"
+         "    max_age: 1h\n"
+         "    s3: { bucket: abc, endpoint: \"ftp://h\" }\n"
+         "  - { name: tok, kind: freshness, max_age: 1h, s3: { bucket: abc, session_token: t } }\n"
+         "  - { name: notmap, kind: freshness, max_age: 1h, s3: abc }\n");
     assert_int_equal(l.rc, YS_ECONFIG);
     assert_diag(&l, 2, 46, "either path or s3, not both");
     assert_diag(&l, 3, 5, "needs path (a glob of files) or s3");
@@ -266,8 +267,8 @@ static void test_parse_pages(void **state)
     struct ys_fresh_obj best = {0};
     struct ys_s3_page pg;
     struct ys_err err = {{0}};
-    assert_int_equal(ys_s3_list_parse(page_truncated, strlen(page_truncated), NULL, &best, &pg,
-                                      &err), 0);
+    assert_int_equal(
+        ys_s3_list_parse(page_truncated, strlen(page_truncated), NULL, &best, &pg, &err), 0);
     assert_true(pg.truncated);
     assert_string_equal(pg.next_token, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
     assert_int_equal(pg.n_objects, 4);
@@ -283,11 +284,11 @@ static void test_parse_pages(void **state)
      * object does not replace it. */
     int code;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR) "\\.db$", PCRE2_ZERO_TERMINATED, 0, &code, &off,
-                                   NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR) "\\.db$", PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
     assert_non_null(re);
-    assert_int_equal(ys_s3_list_parse(page_truncated, strlen(page_truncated), re, &best, &pg,
-                                      &err), 0);
+    assert_int_equal(ys_s3_list_parse(page_truncated, strlen(page_truncated), re, &best, &pg, &err),
+                     0);
     ys_s3_page_free(&pg);
     assert_int_equal(ys_s3_list_parse(page_last, strlen(page_last), re, &best, &pg, &err), 0);
     assert_false(pg.truncated);

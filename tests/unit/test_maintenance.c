@@ -67,9 +67,7 @@ static void test_one_off(void **state)
     int64_t s = ut(2026, 5, 1, 10, 0), e = ut(2026, 5, 1, 12, 0);
     struct ys_maint_window w = {.start_ms = s, .end_ms = e};
     const struct active_case c[] = {
-        {s - 1, false, 0, s},
-        {s, true, e, -1},
-        {e - 1, true, e, -1},
+        {s - 1, false, 0, s},    {s, true, e, -1}, {e - 1, true, e, -1},
         {e, false, 0, -1}, /* end is exclusive; a past window never opens again */
         {e + DAY, false, 0, -1},
     };
@@ -166,7 +164,8 @@ static void test_dst(void **state)
     /* A window's length is real time: 22:00 local for 4 hours on the night
      * the clocks go forward ends at 01:00 UTC, 03:00 CEST on the wall. */
     struct ys_cron night = cron("0 22 * * *");
-    w = (struct ys_maint_window){.recurring = true, .cron = &night, .duration_ms = 4 * HOUR, .tz = &tz};
+    w = (struct ys_maint_window){
+        .recurring = true, .cron = &night, .duration_ms = 4 * HOUR, .tz = &tz};
     const struct active_case cn[] = {
         {ut(2026, 3, 28, 21, 0), true, ut(2026, 3, 29, 1, 0), ut(2026, 3, 29, 20, 0)},
         {ut(2026, 3, 29, 1, 0), false, 0, ut(2026, 3, 29, 20, 0)},

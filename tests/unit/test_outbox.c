@@ -251,14 +251,14 @@ static struct ys_outbox_stats_one stats_of(struct ys_outbox *o, const char *name
 }
 
 /* Polls cond until it holds or ms pass; fails with what on timeout. */
-#define WAIT_FOR(ms, cond, what)                                                               \
-    do {                                                                                       \
-        int64_t end_ = ys_wall_ms() + (ms);                                                    \
-        while (!(cond)) {                                                                      \
-            if (ys_wall_ms() > end_)                                                           \
-                fail_msg("timed out waiting for %s", what);                                    \
-            sleep_ms(20);                                                                      \
-        }                                                                                      \
+#define WAIT_FOR(ms, cond, what)                                                                   \
+    do {                                                                                           \
+        int64_t end_ = ys_wall_ms() + (ms);                                                        \
+        while (!(cond)) {                                                                          \
+            if (ys_wall_ms() > end_)                                                               \
+                fail_msg("timed out waiting for %s", what);                                        \
+            sleep_ms(20);                                                                          \
+        }                                                                                          \
     } while (0)
 
 /* The (key, seq) of request i's webhook body. */
@@ -349,7 +349,8 @@ static struct log_find log_rows(const char *key)
 /* ---- cases ----------------------------------------------------------------- */
 
 static const char *const HOOK[] = {"hook", NULL};
-static const char *const HOOK_CONFIG = "  - { name: hook, kind: webhook, url: 'http://127.0.0.1:%1$d/h' }\n";
+static const char *const HOOK_CONFIG =
+    "  - { name: hook, kind: webhook, url: 'http://127.0.0.1:%1$d/h' }\n";
 
 static void test_delivered_once(void **state)
 {
@@ -555,7 +556,7 @@ static void test_alertmanager_reposts(void **state)
     submit(o, "k", YS_EVENT_RESOLVED, 2, am);
     WAIT_FOR(10000, am_posts("k", false) == 1, "the resolved alert");
     size_t firing_posts = am_posts("k", true);
-    sleep_ms(2500); /* more than two resend_intervals */
+    sleep_ms(2500);                                      /* more than two resend_intervals */
     assert_int_equal(am_posts("k", true), firing_posts); /* no re-post after the resolve */
     assert_int_equal(stats_of(o, "am").delivered, 2);
     assert_int_equal(stats_of(o, "am").given_up, 0);
@@ -599,10 +600,10 @@ static void test_backoff_table(void **state)
         double u;
         int64_t want;
     } rows[] = {
-        {1, 0.5, 1000},   {1, 0.0, 800},     {1, 0.999999, 1200}, {2, 0.5, 2000},
-        {3, 0.5, 4000},   {4, 0.0, 6400},    {9, 0.5, 256000},    {10, 0.5, 300000},
-        {10, 0.0, 240000}, {10, 0.999999, 360000}, {50, 0.5, 300000}, {2000000, 0.5, 300000},
-        {0, 0.5, 1000},   {-3, 0.5, 1000},   {1, -1.0, 1000},     {1, 1.0, 1000},
+        {1, 0.5, 1000},    {1, 0.0, 800},          {1, 0.999999, 1200}, {2, 0.5, 2000},
+        {3, 0.5, 4000},    {4, 0.0, 6400},         {9, 0.5, 256000},    {10, 0.5, 300000},
+        {10, 0.0, 240000}, {10, 0.999999, 360000}, {50, 0.5, 300000},   {2000000, 0.5, 300000},
+        {0, 0.5, 1000},    {-3, 0.5, 1000},        {1, -1.0, 1000},     {1, 1.0, 1000},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         int64_t got = ys_backoff_ms(rows[i].attempts, rows[i].u);
