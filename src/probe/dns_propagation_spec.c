@@ -293,7 +293,7 @@ static void on_agree(struct ys_dnsprop_spec *s, const struct ys_dnsprop_view *nw
         put(r->message, sizeof r->message, &mlen, "; propagated in %.1fs", r->value);
 }
 
-void ys_dnsprop_evaluate(struct ys_dnsprop_spec *s, const struct ys_dnsprop_view *v, size_t n,
+void ys_dnsprop_evaluate(struct ys_dnsprop_spec *s, struct ys_dnsprop_view *v, size_t n,
                          int64_t now_us, struct ys_result *r)
 {
     struct ys_dnsprop_track *t = &s->track;
@@ -320,8 +320,10 @@ void ys_dnsprop_evaluate(struct ys_dnsprop_spec *s, const struct ys_dnsprop_view
         return;
     }
     size_t n_agree = 0;
-    for (size_t i = 0; i < n; i++)
-        n_agree += view_fp(&v[i]) == view_fp(nw);
+    for (size_t i = 0; i < n; i++) {
+        v[i].lags = view_fp(&v[i]) != view_fp(nw);
+        n_agree += !v[i].lags;
+    }
     if (n_agree == n) {
         on_agree(s, nw, n, now_us, r);
         return;

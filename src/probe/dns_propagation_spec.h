@@ -72,6 +72,8 @@ struct ys_dnsprop_view {
     char *answers;       /* ok: canonical answer set (ys_dnsprop_answers_join); owned */
     bool has_serial;
     uint32_t serial;
+    bool lags;           /* out: set by ys_dnsprop_evaluate when every server
+                          * answered and this one's state is not the newest */
 };
 
 /* The keys of a dns_propagation check besides the common ones. */
@@ -99,9 +101,10 @@ bool ys_dnsprop_answers_have(const char *answers, const char *value);
 /* The verdict over one probe: whether all n servers agree, which lag, the
  * propagation sample when a new state has just reached every server (the
  * result's value, seconds), and the max_lag and expect assertions. Updates
- * s->track. now_us is the probe's start (monotonic). Fills r's ok,
- * errclass, message, value and flags. Loop thread (it mutates the spec). */
-void ys_dnsprop_evaluate(struct ys_dnsprop_spec *s, const struct ys_dnsprop_view *v, size_t n,
+ * s->track and each view's lags. now_us is the probe's start (monotonic).
+ * Fills r's ok, errclass, message, value and flags (not its facts). Loop
+ * thread (it mutates the spec). */
+void ys_dnsprop_evaluate(struct ys_dnsprop_spec *s, struct ys_dnsprop_view *v, size_t n,
                          int64_t now_us, struct ys_result *r);
 
 #endif

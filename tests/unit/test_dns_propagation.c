@@ -96,6 +96,13 @@ static void run_steps(struct ys_dnsprop_spec *s, const struct step *st, size_t n
         ys_dnsprop_evaluate(s, v, 2, st[i].t_ms * 1000, &r);
         if (r.ok != st[i].ok || !strstr(r.message, st[i].msg))
             fail_msg("step %zu: ok %d message '%s'", i, r.ok, r.message);
+        /* The views' lags (the facts' "lags") name the servers the message does. */
+        for (int k = 0; k < 2; k++) {
+            char named[64];
+            snprintf(named, sizeof named, "%s lags", servers[k]);
+            if (v[k].lags != (strstr(r.message, named) != NULL))
+                fail_msg("step %zu: server %d lags %d, message '%s'", i, k, v[k].lags, r.message);
+        }
         if (st[i].value < 0)
             assert_false(r.flags & YS_RF_HAS_VALUE);
         else {
