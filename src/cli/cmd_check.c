@@ -2,7 +2,8 @@
  * cmd_check.c - `yardstick check`: run every check once, concurrently, on
  * one loop, print the results and exit 0 (all pass), 1 (any fails) or 2
  * (configuration error). A smoke test a CI pipeline can run; nothing is
- * stored.
+ * stored. Passive checks (heartbeat: a kind without start) cannot be run
+ * from here, so they are listed as skipped and never fail the command.
  */
 #include "cli/cli.h"
 
@@ -113,13 +114,23 @@ static void run_all(struct ys_check_outcome *v, size_t n)
         ys_warn("check", "loop closed with handles still open");
 }
 
+/* Passive checks are measured by the daemon from what jobs send it; the
+ * list goes to stderr for json and junit, so their documents stay valid. */
+static void print_skipped(FILE *out, const struct ys_check *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "skipped %s: %s: passive, measured by `yardstick run`\n", v[i]->name,
+                v[i]->type->name);
+}
+
 int ys_cmd_check(int argc, char **argv)
 {
     struct check_opts o = {.format = "table"};
     int rc = parse_args(argc, argv, &o);
     struct ys_config *cfg = NULL;
     struct ys_check_outcome *v = NULL;
-    size_t n = 0;
+    const struct ys_check **passive = NULL;
+    size_t n = 0, n_passive = 0;
     if (rc != 0)
         goto out;
     if ((rc = ys_cli_load_config(o.config, &cfg)) != 0)
@@ -132,9 +143,15 @@ int ys_cmd_check(int argc, char **argv)
         }
     }
     v = ys_xcalloc(cfg->n_checks, sizeof *v);
-    for (size_t i = 0; i < cfg->n_checks; i++)
-        if (selected(&o, cfg->checks[i].name))
+    passive = ys_xcalloc(cfg->n_checks ? cfg->n_checks : 1, sizeof *passive);
+    for (size_t i = 0; i < cfg->n_checks; i++) {
+        if (!selected(&o, cfg->checks[i].name))
+            continue;
+        if (cfg->checks[i].type->start)
             v[n++].check = &cfg->checks[i];
+        else
+            passive[n_passive++] = &cfg->checks[i];
+    }
     int64_t t0 = ys_mono_us();
     run_all(v, n);
     double total_s = (double)(ys_mono_us() - t0) / 1e6;
@@ -144,12 +161,14 @@ int ys_cmd_check(int argc, char **argv)
         ys_print_junit(stdout, v, n, total_s);
     else
         ys_print_table(stdout, v, n);
+    print_skipped(strcmp(o.format, "table") == 0 ? stdout : stderr, passive, n_passive);
     rc = YS_EXIT_OK;
     for (size_t i = 0; i < n; i++)
         if (!v[i].result.ok)
             rc = YS_EXIT_FAIL;
 out:
     free(v);
+    free(passive);
     free(o.only);
     if (cfg)
         ys_config_unref(cfg);

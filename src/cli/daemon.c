@@ -8,7 +8,9 @@
  * block) and hands the new model back to the loop, which swaps it in.
  *
  * The HTTP server (src/web) runs on libmicrohttpd's threads and reads the
- * live state the loop publishes every 250 ms (live/state.h).
+ * live state the loop publishes every 250 ms (live/state.h). Heartbeat
+ * pings it receives go to live/heartbeats.c through a queue and an async
+ * handle; their results take the same path as probe results (on_result).
  *
  * Shutdown (SIGTERM/SIGINT): stop the scheduler (probes in flight are
  * cancelled; they have no result yet), close every loop handle, stop the
@@ -22,6 +24,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "alert/alert.h"
+#include "live/heartbeats.h"
 #include "live/incidents.h"
 #include "live/state.h"
 #include "outbox/outbox.h"
@@ -40,6 +43,7 @@ struct daemon {
     struct ys_scheduler *sched;
     struct ys_writer *writer;
     struct ys_live_incidents *incidents;
+    struct ys_heartbeats *heartbeats; /* heartbeat checks, fed by pings */
     struct ys_live_state *live; /* published for the HTTP server */
     struct ys_outbox *outbox;   /* delivers notifications (its own thread) */
     struct ys_alerts *alerts;   /* alert rules, on the loop */
@@ -123,6 +127,7 @@ static void publish_live(struct daemon *d)
     struct ys_writer_stats ws;
     ys_scheduler_stats(d->sched, &ss);
     ys_writer_stats(d->writer, &ws);
+    ys_heartbeats_fill_live(d->heartbeats, d->live, ys_wall_ms());
     ys_live_state_publish(d->live, &ss, &ws, ys_wall_ms());
 }
 
@@ -174,6 +179,7 @@ static void reload_done(uv_work_t *w, int status)
                               "restart; the server keeps its settings until then");
         ys_scheduler_apply(d->sched, job->cfg);
         ys_live_incidents_apply(d->incidents, job->cfg, ys_wall_ms());
+        ys_heartbeats_apply(d->heartbeats, job->cfg, ys_wall_ms());
         ys_live_state_apply(d->live, job->cfg);
         ys_alerts_apply(d->alerts, job->cfg, ys_wall_ms());
         ys_outbox_apply(d->outbox, job->cfg);
@@ -230,6 +236,7 @@ static void begin_shutdown(struct daemon *d, const char *why)
     ys_info("daemon", "%s: stopping", why);
     log_stats(d);
     ys_scheduler_stop(d->sched);
+    ys_heartbeats_close(d->heartbeats);
     ys_alerts_stop(d->alerts);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
@@ -289,6 +296,33 @@ static int start_incidents(struct daemon *d)
     return rc;
 }
 
+/* Heartbeat trackers for every heartbeat check, rebuilt from the pings a
+ * previous run stored, so a restart neither forgets a job's state nor
+ * counts a spurious miss. */
+static int start_heartbeats(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    struct ys_store_options opt;
+    struct ys_store *store = NULL;
+    d->heartbeats = ys_heartbeats_new(d->writer, on_result, d);
+    ys_heartbeats_apply(d->heartbeats, d->cfg, ys_wall_ms());
+    ys_daemon_store_options(d->cfg, &opt, true);
+    int rc = ys_store_open(d->cfg->storage.kind, &opt, &store, &err);
+    if (rc == 0)
+        rc = ys_heartbeats_restore(d->heartbeats, store, ys_wall_ms(), &err);
+    ys_store_close(store);
+    if (rc < 0)
+        ys_error("store", "%s: reading heartbeat pings: %s", d->cfg->storage.path, err.msg);
+    return rc;
+}
+
+static void on_heartbeat_change(const struct ys_check *check, enum ys_hb_state state,
+                                enum ys_hb_problem problem, int64_t now_ms, void *arg)
+{
+    struct daemon *d = arg;
+    ys_alerts_feed_heartbeat(d->alerts, check, state, problem, now_ms);
+}
+
 /* The dashboard's address, for links in notifications. */
 static char *base_url(const struct ys_config *cfg)
 {
@@ -337,7 +371,7 @@ static int start_web(struct daemon *d)
     struct ys_err err = {{0}};
     if (!d->cfg->server.enabled)
         return 0;
-    if (ys_web_start(d->cfg, d->live, &d->web, &err) == 0)
+    if (ys_web_start(d->cfg, d->live, d->heartbeats, &d->web, &err) == 0)
         return 0;
     if (!d->cfg->server.listen_explicit) {
         ys_warn("web", "%s; the HTTP server is off (set server.listen to choose an address)",
@@ -352,10 +386,12 @@ static int start_web(struct daemon *d)
  * Returns 0, or -1 after logging why (stop_services cleans up either way). */
 static int start_services(struct daemon *d)
 {
-    if (start_writer(d) < 0 || start_incidents(d) < 0 || start_outbox(d) < 0)
+    if (start_writer(d) < 0 || start_incidents(d) < 0 || start_heartbeats(d) < 0 ||
+        start_outbox(d) < 0)
         return -1;
     d->live = ys_live_state_new(ys_wall_ms());
     ys_live_state_apply(d->live, d->cfg);
+    ys_heartbeats_fill_live(d->heartbeats, d->live, ys_wall_ms());
     ys_live_state_publish(d->live, NULL, NULL, ys_wall_ms());
     return start_web(d);
 }
@@ -371,6 +407,7 @@ static void stop_services(struct daemon *d)
         ys_writer_stats(d->writer, &ws);
     }
     ys_live_incidents_free(d->incidents);
+    ys_heartbeats_free(d->heartbeats); /* after the web server: it queues pings */
     ys_alerts_free(d->alerts);
     ys_outbox_stop(d->outbox);
     ys_live_state_free(d->live);
@@ -399,6 +436,9 @@ static void start_loop(struct daemon *d)
     watch_signal(d, &d->sig_hup, SIGHUP);
     ys_scheduler_apply(d->sched, d->cfg);
     start_alerts(d);
+    /* After the alerts: its first tick may report a restored problem. */
+    ys_heartbeats_set_change_cb(d->heartbeats, on_heartbeat_change, d);
+    ys_heartbeats_start(d->heartbeats, &d->loop);
 }
 
 int ys_daemon_run(struct ys_config *cfg)

@@ -156,6 +156,7 @@ struct ys_server_config {
     int64_t max_connections;        /* default 256 */
     int64_t max_connections_per_ip; /* default 64 */
     int64_t timeout_ms;             /* idle and header deadline; default 10s */
+    char *ping_token; /* required on /ping/<check> when the check has no token; NULL: none */
 };
 
 /* notifiers: where alert notifications go (src/notify/, model_notifier.c). */

@@ -7,6 +7,7 @@
  *     max_connections: 256
  *     max_connections_per_ip: 64
  *     timeout: 10s                  # idle limit and header deadline
+ *     ping_token: ${PING_TOKEN}     # heartbeat pings (a check's own token wins)
  *     auth:
  *       tokens: ["${YS_TOKEN}"]     # bearer tokens, from the environment
  *       basic:
@@ -28,7 +29,8 @@
 #include <string.h>
 
 static const char *const server_keys[] = {
-    "listen", "enabled", "auth", "max_connections", "max_connections_per_ip", "timeout", NULL,
+    "listen", "enabled", "auth", "max_connections", "max_connections_per_ip", "timeout",
+    "ping_token", NULL,
 };
 static const char *const auth_keys[] = {"tokens", "basic", NULL};
 static const char *const user_keys[] = {"user", "password_sha256", NULL};
@@ -163,12 +165,18 @@ void ys_model_parse_server(const struct ys_node *n, struct ys_config *c, struct 
     }
     if ((v = ys_node_get(n, "auth")) && !(v->type == YS_NODE_SCALAR && v->is_null))
         parse_auth(v, s, d);
+    /* Pings have their own token, apart from server.auth: a job's
+     * credential should not also read the whole API. */
+    if ((v = ys_node_get(n, "ping_token")) &&
+        ys_cfg_string(v, "server.ping_token", &s->ping_token, d) == 0 && s->ping_token[0] == '\0')
+        ys_diag_add(d, v->line, v->col, "server.ping_token must not be empty (is its variable set?)");
 }
 
 void ys_model_free_server(struct ys_config *c)
 {
     struct ys_server_config *s = &c->server;
     free(s->host);
+    free(s->ping_token);
     ys_strlist_free(&s->tokens);
     for (size_t i = 0; i < s->n_users; i++)
         free(s->users[i].user);

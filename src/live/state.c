@@ -85,6 +85,9 @@ void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg)
         struct ys_check *old = ys_config_find(st->cfg, cfg->checks[i].name);
         if (old)
             next[i] = st->checks[old - st->cfg->checks];
+        /* Filled again by live/heartbeats.c before the next publish, and
+         * only if the check still is a heartbeat. */
+        memset(&next[i].hb, 0, sizeof next[i].hb);
     }
     ys_config_ref(cfg);
     if (st->cfg)
@@ -113,6 +116,14 @@ void ys_live_state_feed(struct ys_live_state *st, const struct ys_check *check,
     else if (r->errclass < YS_EC_COUNT)
         lc->failures[r->errclass]++;
     lc->incident_open = incident_open;
+}
+
+void ys_live_state_set_heartbeat(struct ys_live_state *st, const char *name,
+                                 const struct ys_live_heartbeat *hb)
+{
+    struct ys_check *ck = st->cfg ? ys_config_find(st->cfg, name) : NULL;
+    if (ck)
+        st->checks[ck - st->cfg->checks].hb = *hb;
 }
 
 void ys_live_state_publish(struct ys_live_state *st, const struct ys_sched_stats *sched,

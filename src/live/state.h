@@ -18,11 +18,23 @@
 #include "config/model.h"
 #include "core/result.h"
 #include "sched/scheduler.h"
+#include "slo/heartbeat.h"
 #include "store/writer.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* A heartbeat check's tracker, as live/heartbeats.c last saw it. */
+struct ys_live_heartbeat {
+    bool present;             /* the check is a heartbeat and the fields are filled */
+    uint8_t state;            /* enum ys_hb_state */
+    uint8_t problem;          /* enum ys_hb_problem */
+    int64_t last_ping_ms;     /* 0: never */
+    int64_t last_success_ms;  /* 0: never */
+    int64_t last_duration_ms; /* -1: none */
+    int64_t next_due_ms;      /* -1: none */
+};
 
 /* One check's live figures; the check itself is snap->cfg->checks[i]. */
 struct ys_live_check {
@@ -33,6 +45,7 @@ struct ys_live_check {
     uint64_t total, ok;             /* results since the daemon started */
     uint64_t failures[YS_EC_COUNT]; /* by error class */
     bool incident_open;
+    struct ys_live_heartbeat hb; /* heartbeat checks only */
 };
 
 struct ys_live_snapshot {
@@ -63,6 +76,10 @@ void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg);
  * ignored). Loop thread. */
 void ys_live_state_feed(struct ys_live_state *st, const struct ys_check *check,
                         const struct ys_result *r, bool incident_open);
+/* Sets the heartbeat figures of the check named name (ignored when the
+ * current config has none). Loop thread. */
+void ys_live_state_set_heartbeat(struct ys_live_state *st, const char *name,
+                                 const struct ys_live_heartbeat *hb);
 /* Publishes a snapshot of the private table with the given stats (either
  * may be NULL: zeros) and frees parked snapshots. Loop thread. */
 void ys_live_state_publish(struct ys_live_state *st, const struct ys_sched_stats *sched,

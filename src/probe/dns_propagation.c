@@ -7,13 +7,18 @@
  * through the shared DNS client (dns_client.h, c-ares on the loop):
  *   1. discover_ns only: NS of the zone, asked of the first server;
  *   2. discover_ns only: A and AAAA of each NS name, asked of the first
- *      server; each address joins the servers on port 53;
+ *      server; each address joins the servers on discover_port (53);
  *   3. the record and, with a zone, the zone's SOA, of every server.
  * The verdict (agreement, lag, propagation sample, max_lag, expect) is the
- * pure ys_dnsprop_evaluate in dns_propagation_spec.c, which keeps its
- * memory across probes in the check's spec: safe because only the loop
- * thread runs probes and the scheduler never runs two probes of one check
- * at once. A reload builds new specs, so measuring starts afresh.
+ * pure ys_dnsprop_evaluate in dns_propagation_spec.c. The facts list every
+ * server asked in stage 3 (configured, then discovered): its response to
+ * the record question (dns_facts.h), the zone's serial, "lags": true when
+ * behind the newest state, "error" when it failed.
+ *
+ * ys_dnsprop_evaluate keeps its memory across probes in the check's spec:
+ * safe because only the loop thread runs probes and the scheduler never
+ * runs two probes of one check at once. A reload builds new specs, so
+ * measuring starts afresh.
  *
  * Lifecycle: `pending` counts questions whose callback is still due. One
  * uv_timer_t bounds the probe (check timeout plus a short grace, so the
@@ -29,6 +34,7 @@
 #include "core/err.h"
 #include "core/xalloc.h"
 #include "probe/dns_client.h"
+#include "probe/dns_facts.h"
 #include "probe/dns_propagation_spec.h"
 
 #include <stdarg.h>
@@ -63,6 +69,7 @@ struct dp_probe {
     char **servers; /* owned copies: configured, then discovered */
     size_t n_servers;
     struct ys_dnsprop_view *views; /* one per server in stage 3 */
+    json_t **facts;                /* one per server in stage 3: the record's response or NULL */
     bool main_started;
 };
 
@@ -83,9 +90,12 @@ static void on_close(uv_handle_t *h)
         free(p->servers[i]);
         if (p->views)
             free(p->views[i].answers);
+        if (p->facts)
+            json_decref(p->facts[i]);
     }
     free(p->servers);
     free(p->views);
+    free(p->facts);
     free(p);
 }
 
@@ -121,10 +131,32 @@ static void on_deferred(uv_timer_t *t)
     finish(t->data);
 }
 
+/* Every stage-3 server's facts, after the verdict set the views' lags. */
+static void put_facts(struct dp_probe *p)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < p->n_servers; i++) {
+        const struct ys_dnsprop_view *v = &p->views[i];
+        json_t *o = p->facts[i] ? json_incref(p->facts[i]) : json_object();
+        if (!p->facts[i])
+            json_object_set_new(o, "server", json_string(p->servers[i]));
+        if (v->has_serial)
+            json_object_set_new(o, "serial", json_integer(v->serial));
+        if (v->lags)
+            json_object_set_new(o, "lags", json_true());
+        if (!v->ok)
+            json_object_set_new(o, "error", json_string(ys_errclass_name(v->ec)));
+        json_array_append_new(arr, o);
+    }
+    ys_dns_facts_dump(arr, p->super.result.facts, sizeof p->super.result.facts);
+    json_decref(arr);
+}
+
 static void verdict(struct dp_probe *p)
 {
     ys_dnsprop_evaluate(p->spec, p->views, p->n_servers, p->super.start_mono_us,
                         &p->super.result);
+    put_facts(p);
     finish(p);
 }
 
@@ -181,6 +213,7 @@ static void start_main(struct dp_probe *p)
 {
     p->main_started = true;
     p->views = ys_xcalloc(p->n_servers, sizeof *p->views);
+    p->facts = ys_xcalloc(p->n_servers, sizeof *p->facts);
     for (size_t i = 0; i < p->n_servers; i++) {
         struct ys_dnsprop_view *v = &p->views[i];
         v->server = p->servers[i];
@@ -196,8 +229,10 @@ static void start_main(struct dp_probe *p)
 
 static void add_server(struct dp_probe *p, const char *ip)
 {
-    char norm[YS_DNSPROP_SERVER_MAX];
-    if (ys_dns_server_parse(ip, norm, sizeof norm) < 0)
+    char with_port[YS_DNSPROP_SERVER_MAX], norm[YS_DNSPROP_SERVER_MAX];
+    snprintf(with_port, sizeof with_port, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip,
+             p->spec->discover_port);
+    if (ys_dns_server_parse(with_port, norm, sizeof norm) < 0)
         return;
     for (size_t i = 0; i < p->n_servers; i++)
         if (strcmp(p->servers[i], norm) == 0)
@@ -242,6 +277,10 @@ static void got_view_answer(struct dp_probe *p, const struct dp_question *dq,
     if (st != YS_DNS_OK) {
         status_fail(v, st, message, p->super.check->timeout_ms);
         return;
+    }
+    if (dq->kind == Q_ANSWER) { /* whatever its rcode: the facts show it */
+        json_decref(p->facts[dq->view]);
+        p->facts[dq->view] = ys_dns_facts_response(p->servers[dq->view], resp, false);
     }
     if (resp->rcode != 0 && !(dq->kind == Q_ANSWER && resp->rcode == 3)) {
         view_fail(v, YS_EC_DNS, "%s for %s %s", rcode_name(resp->rcode),
@@ -325,10 +364,11 @@ static void on_timeout(uv_timer_t *t)
         if (p->main_started)
             view_fail(&p->views[dq->view], YS_EC_TIMEOUT, "no answer within %s", dur);
     }
-    if (p->main_started)
+    if (p->main_started) {
         ys_dnsprop_evaluate(p->spec, p->views, p->n_servers, p->super.start_mono_us,
                             &p->super.result);
-    else
+        put_facts(p);
+    } else
         ys_result_fail(&p->super.result, YS_EC_TIMEOUT,
                        "timed out after %s discovering the NS of %s", dur, p->spec->zone);
     finish(p);

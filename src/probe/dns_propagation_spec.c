@@ -39,7 +39,8 @@
 #include <strings.h>
 
 const char *const ys_dnsprop_keys[] = {
-    "query", "type", "servers", "zone", "discover_ns", "expect", "max_lag", "recursion", NULL,
+    "query",  "type",    "servers",   "zone", "discover_ns", "discover_port",
+    "expect", "max_lag", "recursion", NULL,
 };
 
 /* ---- servers and values ------------------------------------------------ */
@@ -120,6 +121,17 @@ static int parse_optional(const struct ys_node *check, struct ys_dnsprop_spec *s
     const struct ys_node *dn = ys_node_get(check, "discover_ns");
     if (s->discover_ns && !s->zone) {
         ys_diag_add(d, dn->line, dn->col, "discover_ns needs a zone to ask NS for");
+        rc = YS_ECONFIG;
+    }
+    /* Authoritative servers answer on 53; another port is for tests and
+     * for private setups where every server of the zone listens on it. */
+    const struct ys_node *dp = ys_node_get(check, "discover_port");
+    int64_t port = 53;
+    if (ys_cfg_int(dp, "discover_port", 1, 65535, &port, d) < 0)
+        rc = YS_ECONFIG;
+    s->discover_port = (int)port;
+    if (dp && !s->discover_ns) {
+        ys_diag_add(d, dp->line, dp->col, "discover_port needs discover_ns: true");
         rc = YS_ECONFIG;
     }
     return rc;

@@ -10,7 +10,8 @@
  *     type: A                         # default A
  *     servers: ["192.0.2.1:53", "[2001:db8::1]:53"]  # IP literals
  *     zone: example.org               # SOA serial comparison, discover_ns
- *     discover_ns: false              # also ask the zone's NS (port 53)
+ *     discover_ns: false              # also ask the zone's NS servers...
+ *     discover_port: 53               # ...on this port
  *     expect: 192.0.2.10              # the value the record converges to
  *     max_lag: 30s                    # fail while servers disagree longer
  *     recursion: false                # RD bit
@@ -57,6 +58,7 @@ struct ys_dnsprop_spec {
     struct ys_strlist servers; /* normalised "ip:port" / "[v6]:port" */
     char *zone;     /* NULL: no SOA comparison and no discovery */
     bool discover_ns;
+    int discover_port; /* the port discovered NS addresses are asked on; 53 */
     bool recursion;
     char *expect;   /* NULL: any state everyone agrees on passes */
     int64_t max_lag_ms; /* 0: disagreement alone never fails */

@@ -14,7 +14,9 @@
  * min_percent (default 100) with the class of the first wrong record
  * (assertion for missing or different values, timeout, connect, dns); the
  * message names the wrong records, the first few, then "and N more" (also
- * on a passing probe under 100%, so the gap is visible).
+ * on a passing probe under 100%, so the gap is visible). The facts list
+ * the wrong records, {"name","type","value","why"} each, as many as fit
+ * (then {"more": true}); none when every record is right.
  *
  * Loop thread only (parsing: whichever thread loads the config).
  */
@@ -25,6 +27,7 @@
 #include "core/err.h"
 #include "core/xalloc.h"
 #include "probe/dns_client.h"
+#include "probe/dns_facts.h"
 #include "probe/dns_spec.h"
 
 #include <stdio.h>
@@ -244,6 +247,26 @@ static void teardown(struct records_probe *p)
     uv_close((uv_handle_t *)&p->timer, on_close);
 }
 
+/* The wrong records into r->facts, in the order of the config. */
+static void put_facts(const struct records_probe *p, struct ys_result *r)
+{
+    const struct ys_dns_records_spec *s = p->spec;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        if (p->recs[i].ec == YS_EC_NONE)
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(s->v[i].name));
+        json_object_set_new(o, "type", json_string(ys_dns_type_name(s->v[i].type)));
+        json_object_set_new(o, "value", json_string(s->v[i].value));
+        json_object_set_new(o, "why", json_string(p->recs[i].why));
+        json_array_append_new(arr, o);
+    }
+    if (json_array_size(arr) > 0)
+        ys_dns_facts_dump(arr, r->facts, sizeof r->facts);
+    json_decref(arr);
+}
+
 static void finish(struct records_probe *p)
 {
     const struct ys_dns_records_spec *s = p->spec;
@@ -279,6 +302,7 @@ static void finish(struct records_probe *p)
         ys_result_fail(r, first_ec, "%s", msg);
     else if (bad > 0)
         snprintf(r->message, sizeof r->message, "%s", msg);
+    put_facts(p, r);
     p->over = true;
     ys_probe_base_finish(&p->super);
     teardown(p);

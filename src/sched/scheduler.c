@@ -208,16 +208,21 @@ void ys_scheduler_apply(struct ys_scheduler *s, struct ys_config *cfg)
 {
     int64_t now = ys_wall_ms();
     size_t added = 0, changed = 0, removed = 0, kept = 0;
-    /* Removed checks first, so their names are free. */
+    /* Removed checks first, so their names are free. A check that became
+     * passive (a kind without start, such as heartbeat) counts as removed:
+     * pings measure it, never a timer. */
     for (struct entry *e = s->head, *next; e; e = next) {
         next = e->next;
-        if (!ys_config_find(cfg, e->check->name)) {
+        const struct ys_check *now_c = ys_config_find(cfg, e->check->name);
+        if (!now_c || !now_c->type->start) {
             entry_stop(e);
             removed++;
         }
     }
     for (size_t i = 0; i < cfg->n_checks; i++) {
         struct ys_check *c = &cfg->checks[i];
+        if (!c->type->start)
+            continue; /* passive: never scheduled */
         struct entry *e = find_entry(s, c->name);
         if (!e) {
             add_entry(s, c, now);

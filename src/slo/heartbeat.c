@@ -213,10 +213,11 @@ int ys_hb_ping(struct ys_hb_tracker *t, const struct ys_ping *p, struct ys_resul
     judge(t, p, dur, &v);
     if (v.problem == YS_HBP_NONE)
         t->last_success_ms = p->ts_ms;
+    bool closes = closes_slot(t, p->ts_ms); /* reads missed: before it is reset */
     t->missed = false;
     t->failed = v.problem != YS_HBP_NONE;
     t->problem = v.problem;
-    if (!closes_slot(t, p->ts_ms))
+    if (!closes)
         return 0;
     fill_result(out, p, dur, &v);
     return 1;

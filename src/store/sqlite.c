@@ -1,7 +1,8 @@
 /*
  * sqlite.c - the SQLite store backend: open, schema, statement cache,
- * check ids, close. Appends, rollups, queries and pruning live in
- * sqlite_append.c, sqlite_rollup.c, sqlite_query.c and sqlite_prune.c;
+ * check ids, close. Appends (and results' facts), rollups, queries and
+ * pruning live in sqlite_append.c, sqlite_rollup.c, sqlite_query.c and
+ * sqlite_prune.c;
  * incidents, pings, alerts and the outbox in sqlite_incidents.c,
  * sqlite_pings.c and sqlite_outbox.c. docs/internals/store.md describes
  * the design and the schema.
@@ -26,12 +27,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* Every open runs schema_sql (the version 1 tables; a new file starts at
  * version 1) and then each migration from the version found, so a new file
  * and an old one reach the current schema along the same path (a new file
- * goes 1 -> 2 -> 3 inside the open's one migration transaction). */
+ * goes 1 -> 2 -> 3 -> 4 inside the open's one migration transaction). */
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -87,10 +88,22 @@ static const char *const migrate_2_to_3_sql =
     "CREATE INDEX IF NOT EXISTS outbox_created ON outbox(created_ms);"
     "UPDATE meta SET value = 3 WHERE key = 'schema_version';";
 
+/* 3 -> 4: results' kind-specific facts (struct ys_result.facts, JSON
+ * text), one row per result that has some, beside the chunk that holds
+ * the result; query_raw pairs them by (check_id, ts_ms) and write order
+ * (sqlite_query.c). A rowid table: two results of one check may share a
+ * millisecond. facts_check serves that pairing and per-check pruning. */
+static const char *const migrate_3_to_4_sql =
+    "CREATE TABLE IF NOT EXISTS facts(check_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
+    " json TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS facts_check ON facts(check_id, ts_ms);"
+    "UPDATE meta SET value = 4 WHERE key = 'schema_version';";
+
 /* migrations[v] brings version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
     [1] = migrate_1_to_2_sql,
     [2] = migrate_2_to_3_sql,
+    [3] = migrate_3_to_4_sql,
 };
 
 #define SQ_OUTBOX_COLS                                                                         \
@@ -180,6 +193,11 @@ static const char *const stmt_sql[SQ_STMT_COUNT] = {
      * (the few still pending among them are skipped), no index on done_ms. */
     [SQ_PRUNE_OUTBOX] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
                         " WHERE created_ms < ?1 AND state != 0 AND done_ms < ?1 LIMIT ?2)",
+    [SQ_FACTS_ADD] = "INSERT INTO facts(check_id, ts_ms, json) VALUES(?1, ?2, ?3)",
+    [SQ_FACTS_RANGE] = "SELECT ts_ms, json FROM facts WHERE check_id = ?1 AND ts_ms >= ?2"
+                       " AND ts_ms < ?3 ORDER BY ts_ms, rowid",
+    [SQ_PRUNE_FACTS] = "DELETE FROM facts WHERE rowid IN (SELECT rowid FROM facts"
+                       " WHERE check_id = ?1 AND ts_ms < ?2 LIMIT ?3)",
 };
 
 int sq_fail(struct sq_store *s, struct ys_err *err, const char *what)

@@ -9,6 +9,11 @@
  * or the chunk passed SQ_CHUNK_MAX_BYTES; the next one starts from a
  * zeroed codec state, so every chunk decodes on its own.
  *
+ * A result with facts also gets a row in `facts` (check_id, ts_ms, json),
+ * and its chunk record carries YS_RF_FACTS_ROW (through the codec's extra
+ * flags, one or two bytes), so a read looks the table up only for hours
+ * that have such records and pairs rows with exactly those results.
+ *
  * If anything fails the transaction rolls back and every in-memory cache
  * is dropped (it may hold state the database no longer has).
  *
@@ -221,6 +226,16 @@ static int chunk_add(struct sq_store *s, struct sq_check *c, const struct ys_res
             (rc = sq_text_id(s, r->tls.issuer, &ids.issuer, err)) < 0)
             return rc;
     }
+    /* The record says whether a facts row goes with it (see the file
+     * comment); whatever the flag said on the way in. */
+    struct ys_result flagged;
+    bool has_facts = r->facts[0] != '\0';
+    if (has_facts != ((r->flags & YS_RF_FACTS_ROW) != 0)) {
+        flagged = *r;
+        flagged.flags = (uint8_t)(has_facts ? r->flags | YS_RF_FACTS_ROW
+                                            : r->flags & ~YS_RF_FACTS_ROW);
+        r = &flagged;
+    }
     size_t before = ch->pending.len;
     ys_chunk_encode(&ch->st, r, &ids, &ch->pending);
     ch->size += ch->pending.len - before;
@@ -231,6 +246,19 @@ static int chunk_add(struct sq_store *s, struct sq_check *c, const struct ys_res
     if (r->ts_ms > ch->end_ms)
         ch->end_ms = r->ts_ms;
     return 0;
+}
+
+static int add_facts(struct sq_store *s, const struct ys_result *r, struct ys_err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, SQ_FACTS_ADD, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_int64(q, 1, r->check_id);
+    sqlite3_bind_int64(q, 2, r->ts_ms);
+    sqlite3_bind_text(q, 3, r->facts, (int)strnlen(r->facts, sizeof r->facts), SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    sqlite3_reset(q);
+    return step == SQLITE_DONE ? 0 : sq_fail(s, err, "writing facts");
 }
 
 static int add_one(struct sq_store *s, const struct ys_result *r, struct ys_err *err)
@@ -250,6 +278,8 @@ static int add_one(struct sq_store *s, const struct ys_result *r, struct ys_err 
         c->dirty = true;
     }
     if ((rc = chunk_add(s, c, r, err)) < 0)
+        return rc;
+    if (r->facts[0] && (rc = add_facts(s, r, err)) < 0)
         return rc;
     /* Rollups feed SLOs and goals; a maintenance window excluded from them
      * keeps its raw results (history shows them) out of every count. */

@@ -9,8 +9,10 @@
  * A raw chunk expires when its last result is older than retention.raw_ms;
  * a rollup when its whole bucket is older than its resolution's retention
  * (a packed hour of minute rollups, when the hour's end is). Retention 0
- * keeps a resolution forever. A check's pings expire with raw retention
- * too (by ts_ms, through ping_check).
+ * keeps a resolution forever. A check's results' facts and its pings
+ * expire with raw retention too (by ts_ms, through facts_check and
+ * ping_check). A facts row can go an hour before its result's chunk (that
+ * waits for its last result); the result then reads back without facts.
  *
  * After the walk over checks, what budget is left goes to the tables that
  * belong to no check, all on raw retention: outbox rows delivered or given
@@ -59,6 +61,7 @@ static int prune_check(struct sq_store *s, uint32_t id, int64_t now, int *left,
         bool cached; /* the writer caches these rows */
     } plan[] = {
         {SQ_PRUNE_CHUNK, YS_RES_RAW, rt->raw_ms, 1, true},
+        {SQ_PRUNE_FACTS, YS_RES_RAW, rt->raw_ms, 1, false},
         {SQ_PRUNE_MINUTE, YS_RES_MINUTE, rt->minute_ms, SQ_HOUR_MS, true},
         {SQ_PRUNE_ROLLUP, YS_RES_HOUR, rt->hour_ms, SQ_HOUR_MS, true},
         {SQ_PRUNE_ROLLUP, YS_RES_DAY, rt->day_ms, 24 * SQ_HOUR_MS, true},

@@ -7,6 +7,16 @@
  * after newer ones) and handed to the callback; memory is bounded by one
  * hour of one check.
  *
+ * Facts: an hour whose records carry YS_RF_FACTS_ROW reads the check's
+ * facts rows of that hour, ordered by (ts_ms, rowid), and hands them to
+ * the flagged results in (ts_ms, write) order: the k-th flagged result of
+ * a millisecond gets the k-th row of that millisecond. So two results of
+ * one check in the same millisecond (rare: a late result, a clock step)
+ * keep their own facts, except when they sit in different chunks of the
+ * hour in the opposite order, where theirs may swap. A flagged result
+ * whose row was pruned first (rows go by their own ts, a chunk by its
+ * last result) comes back without facts. The flag itself is cleared.
+ *
  * Minute rollups: each row packs one hour; entries for the same minute
  * (written before and after a late result) are merged before the callback.
  *
@@ -44,13 +54,55 @@ static void sort_by_time(struct ys_result *r, size_t n)
     }
 }
 
-static int emit(struct hour_rows *h, int64_t from, int64_t to, ys_store_result_cb cb, void *arg)
+/* Gives the hour's flagged results their facts rows (see the file
+ * comment) and clears the flag. h is sorted by time. */
+static int attach_facts(struct sq_store *s, uint32_t check_id, struct hour_rows *h,
+                        struct ys_err *err)
+{
+    size_t i = 0;
+    while (i < h->n && !(h->r[i].flags & YS_RF_FACTS_ROW))
+        i++;
+    if (i == h->n)
+        return 0;
+    int64_t hour = sq_floor(h->r[i].ts_ms, SQ_HOUR_MS);
+    sqlite3_stmt *q = sq_stmt(s, SQ_FACTS_RANGE, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_int64(q, 1, check_id);
+    sqlite3_bind_int64(q, 2, hour);
+    sqlite3_bind_int64(q, 3, hour + SQ_HOUR_MS);
+    int step = SQLITE_DONE;
+    while (i < h->n && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t ts = sqlite3_column_int64(q, 0);
+        /* Flagged results before this row's time lost theirs to pruning. */
+        while (i < h->n && (!(h->r[i].flags & YS_RF_FACTS_ROW) || h->r[i].ts_ms < ts))
+            i++;
+        if (i == h->n || h->r[i].ts_ms != ts)
+            continue; /* a row whose result is gone */
+        int len = sqlite3_column_bytes(q, 1);
+        const unsigned char *text = sqlite3_column_text(q, 1);
+        if (text && len > 0 && (size_t)len < sizeof h->r[i].facts)
+            memcpy(h->r[i].facts, text, (size_t)len + 1);
+        i++;
+    }
+    sqlite3_reset(q); /* stopping at the last flagged result leaves step at a row: fine */
+    for (size_t k = 0; k < h->n; k++)
+        h->r[k].flags &= (uint8_t)~YS_RF_FACTS_ROW;
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : sq_fail(s, err, "reading facts");
+}
+
+/* Sorts and completes one hour's results and hands those in [from, to) to
+ * cb. Returns 1 when cb asked to stop, 0, or a negative code. */
+static int emit(struct sq_store *s, uint32_t check_id, struct hour_rows *h, int64_t from,
+                int64_t to, ys_store_result_cb cb, void *arg, struct ys_err *err)
 {
     sort_by_time(h->r, h->n);
-    int stop = 0;
+    int stop = attach_facts(s, check_id, h, err);
+    if (stop < 0)
+        return stop;
     for (size_t i = 0; i < h->n && !stop; i++)
         if (h->r[i].ts_ms >= from && h->r[i].ts_ms < to)
-            stop = cb(&h->r[i], arg);
+            stop = cb(&h->r[i], arg) != 0;
     h->n = 0;
     return stop;
 }
@@ -101,7 +153,10 @@ int sq_query_raw(struct ys_store *st, uint32_t check_id, int64_t from_ms, int64_
     while (!stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
         int64_t chunk_hour = sq_floor(sqlite3_column_int64(q, 0), SQ_HOUR_MS);
         if (chunk_hour != hour) {
-            stop = emit(&h, from_ms, to_ms, cb, arg);
+            if ((stop = emit(s, check_id, &h, from_ms, to_ms, cb, arg, err)) < 0) {
+                rc = stop;
+                goto out;
+            }
             hour = chunk_hour;
         }
         if (!stop && (rc = decode_chunk(s, check_id, sqlite3_column_blob(q, 1),
@@ -112,8 +167,8 @@ int sq_query_raw(struct ys_store *st, uint32_t check_id, int64_t from_ms, int64_
         rc = sq_fail(s, err, "reading raw results");
         goto out;
     }
-    if (!stop)
-        emit(&h, from_ms, to_ms, cb, arg);
+    if (!stop && (stop = emit(s, check_id, &h, from_ms, to_ms, cb, arg, err)) < 0)
+        rc = stop;
 out:
     sqlite3_reset(q);
     free(h.r);

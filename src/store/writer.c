@@ -7,6 +7,15 @@
  * failed retry). ys_writer_flush waits on `done_cv` until done reaches the
  * head it saw, so it returns once everything pushed before it is settled.
  *
+ * The ring is big (65,536 results of about 1 KiB by default) and mostly
+ * idle, so it is one untouched allocation whose pages the kernel maps on
+ * first write, and it is filled from its start again whenever it drains:
+ * result `seq` lives at ring[(seq - base) % queue_max], and `base` moves to
+ * `head` each time the thread takes the last queued result. Under a load
+ * the thread keeps up with, only the first few batches' worth of slots are
+ * ever written, so resident memory follows the deepest the queue has been,
+ * not its capacity.
+ *
  * The thread sleeps on `work_cv` until flush_ms passed, batch_max results
  * wait, a flush is asked for, or stop. It copies up to batch_max results
  * out of the ring under the lock, and appends them with the lock released
@@ -57,7 +66,8 @@ struct ys_writer {
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
     struct ys_result *ring;
-    uint64_t head, tail; /* sequence numbers: ring[seq % queue_max] */
+    uint64_t head, tail; /* sequence numbers: ring[(seq - base) % queue_max] */
+    uint64_t base;       /* a sequence number at ring[0]; moved to head when the ring drains */
     uint64_t done;
     uint64_t flush_want;  /* flush asked up to this sequence */
     struct ys_incident *inc_ring; /* inc_ring[seq % INCIDENT_QUEUE_MAX] */
@@ -213,8 +223,10 @@ static size_t take_batch(struct ys_writer *w, size_t *ninc, size_t *nping, bool 
     if (n > w->opt.batch_max)
         n = w->opt.batch_max;
     for (size_t i = 0; i < n; i++)
-        w->batch[i] = w->ring[(w->tail + i) % w->opt.queue_max];
+        w->batch[i] = w->ring[(w->tail + i - w->base) % w->opt.queue_max];
     w->tail += n;
+    if (w->tail == w->head)
+        w->base = w->head; /* empty: the next push starts at ring[0] again */
     *ninc = take_incidents(w);
     *nping = take_pings(w);
     *quit = w->stopping && n == 0 && *ninc == 0 && *nping == 0;
@@ -310,7 +322,7 @@ int ys_writer_push(struct ys_writer *w, const struct ys_result *r)
                     w->opt.queue_max, (long long)warn_dropped);
         return YS_EBUSY;
     }
-    w->ring[w->head % w->opt.queue_max] = *r;
+    w->ring[(w->head - w->base) % w->opt.queue_max] = *r;
     w->head++;
     w->stats.queued++;
     if (w->head - w->tail >= w->opt.batch_max)

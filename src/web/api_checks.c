@@ -12,6 +12,7 @@
  */
 #include "web/web_int.h"
 
+#include "core/clock.h"
 #include "core/result_json.h"
 #include "slo/sketch.h"
 
@@ -27,6 +28,28 @@ static const char *status_of(const struct ys_live_check *lc)
     if (!lc->has_last)
         return "unknown";
     return lc->last.ok ? "up" : "down";
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    char buf[40];
+    return ms > 0 ? json_string(ys_format_time(ms, buf, sizeof buf)) : json_null();
+}
+
+/* A heartbeat's tracker, as live/heartbeats.c last published it. */
+static json_t *heartbeat_json(const struct ys_live_heartbeat *hb)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "state", json_string(ys_hb_state_name(hb->state)));
+    json_object_set_new(o, "problem", hb->problem ? json_string(ys_hb_problem_name(hb->problem))
+                                                  : json_null());
+    json_object_set_new(o, "last_ping", time_or_null(hb->last_ping_ms));
+    json_object_set_new(o, "last_success", time_or_null(hb->last_success_ms));
+    json_object_set_new(o, "last_duration_ms", hb->last_duration_ms >= 0
+                                                   ? json_integer(hb->last_duration_ms)
+                                                   : json_null());
+    json_object_set_new(o, "next_due", time_or_null(hb->next_due_ms));
+    return o;
 }
 
 json_t *ys_web_check_json(const struct ys_live_snapshot *snap, size_t i,
@@ -55,6 +78,8 @@ json_t *ys_web_check_json(const struct ys_live_snapshot *snap, size_t i,
     json_object_set_new(
         o, "counters",
         json_pack("{s:I,s:I}", "total", (json_int_t)lc->total, "ok", (json_int_t)lc->ok));
+    if (lc->hb.present)
+        json_object_set_new(o, "heartbeat", heartbeat_json(&lc->hb));
     return o;
 }
 

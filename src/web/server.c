@@ -9,7 +9,10 @@
  * an idle timeout, a header deadline (conn_guard.c), header memory
  * (MHD_OPTION_CONNECTION_MEMORY_LIMIT: larger headers get 431), no request
  * bodies at all (413), GET and HEAD only (405), ranges and rows capped by
- * the handlers (params.c).
+ * the handlers (params.c). The one exception is /ping/... (ping.c): a job
+ * may POST its log tail there, which is kept up to the check's max_body
+ * and read past and dropped beyond it; those routes check the ping token,
+ * not server.auth.
  *
  * A request is answered in the access handler's first call (headers
  * complete): it takes a reference on the current live snapshot, routes by
@@ -121,6 +124,27 @@ static bool reply_asset(const char *url, struct ys_web_reply *rep)
     return true;
 }
 
+/* Whether p (after "checks/") is "<name>/pings". */
+static bool is_pings_path(const char *p)
+{
+    const char *slash = strchr(p, '/');
+    return slash && slash > p && strcmp(slash, "/pings") == 0;
+}
+
+/* checks/<name>/pings: the name is copied out of the path. */
+static void route_pings(struct ys_web_req *req, const char *p, struct ys_web_reply *rep)
+{
+    char name[256];
+    size_t n = (size_t)(strchr(p, '/') - p);
+    if (n >= sizeof name) {
+        ys_web_reply_error(rep, MHD_HTTP_NOT_FOUND, "no check of that name");
+        return;
+    }
+    memcpy(name, p, n);
+    name[n] = '\0';
+    ys_web_api_pings(req, name, rep);
+}
+
 /* Routes an authorised request with a snapshot. */
 static void route_api(struct ys_web_req *req, struct ys_web_reply *rep)
 {
@@ -130,6 +154,8 @@ static void route_api(struct ys_web_req *req, struct ys_web_reply *rep)
         ys_web_metrics(req, rep);
     else if (strcmp(p, "checks") == 0)
         ys_web_api_checks(req, NULL, rep);
+    else if (strncmp(p, "checks/", 7) == 0 && is_pings_path(p + 7))
+        route_pings(req, p + 7, rep);
     else if (strncmp(p, "checks/", 7) == 0 && p[7])
         ys_web_api_checks(req, p + 7, rep);
     else if (strcmp(p, "slos") == 0)
@@ -204,6 +230,10 @@ static enum MHD_Result send_reply(struct ys_web *w, struct MHD_Connection *conn,
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (rep->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (rep->allow_post)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+    if (rep->retry_after)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (rep->challenge) {
         const struct ys_server_config *s = &w->cfg->server;
         if (s->tokens.n)
@@ -220,23 +250,59 @@ static enum MHD_Result send_reply(struct ys_web *w, struct MHD_Connection *conn,
     return ret;
 }
 
+static void disarm_guard(struct ys_web *w, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci)
+        ys_conn_guard_arm(w->guard, ci->socket_context, false);
+}
+
+/* /ping/...: *con_cls holds the ping (ping.c) from the headers to the
+ * end of the body, or &marker once it was refused. */
+static enum MHD_Result on_ping(struct ys_web *w, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+    struct ys_web_reply rep = {0};
+    if (!*con_cls) {
+        disarm_guard(w, conn);
+        struct ys_web_ping *p = ys_web_ping_begin(w, conn, url, method, &rep);
+        if (p) {
+            *con_cls = p;
+            return MHD_YES;
+        }
+        *con_cls = &marker;
+        return send_reply(w, conn, &rep);
+    }
+    if (*con_cls == &marker) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        bool more = ys_web_ping_body(*con_cls, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return more ? MHD_YES : MHD_NO;
+    }
+    ys_web_ping_finish(*con_cls, &rep);
+    return send_reply(w, conn, &rep);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     struct ys_web *w = cls;
     (void)version;
-    (void)upload_data;
+    if (ys_web_is_ping(url))
+        return on_ping(w, conn, url, method, upload_data, upload_data_size, con_cls);
     if (!*con_cls) {
         /* Headers are in. Answer at once when a body is announced (413,
          * the connection then closes unread); otherwise wait for MHD's
          * second call, since a reply queued before it makes MHD close the
          * connection instead of keeping it alive. */
         *con_cls = &marker;
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        if (ci)
-            ys_conn_guard_arm(w->guard, ci->socket_context, false);
+        disarm_guard(w, conn);
         if (!announces_body(conn))
             return MHD_YES;
     } else if (*upload_data_size) {
@@ -262,6 +328,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct ys_web *w = cls;
     (void)toe;
+    if (*con_cls && *con_cls != &marker)
+        ys_web_ping_free(*con_cls); /* only pings keep a context of their own */
     *con_cls = NULL;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -347,8 +415,8 @@ static void web_free(struct ys_web *w)
     free(w);
 }
 
-int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_web **out,
-                 struct ys_err *err)
+int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_heartbeats *hb,
+                 struct ys_web **out, struct ys_err *err)
 {
     const struct ys_server_config *s = &cfg->server;
     struct sockaddr_storage addr;
@@ -359,6 +427,7 @@ int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_we
     ys_config_ref(cfg);
     w->cfg = cfg;
     w->live = live;
+    w->hb = hb;
     pthread_mutex_init(&w->eval_mu, NULL);
     pthread_cond_init(&w->eval_cv, NULL);
     if (ys_web_store_key_init(w) < 0) {

@@ -16,15 +16,17 @@
 #include "live/state.h"
 
 struct ys_web;
+struct ys_heartbeats;
 
 /* Starts serving cfg->server (listen address, limits, auth) with figures
  * from live (borrowed; must outlive the server) and history from the store
- * described by cfg->storage. Takes a config reference of its own, so call
+ * described by cfg->storage. Heartbeat pings (/ping/...) go to hb
+ * (borrowed, must outlive the server; NULL: pings are answered 503). Takes a config reference of its own, so call
  * it on the loop thread (or before the loop runs). Settings are read once:
  * a reload does not move the server. Returns 0 and *out, or YS_EIO (with
  * err: the address is busy or invalid) or YS_EINVAL. */
-int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_web **out,
-                 struct ys_err *err);
+int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_heartbeats *hb,
+                 struct ys_web **out, struct ys_err *err);
 /* Stops the server: closes every connection, joins its threads and drops
  * every snapshot reference it held. Call on the loop thread or after the
  * loop ended, before freeing live. NULL is a no-op. */

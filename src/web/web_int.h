@@ -26,6 +26,7 @@
 struct MHD_Connection;
 struct MHD_Daemon;
 struct ys_conn_guard;
+struct ys_heartbeats;
 
 /* Caps on what one request may ask for. */
 #define YS_WEB_MAX_SPAN_MS (INT64_C(400) * 86400000) /* from..to */
@@ -57,6 +58,7 @@ struct ys_web {
     struct ys_web_eval *eval; /* guarded by eval_mu */
     bool evaluating;          /* guarded by eval_mu */
     struct ys_conn_guard *guard;
+    struct ys_heartbeats *hb; /* the ping intake; NULL: pings get 503 */
 };
 
 struct ys_web_req {
@@ -75,6 +77,8 @@ struct ys_web_reply {
     const char *content_type;
     bool challenge; /* 401: add WWW-Authenticate */
     bool allow;     /* 405: add Allow */
+    bool allow_post;  /* 405 on a ping route: Allow includes POST */
+    bool retry_after; /* 503: add Retry-After */
 };
 
 /* Replies with doc (taken) serialised compactly, as application/json. */
@@ -132,6 +136,22 @@ void ys_web_api_alerts(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_api_notifications(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_api_certificates(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_metrics(struct ys_web_req *req, struct ys_web_reply *rep);
+/* GET /api/v1/checks/<name>/pings: the newest stored pings of a heartbeat. */
+void ys_web_api_pings(struct ys_web_req *req, const char *name, struct ys_web_reply *rep);
+
+/* The ping routes (ping.c), outside server.auth: /ping/<check>[/start|
+ * /fail|/<exit code>]. A request spans MHD's calls: begin once the headers
+ * are in (NULL with rep filled when refused at once), body for each chunk
+ * (false: too much, drop the connection), finish when it is complete,
+ * free when MHD is done with it. */
+struct ys_web_ping;
+bool ys_web_is_ping(const char *url);
+struct ys_web_ping *ys_web_ping_begin(struct ys_web *w, struct MHD_Connection *conn,
+                                      const char *url, const char *method,
+                                      struct ys_web_reply *rep);
+bool ys_web_ping_body(struct ys_web_ping *p, const char *data, size_t len);
+void ys_web_ping_finish(struct ys_web_ping *p, struct ys_web_reply *rep);
+void ys_web_ping_free(struct ys_web_ping *p);
 
 /* The check object of the API (list and detail) for check i of snap;
  * eval may be NULL (availability null). Returns a new reference. */

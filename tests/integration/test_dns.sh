@@ -1,12 +1,16 @@
 # test_dns.sh - the dns and dns_records kinds against a real knot server.
 #
-# knotd serves a small zone on a free loopback port (config, zone, rundir
-# and storage in the test's temp folder); two python3 UDP responders play
-# broken servers: one never answers (timeout), one answers with a response
-# whose answer record is cut short (malformed). Asserts on answers (also a
-# multi-A RRset listed in another order), NXDOMAIN, a wrong expectation's
-# message, TTL bounds, the SOA serial, TCP after truncation (a TXT RRset
-# over 512 bytes; c-ares sends no EDNS) and dns_records' percentage.
+# knotd serves a small zone on a free loopback port, on 127.0.0.1 and (when
+# the machine has it) ::1, plus a zone whose file does not load, which it
+# answers with SERVFAIL (config, zones, rundir and storage in the test's
+# temp folder); two python3 UDP responders play broken servers: one never
+# answers (timeout), one answers with a response whose answer record is cut
+# short (malformed). Asserts on answers (also a multi-A RRset listed in
+# another order), NXDOMAIN, SERVFAIL, a wrong expectation's message, TTL
+# bounds, the SOA serial, TCP after truncation (a TXT RRset over 512 bytes;
+# c-ares sends no EDNS), an IPv6 server, dns_records' percentage, and the
+# facts of every check: per server its rcode, answers, lowest TTL, serial
+# where asked, error, and a response time within the check's duration.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KNOTD=${KNOTD:-$(command -v knotd || echo /usr/sbin/knotd)}
@@ -16,6 +20,16 @@ KNOTC=${KNOTC:-$(command -v knotc || echo /usr/sbin/knotc)}
 ys_tmpdir T
 PORT=$(free_port)
 mkdir -p "$T/run" "$T/db"
+
+# IPv6 loopback: knot listens there too when the machine has it.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    HAVE_V6=1
+    LISTEN="[ 127.0.0.1@$PORT, ::1@$PORT ]"
+else
+    HAVE_V6=0
+    LISTEN="127.0.0.1@$PORT"
+    log "SKIP the IPv6 case: ::1 is not available on this machine"
+fi
 
 # A TXT RRset of 8 strings of 100 bytes: ~900 bytes, over the 512-byte limit.
 BIG=""
@@ -40,10 +54,19 @@ _sip._tcp SRV 10 5 5060 sip
 $BIG
 EOF
 
+# A zone knot is configured to serve but whose file does not load: knot
+# answers every question in it with SERVFAIL.
+cat >"$T/broken.test.zone" <<EOF
+\$ORIGIN broken.test.
+\$TTL 300
+@       IN SOA ns1 hostmaster 1 3600 600 86400 300
+www     A     not-an-address
+EOF
+
 cat >"$T/knot.conf" <<EOF
 server:
     rundir: "$T/run"
-    listen: 127.0.0.1@$PORT
+    listen: $LISTEN
 control:
     listen: "$T/run/knot.sock"
 database:
@@ -59,6 +82,7 @@ template:
     journal-content: none
 zone:
   - domain: example.test
+  - domain: broken.test
 EOF
 
 "$KNOTD" -c "$T/knot.conf" </dev/null >"$T/knotd.out" 2>&1 &
@@ -67,6 +91,7 @@ YS_PIDS+=("$KNOT_PID")
 knot_ready() { "$KNOTC" -c "$T/knot.conf" zone-status example.test 2>/dev/null | grep -q serial; }
 wait_for 10 "knotd on port $PORT" knot_ready
 kill -0 "$KNOT_PID" 2>/dev/null || fail "knotd exited: $(cat "$T/knotd.out" "$T/knot.log")"
+wait_for 5 "knot to give up loading broken.test" grep -q "broken.test.*failed to load" "$T/knot.log"
 
 # Broken UDP servers: `silent` never answers, `malformed` echoes the query
 # with QR set and ANCOUNT=1 but only half a resource record after it.
@@ -92,6 +117,12 @@ BAD=$(free_port)
 start_udp silent "$SILENT"
 start_udp malformed "$BAD"
 K="127.0.0.1:$PORT"
+
+# The same question of knot over IPv6 and IPv4 (both must answer).
+V6_CHECK=""
+if [ "$HAVE_V6" = 1 ]; then
+    V6_CHECK="  - { name: ipv6, kind: dns, query: www.example.test, servers: [\"[::1]:$PORT\", \"$K\"], expect: [192.0.2.10] }"
+fi
 
 cat >"$T/cfg.yaml" <<EOF
 storage: { path: $T/y.db }
@@ -141,6 +172,13 @@ checks:
     servers: ["$K", "127.0.0.1:$SILENT"]
     timeout: 1s
   - { name: malformed, kind: dns, query: www.example.test, servers: ["127.0.0.1:$BAD"] }
+  - { name: servfail, kind: dns, query: www.broken.test, servers: ["$K"] }
+  - name: servfail_expected
+    kind: dns
+    query: www.broken.test
+    servers: ["$K"]
+    expect: { rcode: SERVFAIL }
+$V6_CHECK
   - name: records
     kind: dns_records
     servers: ["$K"]
@@ -188,6 +226,68 @@ expect_fail malformed dns "127.0.0.1:$BAD: malformed response"
 expect_fail records assertion "gone.example.test CNAME www.example.test.: NXDOMAIN on $K"
 assert_between "$(f records value)" 50 50 "records.value (1 of 2 present)"
 assert_between "$(f records_all value)" 100 100 "records_all.value"
+expect_fail servfail dns "$K: rcode SERVFAIL, expected NOERROR"
+expect_ok servfail_expected
+if [ "$HAVE_V6" = 1 ]; then
+    expect_ok ipv6
+fi
+
+# The facts: what each server said, in the order of the config.
+K="$K" SILENT="127.0.0.1:$SILENT" BAD="127.0.0.1:$BAD" V6="[::1]:$PORT" HAVE_V6="$HAVE_V6" \
+    python3 - "$OUT" <<'PY' || fail "facts (check output: $(cat "$OUT"))"
+import json, os, sys
+checks = {c["name"]: c for c in json.load(open(sys.argv[1]))}
+K, SILENT, BAD, V6 = (os.environ[k] for k in ("K", "SILENT", "BAD", "V6"))
+www = {"rcode": "NOERROR", "answers": ["192.0.2.10"], "ttl": 600}
+multi = {"rcode": "NOERROR", "answers": {"192.0.2.1", "192.0.2.2", "192.0.2.3"}, "ttl": 300}
+want = {
+    "a_ok": [dict(server=K, serial=None, **www)],
+    "multi_order": [dict(server=K, **multi), dict(server=K, **multi)],
+    "nxdomain": [{"server": K, "rcode": "NXDOMAIN", "answers": [], "ttl": None,
+                  "serial": 2024010107}],
+    "soa": [{"server": K, "rcode": "NOERROR", "ttl": 300, "serial": 2024010107}],
+    "ttl_ok": [dict(server=K, **www)],
+    "silent": [dict(server=K, **www), {"server": SILENT, "error": "timeout", "ms": None}],
+    "malformed": [{"server": BAD, "error": "dns", "rcode": None}],
+    "servfail": [{"server": K, "rcode": "SERVFAIL", "answers": []}],
+    "records": [{"name": "gone.example.test", "type": "CNAME", "value": "www.example.test.",
+                 "why": "NXDOMAIN on " + K}],
+    "records_all": None,
+}
+if os.environ["HAVE_V6"] == "1":
+    want["ipv6"] = [dict(server=V6, **www), dict(server=K, **www)]
+bad = []
+for name, servers in want.items():
+    facts = checks[name].get("facts")
+    if servers is None:
+        if facts is not None:
+            bad.append(f"{name}: expected no facts, got {facts}")
+        continue
+    if not isinstance(facts, list) or len(facts) != len(servers):
+        bad.append(f"{name}: expected {len(servers)} server facts, got {facts}")
+        continue
+    for i, (got, exp) in enumerate(zip(facts, servers)):
+        for key, val in exp.items():
+            g = got.get(key)
+            if isinstance(val, set):
+                g = set(g or [])
+            if g != val:
+                bad.append(f"{name}[{i}].{key}: expected {val!r}, got {g!r}")
+        # A response time for every server that answered, within the check's.
+        if "rcode" in got:
+            ms, total = got.get("ms"), checks[name]["duration_ms"]
+            if not isinstance(ms, (int, float)) or not 0 < ms <= total or ms > 1000:
+                bad.append(f"{name}[{i}].ms: {ms!r} outside (0, {total}]")
+# The TXT RRset does not fit: answers cut from the end, marked, still JSON.
+big = checks["big_txt"]["facts"][0]
+if not (big.get("tcp") is True and big.get("more") is True and 1 <= len(big["answers"]) < 8):
+    bad.append(f"big_txt facts: {big}")
+if len(json.dumps(checks["big_txt"]["facts"], separators=(",", ":"))) >= 384:
+    bad.append("big_txt facts are longer than the result's facts buffer")
+for b in bad:
+    print(b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
 
 # The big TXT answer came over TCP (the client logs it at debug level), the
 # small ones over UDP.

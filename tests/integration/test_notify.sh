@@ -84,7 +84,8 @@ send() { "$YARDSTICK" notify send -c "$dir/y.yaml" --notifier hook "$@"; }
 
 # 1. Down, then up: retried until delivered.
 log "receiver down: notify send keeps retrying"
-send --key first --wait 40s >"$dir/first.out" 2>"$dir/first.err" &
+"$YARDSTICK" notify send -c "$dir/y.yaml" --notifier hook --key first --wait 40s \
+    >"$dir/first.out" 2>"$dir/first.err" &
 SEND_PID=$!
 YS_PIDS+=("$SEND_PID")
 wait_for 15 "a failed attempt in the outbox" bash -c "[ \"\$(sqlite3 '$dir/var/y.db' \"SELECT max(attempts) FROM outbox WHERE alert_key = 'yardstick-test/first'\" 2>/dev/null)\" -ge 2 ]"
@@ -121,13 +122,19 @@ assert_contains "$(cat "$dir/third.err")" "stays in the outbox"
 
 # 4. kill -9 between the firing and the delivery, then a flush.
 log "kill -9 between firing and delivery"
-send --key second --wait 60s >"$dir/second.out" 2>"$dir/second.err" &
+# Started directly, not through send(): $! must be yardstick itself, not a
+# subshell that kill -9 would leave its child running behind.
+"$YARDSTICK" notify send -c "$dir/y.yaml" --notifier hook --key second --wait 60s \
+    >"$dir/second.out" 2>"$dir/second.err" &
 SEND_PID=$!
 YS_PIDS+=("$SEND_PID")
 wait_for 15 "a failed attempt of second" bash -c "[ \"\$(sqlite3 '$dir/var/y.db' \"SELECT max(attempts) FROM outbox WHERE alert_key = 'yardstick-test/second'\" 2>/dev/null)\" -ge 1 ]"
 kill -KILL "$SEND_PID"
 wait "$SEND_PID" 2>/dev/null || true
 forget_pid "$SEND_PID"
+kill -0 "$SEND_PID" 2>/dev/null && fail "notify send survived kill -9"
+pgrep -f -- "$dir/y.yaml --notifier hook --key second" >/dev/null &&
+    fail "a yardstick notify send --key second is still running"
 assert_eq "$(count yardstick-test/second firing)" 0 "second delivered before the restart"
 assert_eq "$(sqlite3 "$dir/var/y.db" "SELECT count(*) FROM outbox WHERE state = 0")" 2 "pending rows after kill -9"
 start_receiver

@@ -233,7 +233,7 @@ static void test_migration_from_1(void **state)
 {
     (void)state;
     ys_store_close(open_store(false));
-    assert_int_equal(scalar("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    assert_int_equal(scalar("SELECT value FROM meta WHERE key = 'schema_version'"), 4);
     /* Make it a version 1 database, as issue 2 wrote them. */
     exec("DROP TABLE incident; DROP TABLE goal_record;"
          "UPDATE meta SET value = 1 WHERE key = 'schema_version';");
@@ -243,12 +243,12 @@ static void test_migration_from_1(void **state)
     struct ys_store *s = NULL;
     struct ys_err err = {{0}};
     assert_int_equal(ys_store_open("sqlite", &opt, &s, &err), YS_ESTORE);
-    assert_non_null(strstr(err.msg, "schema version 1, expected 3"));
+    assert_non_null(strstr(err.msg, "schema version 1, expected 4"));
     s = open_store(false);
     put(s, mk(7, T0, 0, "migrated"));
     assert_int_equal(query(s, 7, 0, INT64_MAX).n, 1);
     ys_store_close(s);
-    assert_int_equal(scalar("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    assert_int_equal(scalar("SELECT value FROM meta WHERE key = 'schema_version'"), 4);
     assert_int_equal(scalar("SELECT count(*) FROM sqlite_master WHERE name = 'incident_start'"),
                      1);
 }

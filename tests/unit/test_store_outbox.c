@@ -427,7 +427,7 @@ static void test_migration_from_2(void **state)
     struct ys_err err = {{0}};
     assert_int_equal(s->type->put_incident(s, &inc, &err), 0);
     ys_store_close(s);
-    assert_int_equal(scalar("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    assert_int_equal(scalar("SELECT value FROM meta WHERE key = 'schema_version'"), 4);
     /* Make it a version 2 database, as the last release wrote them (sqlite_sequence
      * cannot be dropped; emptied, it is what a v2 file lacks in effect). */
     exec("DROP TABLE ping; DROP TABLE alert; DROP TABLE outbox; DELETE FROM sqlite_sequence;"
@@ -437,14 +437,14 @@ static void test_migration_from_2(void **state)
     struct ys_store_options opt = {.path = path, .read_only = true};
     s = NULL;
     assert_int_equal(ys_store_open("sqlite", &opt, &s, &err), YS_ESTORE);
-    assert_non_null(strstr(err.msg, "schema version 2, expected 3"));
+    assert_non_null(strstr(err.msg, "schema version 2, expected 4"));
     /* A read-write open migrates in place and keeps the old data. */
     s = fixture_open(false, 0);
     struct ys_outbox_row r[] = {row("hook", "k", T0, "{}")};
     commit(s, NULL, 0, r, 1);
     assert_int_equal(r[0].id, 1);
     ys_store_close(s);
-    assert_int_equal(scalar("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    assert_int_equal(scalar("SELECT value FROM meta WHERE key = 'schema_version'"), 4);
     static const char *const objects[] = {
         "ping", "ping_check", "alert", "alert_state", "outbox", "outbox_pending", "outbox_created"};
     char sql[128];

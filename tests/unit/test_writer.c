@@ -2,7 +2,8 @@
  * test_writer.c - the store writer thread: results pushed from two threads
  * all arrive after a flush; a full queue drops and counts; stop drains
  * what is queued; a failing store is retried once, then counted; the ping
- * queue is bounded by count and by body bytes.
+ * queue is bounded by count and by body bytes; results reach the store in
+ * the order pushed while the ring partly drains, wraps and drains again.
  *
  * The queue-full and failure cases use a fake store whose append blocks
  * on a gate or fails on demand, so the timing is deterministic.
@@ -33,10 +34,13 @@ struct fake {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool gate_open;
+    int pass; /* appends let through while the gate is closed */
     int in_append;
     int fail_next; /* how many appends fail */
     uint64_t appended, calls;
     uint64_t pings, ping_bytes;
+    int64_t seen[64]; /* duration_us of each result appended, in order */
+    size_t nseen;
 };
 
 static void fake_close(struct ys_store *s)
@@ -49,12 +53,13 @@ static int fake_append(struct ys_store *s, const struct ys_result *r, size_t n,
                        struct ys_err *err)
 {
     struct fake *f = (struct fake *)s;
-    (void)r;
     pthread_mutex_lock(&f->mu);
     f->in_append++;
     pthread_cond_broadcast(&f->cv);
-    while (!f->gate_open)
+    while (!f->gate_open && f->pass == 0)
         pthread_cond_wait(&f->cv, &f->mu);
+    if (!f->gate_open)
+        f->pass--;
     f->in_append--;
     f->calls++;
     int rc = 0;
@@ -63,6 +68,8 @@ static int fake_append(struct ys_store *s, const struct ys_result *r, size_t n,
         rc = ys_err_set(err, YS_EBUSY, "fake: busy");
     } else {
         f->appended += n;
+        for (size_t i = 0; i < n && f->nseen < 64; i++)
+            f->seen[f->nseen++] = r[i].duration_us;
     }
     pthread_mutex_unlock(&f->mu);
     return rc;
@@ -117,6 +124,18 @@ static void fake_wait_in_append(struct fake *f)
 {
     pthread_mutex_lock(&f->mu);
     while (f->in_append == 0)
+        pthread_cond_wait(&f->cv, &f->mu);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Lets the append that waits through and waits for the next one to block. */
+static void fake_pass_one(struct fake *f)
+{
+    pthread_mutex_lock(&f->mu);
+    uint64_t calls = f->calls;
+    f->pass = 1;
+    pthread_cond_broadcast(&f->cv);
+    while (f->calls == calls || f->in_append == 0)
         pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
 }
@@ -229,6 +248,50 @@ static void test_queue_full_and_drain(void **state)
     assert_int_equal(f.appended, 6);
 }
 
+/* Pushes result v (tagged in duration_us); returns the push's code. */
+static int push_tagged(struct ys_writer *w, int64_t v)
+{
+    struct ys_result r = result(1, v);
+    r.duration_us = v;
+    return ys_writer_push(w, &r);
+}
+
+static void test_ring_order(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_init(&f, false);
+    struct ys_writer_options wo = {.flush_ms = 60000, .batch_max = 3, .queue_max = 5};
+    struct ys_writer *w;
+    struct ys_err err;
+    assert_int_equal(ys_writer_start(&f.super, &wo, &w, &err), 0);
+    /* 0-2 make a batch the fake holds: the ring is empty again. */
+    for (int64_t v = 0; v < 3; v++)
+        assert_int_equal(push_tagged(w, v), 0);
+    fake_wait_in_append(&f);
+    /* 3-7 fill it from its start; 8 is dropped. */
+    for (int64_t v = 3; v < 8; v++)
+        assert_int_equal(push_tagged(w, v), 0);
+    assert_int_equal(push_tagged(w, 8), YS_EBUSY);
+    /* The thread writes 0-2 and takes 3-5, leaving 6 and 7 at the ring's
+     * end; 9-11 wrap around to its start, and 12 is dropped. */
+    fake_pass_one(&f);
+    for (int64_t v = 9; v < 12; v++)
+        assert_int_equal(push_tagged(w, v), 0);
+    assert_int_equal(push_tagged(w, 12), YS_EBUSY);
+    fake_open_gate(&f);
+    ys_writer_flush(w);
+    /* Drained: more pushes start over and still come out in order. */
+    for (int64_t v = 13; v < 18; v++)
+        assert_int_equal(push_tagged(w, v), 0);
+    ys_writer_flush(w);
+    ys_writer_stop(w);
+    static const int64_t want[] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 13, 14, 15, 16, 17};
+    assert_int_equal(f.nseen, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < f.nseen; i++)
+        assert_int_equal(f.seen[i], want[i]);
+}
+
 static void test_failure_retried_then_counted(void **state)
 {
     (void)state;
@@ -307,6 +370,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_queue_full_and_drain),
+        cmocka_unit_test(test_ring_order),
         cmocka_unit_test(test_failure_retried_then_counted),
         cmocka_unit_test(test_ping_queue_bounds),
     };

@@ -1,0 +1,157 @@
+# test_alerting.sh - alert rules end to end: a real daemon, real probes,
+# a webhook receiver in the test.
+#
+#  1. A check against a closed port opens an incident: one firing
+#     notification arrives, then reminders every repeat_interval; when a
+#     server comes up on the port, one resolved notification arrives.
+#  2. A flapping target (every other answer fails) never notifies.
+#  3. At least once across kill -9: with the receiver down, a new alert's
+#     notification waits in the outbox; the daemon is killed with SIGKILL,
+#     the receiver comes up, the daemon restarts and delivers it, and the
+#     alert (resumed as firing) is not announced twice.
+#  4. The API lists the alert and the notification log.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ys_tmpdir T
+HOOK_PORT=$(free_port)
+DOWN_PORT=$(free_port)
+FLAP_PORT=$(free_port)
+WEB_PORT=$(free_port)
+DB="$T/y.db"
+
+# The receiver: one JSON line per POST (path and body), 200 to each.
+start_receiver() {
+    python3 -u - "$HOOK_PORT" "$T/hook.jsonl" >>"$T/hook.log" 2>&1 <<'EOF' &
+import http.server, json, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "a") as f:
+            f.write(json.dumps({"path": self.path, "body": json.loads(body)}) + "\n")
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+EOF
+    RECV_PID=$!
+    YS_PIDS+=("$RECV_PID")
+    wait_for 10 "the webhook receiver" port_open "$HOOK_PORT"
+}
+
+# A target whose answers alternate 200 and 500.
+python3 -u - "$FLAP_PORT" >"$T/flap.log" 2>&1 <<'EOF' &
+import http.server, sys, itertools
+n = itertools.count()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if next(n) % 2 == 0 else 500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+YS_PIDS+=("$!")
+wait_for 10 "the flapping target" port_open "$FLAP_PORT"
+
+cat >"$T/cfg.yaml" <<EOF
+storage: { path: $DB }
+defaults: { interval: 300ms, timeout: 1s }
+server: { listen: "127.0.0.1:$WEB_PORT" }
+checks:
+  - { name: db, kind: tcp, address: "127.0.0.1:$DOWN_PORT", labels: { area: data } }
+  - { name: flappy, kind: http, url: "http://127.0.0.1:$FLAP_PORT/" }
+notifiers:
+  - { name: hook, kind: webhook, url: "http://127.0.0.1:$HOOK_PORT/hook", max_age: 10m }
+alerts:
+  - { name: down, when: check_down, severity: page, notify: [hook], repeat_interval: 3s,
+      annotations: { runbook: "https://runbooks/{{check}}" } }
+EOF
+
+start_daemon() {
+    "$YARDSTICK" run -c "$T/cfg.yaml" 2>>"$T/daemon.log" >/dev/null &
+    PID=$!
+    YS_PIDS+=("$PID")
+    wait_for 20 "the daemon's API" port_open "$WEB_PORT"
+}
+
+# count STATUS KEY [REPEAT]: notifications received for KEY with STATUS.
+count() {
+    python3 - "$T/hook.jsonl" "$1" "$2" "${3:-any}" <<'EOF'
+import json, sys
+path, status, key, repeat = sys.argv[1:]
+n = 0
+try:
+    for line in open(path):
+        b = json.loads(line)["body"]
+        if b.get("key") == key and b.get("status") == status and \
+           (repeat == "any" or str(b.get("repeat")).lower() == repeat):
+            n += 1
+except FileNotFoundError:
+    pass
+print(n)
+EOF
+}
+at_least() { [ "$(count "$2" "$3" "${4:-any}")" -ge "$1" ]; }
+
+start_receiver
+start_daemon
+
+# --- 1. fires once, repeats, resolves.
+wait_for 15 "a firing notification for down/db" at_least 1 firing down/db false
+body=$(grep -m1 '"down/db"' "$T/hook.jsonl")
+assert_contains "$body" '"severity": "page"' "labels carry the rule's severity"
+assert_contains "$body" '"check": "db"' "labels name the check"
+assert_contains "$body" '"area": "data"' "labels carry the check's area"
+assert_contains "$body" 'https://runbooks/db' "annotations are expanded"
+assert_contains "$body" "/#/check/db" "a link to the dashboard page"
+wait_for 10 "a reminder after repeat_interval" at_least 1 firing down/db true
+assert_eq "$(count firing down/db false)" 1 "firing notifications (not one per failing probe)"
+
+start_py_server pong "$DOWN_PORT" "$T/pong.log"
+PONG_PID=$PY_PID
+wait_for 15 "a resolved notification for down/db" at_least 1 resolved down/db
+assert_eq "$(count resolved down/db)" 1 "resolved notifications"
+
+# --- 2. the flapping check never notified (it has run for several seconds).
+assert_eq "$(count firing down/flappy)" 0 "notifications for a flapping check"
+flaps=$("$YARDSTICK" history flappy -c "$T/cfg.yaml" --since 1h --format json |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print(sum(1 for x in r if not x["ok"]))')
+assert_num "$flaps" -ge 3 "failed probes of the flapping check (it did flap)"
+
+# --- 4. the API.
+alerts=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/alerts")
+assert_contains "$alerts" '"key":"down/db"' "GET /api/v1/alerts lists the alert"
+notes=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/notifications")
+assert_contains "$notes" '"state":"delivered"' "the notification log shows deliveries"
+
+# --- 3. kill -9 between firing and delivery.
+kill "$RECV_PID"
+wait "$RECV_PID" 2>/dev/null || true
+forget_pid "$RECV_PID"
+before=$(count firing down/db false)
+kill "$PONG_PID"
+wait "$PONG_PID" 2>/dev/null || true
+forget_pid "$PONG_PID"
+pending() {
+    curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/notifications" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)["notifications"]
+sys.exit(0 if any(r["state"] == "pending" and r["status"] == "firing" and r["attempts"] >= 1
+                  for r in rows) else 1)'
+}
+wait_for 20 "a firing notification pending in the outbox (receiver down)" pending
+kill -KILL "$PID"
+wait "$PID" 2>/dev/null || true
+forget_pid "$PID"
+assert_eq "$(count firing down/db false)" "$before" "nothing delivered while the receiver was down"
+start_receiver
+start_daemon
+wait_for 30 "the pending notification delivered after the restart" \
+    at_least $((before + 1)) firing down/db false
+sleep 2
+assert_eq "$(count firing down/db false)" $((before + 1)) \
+    "the resumed alert is not announced again after the restart"
+log "ok: fired once, repeated, resolved; flapping quiet; delivered across kill -9"
