@@ -371,8 +371,10 @@ static int start_web(struct daemon *d)
     struct ys_err err = {{0}};
     if (!d->cfg->server.enabled)
         return 0;
-    if (ys_web_start(d->cfg, d->live, d->heartbeats, &d->web, &err) == 0)
+    if (ys_web_start(d->cfg, d->live, d->heartbeats, &d->web, &err) == 0) {
+        ys_web_set_outbox(d->web, d->outbox);
         return 0;
+    }
     if (!d->cfg->server.listen_explicit) {
         ys_warn("web", "%s; the HTTP server is off (set server.listen to choose an address)",
                 err.msg);

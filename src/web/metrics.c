@@ -22,6 +22,8 @@
 #include <microhttpd.h>
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,8 +274,50 @@ static void render_process(struct out *o, const struct ys_live_snapshot *s)
     put(o, "yardstick_live_snapshot_age_seconds ");
 }
 
+/* Alerts firing, and per notifier what the outbox delivered, retried,
+ * gave up and still holds. */
+static void render_alerting(struct out *o, const struct ys_web_alerting *a)
+{
+    char e1[256];
+    if (a->firing >= 0) {
+        family(o, "yardstick_alerts_firing", "gauge", "Alerts firing now.");
+        put(o, "yardstick_alerts_firing %ld\n", a->firing);
+    }
+    const struct ys_outbox_stats *st = a->outbox;
+    if (!st)
+        return;
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } fams[] = {
+        {"yardstick_notifications_delivered", "counter", "Notifications delivered.",
+         offsetof(struct ys_outbox_stats_one, delivered)},
+        {"yardstick_notification_attempts_failed", "counter",
+         "Delivery attempts that failed (each is retried with backoff).",
+         offsetof(struct ys_outbox_stats_one, attempts_failed)},
+        {"yardstick_notifications_given_up", "counter",
+         "Notifications given up after the notifier's max_age.",
+         offsetof(struct ys_outbox_stats_one, given_up)},
+        {"yardstick_notifications_rate_limited", "counter",
+         "Deliveries held back by the notifier's rate limit.",
+         offsetof(struct ys_outbox_stats_one, rate_limited)},
+        {"yardstick_notifications_pending", "gauge", "Notifications waiting in the outbox.",
+         offsetof(struct ys_outbox_stats_one, pending)},
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        bool counter = fams[f].type[0] == 'c';
+        family(o, fams[f].name, fams[f].type, fams[f].help);
+        for (size_t i = 0; i < st->n; i++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&st->v[i] + fams[f].off, sizeof v);
+            put(o, "%s%s{notifier=\"%s\"} %llu\n", fams[f].name, counter ? "_total" : "",
+                ys_web_metrics_escape(st->v[i].name, e1, sizeof e1), (unsigned long long)v);
+        }
+    }
+}
+
 char *ys_web_metrics_render(const struct ys_live_snapshot *snap, const struct ys_web_eval *eval,
-                            bool openmetrics, int64_t now_ms, size_t *len)
+                            const struct ys_web_alerting *alerting, bool openmetrics, int64_t now_ms, size_t *len)
 {
     struct out o = {.cap = 4096, .om = openmetrics};
     o.p = ys_xmalloc(o.cap);
@@ -284,6 +328,8 @@ char *ys_web_metrics_render(const struct ys_live_snapshot *snap, const struct ys
         render_slos(&o, eval);
         render_goals(&o, eval);
     }
+    if (alerting)
+        render_alerting(&o, alerting);
     render_process(&o, snap);
     int64_t age = now_ms - snap->published_ms;
     value(&o, (double)(age > 0 ? age : 0) / 1000.0);
@@ -293,6 +339,24 @@ char *ys_web_metrics_render(const struct ys_live_snapshot *snap, const struct ys
     return o.p;
 }
 
+static int count_one(const struct ys_alert_record *rec, void *arg)
+{
+    *(long *)arg += rec->firing;
+    return 0;
+}
+
+/* Firing alerts, from the store (where the outbox thread records them);
+ * -1 when the store cannot say. */
+static long count_firing(struct ys_web_req *req)
+{
+    struct ys_err err;
+    struct ys_store *s = ys_web_store(req->web, &err);
+    long n = 0;
+    if (!s || s->type->query_alerts(s, INT64_MAX, count_one, &n, &err) < 0)
+        return -1;
+    return n;
+}
+
 void ys_web_metrics(struct ys_web_req *req, struct ys_web_reply *rep)
 {
     const char *accept = ys_web_header(req, MHD_HTTP_HEADER_ACCEPT);
@@ -300,7 +364,14 @@ void ys_web_metrics(struct ys_web_req *req, struct ys_web_reply *rep)
     struct ys_err err;
     struct ys_web_eval *eval =
         req->snap->cfg->n_slos || req->snap->cfg->n_goals ? ys_web_eval_get(req, &err) : NULL;
-    rep->body = ys_web_metrics_render(req->snap, eval, om, req->now_ms, &rep->len);
+    struct ys_outbox_stats st = {0};
+    struct ys_outbox *outbox = atomic_load(&req->web->outbox);
+    struct ys_web_alerting alerting = {.outbox = outbox ? &st : NULL,
+                                       .firing = count_firing(req)};
+    if (outbox)
+        ys_outbox_stats(outbox, &st);
+    rep->body = ys_web_metrics_render(req->snap, eval, &alerting, om, req->now_ms, &rep->len);
+    free(st.v);
     ys_web_eval_release(eval);
     rep->status = MHD_HTTP_OK;
     rep->content_type = om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"

@@ -415,6 +415,12 @@ static void web_free(struct ys_web *w)
     free(w);
 }
 
+void ys_web_set_outbox(struct ys_web *w, struct ys_outbox *o)
+{
+    if (w)
+        atomic_store(&w->outbox, o);
+}
+
 int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_heartbeats *hb,
                  struct ys_web **out, struct ys_err *err)
 {

@@ -16,6 +16,7 @@
 #include "live/state.h"
 
 struct ys_web;
+struct ys_outbox;
 struct ys_heartbeats;
 
 /* Starts serving cfg->server (listen address, limits, auth) with figures
@@ -27,6 +28,9 @@ struct ys_heartbeats;
  * err: the address is busy or invalid) or YS_EINVAL. */
 int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_heartbeats *hb,
                  struct ys_web **out, struct ys_err *err);
+/* Lets /metrics report the outbox's delivery counters (thread-safe; o
+ * must outlive the server or be unset with NULL first). */
+void ys_web_set_outbox(struct ys_web *w, struct ys_outbox *o);
 /* Stops the server: closes every connection, joins its threads and drops
  * every snapshot reference it held. Call on the loop thread or after the
  * loop ended, before freeing live. NULL is a no-op. */

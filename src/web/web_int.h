@@ -14,6 +14,7 @@
 #include "live/state.h"
 #include "query/query.h"
 #include "store/store.h"
+#include "outbox/outbox.h"
 #include "web/web.h"
 
 #include <jansson.h>
@@ -59,6 +60,7 @@ struct ys_web {
     bool evaluating;          /* guarded by eval_mu */
     struct ys_conn_guard *guard;
     struct ys_heartbeats *hb; /* the ping intake; NULL: pings get 503 */
+    _Atomic(struct ys_outbox *) outbox; /* for /metrics; NULL until ys_web_set_outbox */
 };
 
 struct ys_web_req {
@@ -166,7 +168,14 @@ const char *ys_web_check_name(const struct ys_live_snapshot *snap, uint32_t id);
 /* The /metrics text for snap and eval (may be NULL: no SLO or goal
  * figures): Prometheus text format 0.0.4, or OpenMetrics 1.0 with `# EOF`.
  * Returns an owned string and its length in *len. Pure: any thread. */
+/* Alerting figures for /metrics: the outbox's counters (NULL: no outbox)
+ * and the alerts firing (-1: unknown). */
+struct ys_web_alerting {
+    const struct ys_outbox_stats *outbox;
+    long firing;
+};
 char *ys_web_metrics_render(const struct ys_live_snapshot *snap, const struct ys_web_eval *eval,
+                            const struct ys_web_alerting *alerting,
                             bool openmetrics, int64_t now_ms, size_t *len);
 /* Escapes a label value per the exposition format (backslash, double
  * quote, newline) into buf (size > 0, always terminated; truncates at a

@@ -127,6 +127,13 @@ assert_contains "$alerts" '"key":"down/db"' "GET /api/v1/alerts lists the alert"
 notes=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/notifications")
 assert_contains "$notes" '"state":"delivered"' "the notification log shows deliveries"
 
+metrics=$(curl -fsS "http://127.0.0.1:$WEB_PORT/metrics")
+delivered=$(printf '%s\n' "$metrics" | sed -nE 's/^yardstick_notifications_delivered_total\{notifier="hook"\} ([0-9]+)$/\1/p')
+assert_num "${delivered:-0}" -ge 3 "/metrics: notifications delivered by hook (firing, reminder, resolved)"
+assert_contains "$metrics" "yardstick_alerts_firing 0" "/metrics: alerts firing after the resolve"
+printf '%s\n' "$metrics" | promtool check metrics >"$T/promtool.out" 2>&1 ||
+    fail "promtool check metrics: $(cat "$T/promtool.out")"
+
 # --- 3. kill -9 between firing and delivery.
 kill "$RECV_PID"
 wait "$RECV_PID" 2>/dev/null || true

@@ -176,6 +176,25 @@ static void test_parse(void **state)
     assert_string_equal(s->servers.v[0], "127.0.0.1:53");
     assert_string_equal(s->servers.v[1], "[::1]:5300");
     assert_int_equal(s->max_lag_ms, 30000);
+    assert_false(s->discover_ns);
+    assert_int_equal(s->discover_port, 53);
+    ys_config_unref(cfg);
+    ys_diag_free(&d);
+
+    static const char disc[] = "checks:\n"
+                               "  - name: p\n"
+                               "    kind: dns_propagation\n"
+                               "    query: www.example.org\n"
+                               "    zone: example.org\n"
+                               "    servers: [\"127.0.0.1:5300\"]\n"
+                               "    discover_ns: true\n"
+                               "    discover_port: 5300\n";
+    ys_diag_init(&d, "t.yaml");
+    cfg = NULL;
+    assert_int_equal(ys_config_load_string(disc, strlen(disc), &cfg, &d), 0);
+    s = cfg->checks[0].spec;
+    assert_true(s->discover_ns);
+    assert_int_equal(s->discover_port, 5300);
     ys_config_unref(cfg);
     ys_diag_free(&d);
 
@@ -183,18 +202,26 @@ static void test_parse(void **state)
                               "  - name: p\n"
                               "    kind: dns_propagation\n"
                               "    servers: [\"ns1.example.org\"]\n"
-                              "    discover_ns: true\n";
+                              "    discover_ns: true\n"
+                              "    discover_port: 0\n"
+                              "  - name: q\n"
+                              "    kind: dns_propagation\n"
+                              "    query: www.example.org\n"
+                              "    servers: [\"127.0.0.1\"]\n"
+                              "    discover_port: 5300\n";
     ys_diag_init(&d, "t.yaml");
     cfg = NULL;
     assert_true(ys_config_load_string(bad, strlen(bad), &cfg, &d) < 0);
     assert_null(cfg);
-    bool query = false, server = false, zone = false;
+    bool query = false, server = false, zone = false, port = false, port_alone = false;
     for (size_t i = 0; i < d.n; i++) {
         query |= strstr(d.v[i].msg, "'query'") != NULL;
         server |= d.v[i].line == 4 && d.v[i].col == 15 && strstr(d.v[i].msg, "'ns1.example.org' must be an IP address");
         zone |= d.v[i].line == 5 && strstr(d.v[i].msg, "needs a zone") != NULL;
+        port |= d.v[i].line == 6 && strstr(d.v[i].msg, "discover_port must be between 1 and 65535");
+        port_alone |= d.v[i].line == 11 && strstr(d.v[i].msg, "discover_port needs discover_ns: true");
     }
-    assert_true(query && server && zone);
+    assert_true(query && server && zone && port && port_alone);
     ys_diag_free(&d);
 }
 

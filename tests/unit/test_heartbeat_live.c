@@ -130,6 +130,7 @@ static void stop_loop(uv_timer_t *t)
 static void run_for(uv_loop_t *loop, int64_t ms)
 {
     uv_timer_t t;
+    uv_update_time(loop); /* the loop's clock stood still since the last run */
     uv_timer_init(loop, &t);
     uv_timer_start(&t, stop_loop, (uint64_t)ms, 0);
     uv_run(loop, UV_RUN_DEFAULT);

@@ -158,7 +158,7 @@ static void test_text_format(void **state)
 {
     struct fixture *f = *state;
     size_t len;
-    char *t = ys_web_metrics_render(f->snap, NULL, false, 2500, &len);
+    char *t = ys_web_metrics_render(f->snap, NULL, NULL, false, 2500, &len);
     assert_int_equal(strlen(t), len);
     expect_line(t, "# TYPE yardstick_check_up gauge");
     expect_line(t, "yardstick_check_up{check=\"web\",kind=\"http\"} 0");
@@ -190,7 +190,7 @@ static void test_openmetrics(void **state)
 {
     struct fixture *f = *state;
     size_t len;
-    char *t = ys_web_metrics_render(f->snap, NULL, true, 2500, &len);
+    char *t = ys_web_metrics_render(f->snap, NULL, NULL, true, 2500, &len);
     expect_line(t, "# TYPE yardstick_check_results counter");
     expect_line(t, "yardstick_check_results_total{check=\"web\",result=\"ok\"} 2");
     expect_line(t, "# TYPE yardstick_check info");
