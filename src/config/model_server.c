@@ -169,7 +169,8 @@ void ys_model_parse_server(const struct ys_node *n, struct ys_config *c, struct 
      * credential should not also read the whole API. */
     if ((v = ys_node_get(n, "ping_token")) &&
         ys_cfg_string(v, "server.ping_token", &s->ping_token, d) == 0 && s->ping_token[0] == '\0')
-        ys_diag_add(d, v->line, v->col, "server.ping_token must not be empty (is its variable set?)");
+        ys_diag_add(d, v->line, v->col,
+                    "server.ping_token must not be empty (is its variable set?)");
 }
 
 void ys_model_free_server(struct ys_config *c)

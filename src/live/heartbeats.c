@@ -228,8 +228,8 @@ int ys_heartbeats_restore(struct ys_heartbeats *hb, struct ys_store *store, int6
         c->n = 0;
         if (id == 0)
             continue;
-        rc = store->type->query_pings(store, id, 0, INT64_MAX, YS_HB_RESTORE_PINGS, collect, c,
-                                      err);
+        rc =
+            store->type->query_pings(store, id, 0, INT64_MAX, YS_HB_RESTORE_PINGS, collect, c, err);
         if (rc < 0 || c->n == 0)
             continue;
         ys_hb_restore(&e->t, c->v, c->n, now_ms);
@@ -268,9 +268,9 @@ static void report_changes(struct ys_heartbeats *hb, int64_t now_ms)
         enum ys_hb_state st = ys_hb_state(&e->t, now_ms);
         if (st == e->reported_state && e->t.problem == e->reported_problem)
             continue;
-        ys_info("heartbeat", "check %s: %s -> %s%s%s", e->name,
-                ys_hb_state_name(e->reported_state), ys_hb_state_name(st),
-                e->t.problem ? ", problem " : "", ys_hb_problem_name(e->t.problem));
+        ys_info("heartbeat", "check %s: %s -> %s%s%s", e->name, ys_hb_state_name(e->reported_state),
+                ys_hb_state_name(st), e->t.problem ? ", problem " : "",
+                ys_hb_problem_name(e->t.problem));
         e->reported_state = st;
         e->reported_problem = e->t.problem;
         if (hb->on_change)
@@ -329,7 +329,10 @@ static void store_ping(struct ys_heartbeats *hb, const struct ys_ping *p, int64_
                        const struct queued *q)
 {
     struct ys_ping_record rec = {
-        .ping = *p, .duration_ms = duration_ms, .body = q->body, .body_len = q->body_len,
+        .ping = *p,
+        .duration_ms = duration_ms,
+        .body = q->body,
+        .body_len = q->body_len,
     };
     if (hb->writer && p->check_id && ys_writer_push_ping(hb->writer, &rec) < 0)
         ys_debug("heartbeat", "check %s: ping not stored (the writer's queue is full)", q->name);
@@ -351,7 +354,9 @@ static void handle(struct ys_heartbeats *hb, struct queued *q)
     int closed = ys_hb_ping(&e->t, &p, &r);
     int64_t dur = p.kind != YS_PING_START && e->t.n_runs < runs_before ? e->t.last_duration_ms : -1;
     ys_debug("heartbeat", "check %s: %s ping%s%s (%zu body bytes)%s", e->name,
-             p.kind == YS_PING_START ? "start" : p.kind == YS_PING_FAIL ? "fail" : "success",
+             p.kind == YS_PING_START  ? "start"
+             : p.kind == YS_PING_FAIL ? "fail"
+                                      : "success",
              p.run_id[0] ? ", run " : "", p.run_id, q->body_len,
              closed ? "" : ", no slot to close");
     if (closed) {

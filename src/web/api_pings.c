@@ -90,16 +90,16 @@ static int add_ping(const struct ys_ping_record *rec, void *arg)
     json_object_set_new(o, "kind", json_string(kind_name(p)));
     json_object_set_new(o, "ts", json_string(ys_format_time(p->ts_ms, ts, sizeof ts)));
     json_object_set_new(o, "ts_ms", json_integer(p->ts_ms));
-    json_object_set_new(o, "run_id", p->run_id[0] ? lossy_string(p->run_id, strnlen(p->run_id,
-                                                     sizeof p->run_id))
-                                                 : json_null());
-    json_object_set_new(o, "exit_code", p->exit_code >= 0 ? json_integer(p->exit_code)
-                                                          : json_null());
+    json_object_set_new(o, "run_id",
+                        p->run_id[0] ? lossy_string(p->run_id, strnlen(p->run_id, sizeof p->run_id))
+                                     : json_null());
+    json_object_set_new(o, "exit_code",
+                        p->exit_code >= 0 ? json_integer(p->exit_code) : json_null());
     json_object_set_new(o, "duration_ms",
                         rec->duration_ms >= 0 ? json_integer(rec->duration_ms) : json_null());
     json_object_set_new(o, "body_bytes", json_integer((json_int_t)rec->body_len));
-    json_object_set_new(o, "body", rec->body ? lossy_string(rec->body, rec->body_len)
-                                             : json_null());
+    json_object_set_new(o, "body",
+                        rec->body ? lossy_string(rec->body, rec->body_len) : json_null());
     json_array_insert_new(arr, 0, o); /* the store reads oldest first */
     return 0;
 }
@@ -138,8 +138,8 @@ void ys_web_api_pings(struct ys_web_req *req, const char *name, struct ys_web_re
     json_t *arr = json_array();
     int rc = s ? 0 : YS_ESTORE;
     if (rc == 0 && ck->store_id)
-        rc = s->type->query_pings(s, ck->store_id, 0, INT64_MAX, (size_t)limit, add_ping, arr,
-                                  &err);
+        rc =
+            s->type->query_pings(s, ck->store_id, 0, INT64_MAX, (size_t)limit, add_ping, arr, &err);
     if (rc < 0) {
         json_decref(arr);
         ys_web_reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "store: %s", err.msg);

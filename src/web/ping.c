@@ -173,16 +173,14 @@ static unsigned check_access(struct ys_web *w, struct MHD_Connection *conn, cons
 }
 
 struct ys_web_ping *ys_web_ping_begin(struct ys_web *w, struct MHD_Connection *conn,
-                                      const char *url, const char *method,
-                                      struct ys_web_reply *rep)
+                                      const char *url, const char *method, struct ys_web_reply *rep)
 {
     struct ys_web_ping *p = ys_xcalloc(1, sizeof *p);
     const char *why = "";
     unsigned status = 0;
     p->web = w;
     p->ping.ts_ms = ys_wall_ms();
-    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
-        strcmp(method, "HEAD") != 0) {
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 && strcmp(method, "HEAD") != 0) {
         rep->allow_post = true;
         why = "use GET, POST or HEAD";
         status = MHD_HTTP_METHOD_NOT_ALLOWED;

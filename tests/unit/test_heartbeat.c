@@ -31,7 +31,7 @@
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
 #define T0 INT64_C(1767225600000) /* 2026-01-01 00:00:00 UTC */
-#define AT(s) (T0 + (int64_t)(s) * SEC)
+#define AT(s) (T0 + (int64_t)(s)*SEC)
 
 enum op { TICK, OK, START, FAIL, EXIT };
 
@@ -52,7 +52,8 @@ struct step {
 #define DUR(ms) .has_dur = true, .dur_ms = (ms)
 
 static const struct ys_hb_schedule hourly = {
-    .period_ms = HOUR, .grace_ms = 10 * MIN,
+    .period_ms = HOUR,
+    .grace_ms = 10 * MIN,
 };
 
 static void feed(struct ys_hb_tracker *t, const struct step *s, struct ys_result *out, size_t *n)
@@ -98,9 +99,9 @@ static void run(const char *name, const struct ys_hb_schedule *sched, int64_t st
                 fail_msg("%s, step %zu: message '%s' lacks '%s'", name, i, r->message, s->msg);
             if (!s->msg && r->message[0])
                 fail_msg("%s, step %zu: unexpected message '%s'", name, i, r->message);
-            if (s->has_dur && (r->duration_us != s->dur_ms * 1000 ||
-                               !(r->flags & YS_RF_HAS_VALUE) ||
-                               r->value != (double)s->dur_ms / 1000.0))
+            if (s->has_dur &&
+                (r->duration_us != s->dur_ms * 1000 || !(r->flags & YS_RF_HAS_VALUE) ||
+                 r->value != (double)s->dur_ms / 1000.0))
                 fail_msg("%s, step %zu: duration %lld us, expected %lld ms", name, i,
                          (long long)r->duration_us, (long long)s->dur_ms);
             if (!s->has_dur && (r->flags & YS_RF_HAS_VALUE))
@@ -131,15 +132,13 @@ static void run(const char *name, const struct ys_hb_schedule *sched, int64_t st
 static void test_period_on_time_and_late(void **state)
 {
     (void)state;
-    RUN("on time", &hourly, T0,
-        {.at = AT(0), .op = TICK, .state = YS_HB_NEW, .next = AT(4200)},
+    RUN("on time", &hourly, T0, {.at = AT(0), .op = TICK, .state = YS_HB_NEW, .next = AT(4200)},
         {.at = AT(3000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP, .next = AT(7200)},
         {.at = AT(6600), .op = TICK, .state = YS_HB_UP},
         {.at = AT(6601), .op = TICK, .state = YS_HB_LATE},
         {.at = AT(7199), .op = TICK, .state = YS_HB_LATE},
         {.at = AT(7100), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP, .next = AT(11300)});
-    RUN("late within grace", &hourly, T0,
-        {.at = AT(3700), .op = TICK, .state = YS_HB_LATE},
+    RUN("late within grace", &hourly, T0, {.at = AT(3700), .op = TICK, .state = YS_HB_LATE},
         {.at = AT(4199), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP, .next = AT(8399)});
 }
 
@@ -148,25 +147,45 @@ static void test_period_missed(void **state)
     (void)state;
     RUN("missed, one result per slot", &hourly, T0,
         {.at = AT(4199), .op = TICK, .state = YS_HB_LATE},
-        {.at = AT(4200), .op = TICK, .emits = 1, .ok = false, .msg = "missed",
-         .state = YS_HB_DOWN, .problem = YS_HBP_MISSED, .next = AT(7800)},
+        {.at = AT(4200),
+         .op = TICK,
+         .emits = 1,
+         .ok = false,
+         .msg = "missed",
+         .state = YS_HB_DOWN,
+         .problem = YS_HBP_MISSED,
+         .next = AT(7800)},
         /* two more deadlines pass (7800 and 11400): two more results */
-        {.at = AT(11400), .op = TICK, .emits = 2, .ok = false, .msg = "2026-01-01T03:00:00.000Z",
-         .state = YS_HB_DOWN, .problem = YS_HBP_MISSED, .next = AT(15000)},
+        {.at = AT(11400),
+         .op = TICK,
+         .emits = 2,
+         .ok = false,
+         .msg = "2026-01-01T03:00:00.000Z",
+         .state = YS_HB_DOWN,
+         .problem = YS_HBP_MISSED,
+         .next = AT(15000)},
         /* the job comes back in the second half of the period: this slot */
-        {.at = AT(13000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP,
-         .next = AT(17200)});
+        {.at = AT(13000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP, .next = AT(17200)});
     RUN("a late ping after a miss emits nothing more", &hourly, T0,
-        {.at = AT(4200), .op = TICK, .emits = 1, .ok = false, .msg = "missed",
-         .state = YS_HB_DOWN, .problem = YS_HBP_MISSED},
+        {.at = AT(4200),
+         .op = TICK,
+         .emits = 1,
+         .ok = false,
+         .msg = "missed",
+         .state = YS_HB_DOWN,
+         .problem = YS_HBP_MISSED},
         {.at = AT(4300), .op = OK, .state = YS_HB_UP, .next = AT(8500)},
         {.at = AT(8400), .op = TICK, .state = YS_HB_LATE},
         {.at = AT(8000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP});
     RUN("a late failure after a miss", &hourly, T0,
-        {.at = AT(4200), .op = TICK, .emits = 1, .ok = false, .msg = "missed",
-         .state = YS_HB_DOWN, .problem = YS_HBP_MISSED},
-        {.at = AT(4300), .op = EXIT, .code = 2, .state = YS_HB_FAILED,
-         .problem = YS_HBP_FAILED});
+        {.at = AT(4200),
+         .op = TICK,
+         .emits = 1,
+         .ok = false,
+         .msg = "missed",
+         .state = YS_HB_DOWN,
+         .problem = YS_HBP_MISSED},
+        {.at = AT(4300), .op = EXIT, .code = 2, .state = YS_HB_FAILED, .problem = YS_HBP_FAILED});
 }
 
 static void test_period_failures(void **state)
@@ -174,16 +193,33 @@ static void test_period_failures(void **state)
     (void)state;
     RUN("fail ping", &hourly, T0,
         {.at = AT(1000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP},
-        {.at = AT(2000), .op = FAIL, .emits = 1, .ok = false, .msg = "job reported failure",
-         .state = YS_HB_FAILED, .problem = YS_HBP_FAILED, .next = AT(6200)},
+        {.at = AT(2000),
+         .op = FAIL,
+         .emits = 1,
+         .ok = false,
+         .msg = "job reported failure",
+         .state = YS_HB_FAILED,
+         .problem = YS_HBP_FAILED,
+         .next = AT(6200)},
         {.at = AT(3000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP});
     RUN("exit codes", &hourly, T0,
-        {.at = AT(1000), .op = EXIT, .code = 3, .emits = 1, .ok = false,
-         .msg = "job reported failure (exit 3)", .state = YS_HB_FAILED,
+        {.at = AT(1000),
+         .op = EXIT,
+         .code = 3,
+         .emits = 1,
+         .ok = false,
+         .msg = "job reported failure (exit 3)",
+         .state = YS_HB_FAILED,
          .problem = YS_HBP_FAILED},
         {.at = AT(2000), .op = EXIT, .code = 0, .emits = 1, .ok = true, .state = YS_HB_UP},
-        {.at = AT(3000), .op = EXIT, .code = 255, .emits = 1, .ok = false, .msg = "(exit 255)",
-         .state = YS_HB_FAILED, .problem = YS_HBP_FAILED});
+        {.at = AT(3000),
+         .op = EXIT,
+         .code = 255,
+         .emits = 1,
+         .ok = false,
+         .msg = "(exit 255)",
+         .state = YS_HB_FAILED,
+         .problem = YS_HBP_FAILED});
 }
 
 static void test_period_runs(void **state)
@@ -192,25 +228,45 @@ static void test_period_runs(void **state)
     RUN("start without end", &hourly, T0,
         {.at = AT(1000), .op = START, .state = YS_HB_RUNNING, .next = AT(4200)},
         {.at = AT(4000), .op = TICK, .state = YS_HB_RUNNING},
-        {.at = AT(4200), .op = TICK, .emits = 1, .ok = false, .msg = "missed",
-         .state = YS_HB_DOWN, .problem = YS_HBP_MISSED});
+        {.at = AT(4200),
+         .op = TICK,
+         .emits = 1,
+         .ok = false,
+         .msg = "missed",
+         .state = YS_HB_DOWN,
+         .problem = YS_HBP_MISSED});
     RUN("run ids pair two concurrent runs", &hourly, T0,
         {.at = AT(100), .op = START, .rid = "a", .state = YS_HB_RUNNING},
         {.at = AT(200), .op = START, .rid = "b", .state = YS_HB_RUNNING},
-        {.at = AT(500), .op = OK, .rid = "b", .emits = 1, .ok = true, DUR(300 * SEC),
+        {.at = AT(500),
+         .op = OK,
+         .rid = "b",
+         .emits = 1,
+         .ok = true,
+         DUR(300 * SEC),
          .state = YS_HB_RUNNING},
-        {.at = AT(1000), .op = OK, .rid = "a", .emits = 1, .ok = true, DUR(900 * SEC),
+        {.at = AT(1000),
+         .op = OK,
+         .rid = "a",
+         .emits = 1,
+         .ok = true,
+         DUR(900 * SEC),
          .state = YS_HB_UP},
         /* an end whose id started nothing measures nothing */
         {.at = AT(1100), .op = OK, .rid = "zzz", .emits = 1, .ok = true, .state = YS_HB_UP});
-    RUN("without an id the newest run ends; a second anonymous start replaces the first",
-        &hourly, T0,
-        {.at = AT(100), .op = START, .state = YS_HB_RUNNING},
+    RUN("without an id the newest run ends; a second anonymous start replaces the first", &hourly,
+        T0, {.at = AT(100), .op = START, .state = YS_HB_RUNNING},
         {.at = AT(200), .op = START, .state = YS_HB_RUNNING},
         {.at = AT(260), .op = OK, .emits = 1, .ok = true, DUR(60 * SEC), .state = YS_HB_UP},
         {.at = AT(300), .op = START, .rid = "x", .state = YS_HB_RUNNING},
-        {.at = AT(310), .op = FAIL, .emits = 1, .ok = false, .msg = "failure", DUR(10 * SEC),
-         .state = YS_HB_FAILED, .problem = YS_HBP_FAILED});
+        {.at = AT(310),
+         .op = FAIL,
+         .emits = 1,
+         .ok = false,
+         .msg = "failure",
+         DUR(10 * SEC),
+         .state = YS_HB_FAILED,
+         .problem = YS_HBP_FAILED});
 }
 
 static void test_period_durations(void **state)
@@ -219,20 +275,34 @@ static void test_period_durations(void **state)
     struct ys_hb_schedule s = hourly;
     s.min_duration_ms = 1 * MIN;
     s.max_duration_ms = 10 * MIN;
-    RUN("too short", &s, T0,
-        {.at = AT(100), .op = START, .state = YS_HB_RUNNING},
-        {.at = AT(110), .op = OK, .emits = 1, .ok = false, .msg = "too short: ran 10s, "
-         "min_duration 1m", DUR(10 * SEC), .state = YS_HB_FAILED,
+    RUN("too short", &s, T0, {.at = AT(100), .op = START, .state = YS_HB_RUNNING},
+        {.at = AT(110),
+         .op = OK,
+         .emits = 1,
+         .ok = false,
+         .msg = "too short: ran 10s, "
+                "min_duration 1m",
+         DUR(10 * SEC),
+         .state = YS_HB_FAILED,
          .problem = YS_HBP_TOO_SHORT},
         {.at = AT(200), .op = START, .state = YS_HB_RUNNING, .problem = YS_HBP_TOO_SHORT},
         {.at = AT(260), .op = OK, .emits = 1, .ok = true, DUR(60 * SEC), .state = YS_HB_UP});
     RUN("too long: flagged while running, judged at the end", &s, T0,
         {.at = AT(100), .op = START, .state = YS_HB_RUNNING, .next = AT(700)},
         {.at = AT(699), .op = TICK, .state = YS_HB_RUNNING},
-        {.at = AT(700), .op = TICK, .state = YS_HB_RUNNING, .problem = YS_HBP_TOO_LONG,
+        {.at = AT(700),
+         .op = TICK,
+         .state = YS_HB_RUNNING,
+         .problem = YS_HBP_TOO_LONG,
          .next = AT(4200)},
-        {.at = AT(900), .op = OK, .emits = 1, .ok = false, .msg = "too long: ran 13m20s, "
-         "max_duration 10m", DUR(800 * SEC), .state = YS_HB_FAILED,
+        {.at = AT(900),
+         .op = OK,
+         .emits = 1,
+         .ok = false,
+         .msg = "too long: ran 13m20s, "
+                "max_duration 10m",
+         DUR(800 * SEC),
+         .state = YS_HB_FAILED,
          .problem = YS_HBP_TOO_LONG});
     RUN("no duration without a start", &s, T0,
         {.at = AT(100), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP});
@@ -259,35 +329,64 @@ static void test_cron_dst(void **state)
     /* 02:30 local is 01:30 UTC in winter, 00:30 UTC in summer; on 03-29
      * it does not exist and fires at the end of the gap, 03:00 CEST. */
     RUN("spring forward (23 h day)", &s, ut(2026, 3, 28, 0, 0, 0),
-        {.at = ut(2026, 3, 28, 0, 0, 0), .op = TICK, .state = YS_HB_NEW,
+        {.at = ut(2026, 3, 28, 0, 0, 0),
+         .op = TICK,
+         .state = YS_HB_NEW,
          .next = ut(2026, 3, 28, 1, 35, 0)},
-        {.at = ut(2026, 3, 28, 1, 31, 0), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP,
+        {.at = ut(2026, 3, 28, 1, 31, 0),
+         .op = OK,
+         .emits = 1,
+         .ok = true,
+         .state = YS_HB_UP,
          .next = ut(2026, 3, 29, 1, 0, 0)},
-        {.at = ut(2026, 3, 29, 1, 0, 30), .op = TICK, .state = YS_HB_LATE,
+        {.at = ut(2026, 3, 29, 1, 0, 30),
+         .op = TICK,
+         .state = YS_HB_LATE,
          .next = ut(2026, 3, 29, 1, 5, 0)},
-        {.at = ut(2026, 3, 29, 1, 2, 0), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP,
+        {.at = ut(2026, 3, 29, 1, 2, 0),
+         .op = OK,
+         .emits = 1,
+         .ok = true,
+         .state = YS_HB_UP,
          .next = ut(2026, 3, 30, 0, 30, 0)},
-        {.at = ut(2026, 3, 30, 0, 35, 0), .op = TICK, .emits = 1, .ok = false,
-         .msg = "slot due 2026-03-30T00:30:00.000Z", .state = YS_HB_DOWN,
-         .problem = YS_HBP_MISSED, .next = ut(2026, 3, 31, 0, 30, 0)});
+        {.at = ut(2026, 3, 30, 0, 35, 0),
+         .op = TICK,
+         .emits = 1,
+         .ok = false,
+         .msg = "slot due 2026-03-30T00:30:00.000Z",
+         .state = YS_HB_DOWN,
+         .problem = YS_HBP_MISSED,
+         .next = ut(2026, 3, 31, 0, 30, 0)});
 
     /* 02:30 local happens twice on 10-25 and fires once, at the first
      * (00:30 UTC); a run at the second 02:30 (01:30 UTC) is the same slot.
      * The next fire is 25 hours later. */
     RUN("fall back (25 h day)", &s, ut(2026, 10, 24, 12, 0, 0),
-        {.at = ut(2026, 10, 25, 0, 31, 0), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP,
+        {.at = ut(2026, 10, 25, 0, 31, 0),
+         .op = OK,
+         .emits = 1,
+         .ok = true,
+         .state = YS_HB_UP,
          .next = ut(2026, 10, 26, 1, 30, 0)},
         {.at = ut(2026, 10, 25, 1, 31, 0), .op = OK, .state = YS_HB_UP},
         {.at = ut(2026, 10, 26, 1, 0, 0), .op = TICK, .state = YS_HB_UP},
-        {.at = ut(2026, 10, 26, 1, 35, 0), .op = TICK, .emits = 1, .ok = false,
-         .msg = "slot due 2026-10-26T01:30:00.000Z", .state = YS_HB_DOWN,
+        {.at = ut(2026, 10, 26, 1, 35, 0),
+         .op = TICK,
+         .emits = 1,
+         .ok = false,
+         .msg = "slot due 2026-10-26T01:30:00.000Z",
+         .state = YS_HB_DOWN,
          .problem = YS_HBP_MISSED});
 
     /* Hourly across the fall back: 02:00 local fires once (00:00 UTC), so
      * no slot exists at 01:00 UTC and nothing is missed there. */
     s.cron = &hourly_cron;
     RUN("hourly across the fall back", &s, ut(2026, 10, 24, 23, 30, 0),
-        {.at = ut(2026, 10, 25, 0, 1, 0), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP,
+        {.at = ut(2026, 10, 25, 0, 1, 0),
+         .op = OK,
+         .emits = 1,
+         .ok = true,
+         .state = YS_HB_UP,
          .next = ut(2026, 10, 25, 2, 0, 0)},
         {.at = ut(2026, 10, 25, 1, 1, 0), .op = OK, .state = YS_HB_UP},
         {.at = ut(2026, 10, 25, 1, 50, 0), .op = TICK, .state = YS_HB_UP},
@@ -296,17 +395,33 @@ static void test_cron_dst(void **state)
     /* A clock a little ahead: 30 s before the fire counts for that slot;
      * 2 minutes before is the previous (already closed) slot. */
     RUN("skew", &s, ut(2026, 6, 1, 0, 10, 0),
-        {.at = ut(2026, 6, 1, 0, 58, 0), .op = OK, .state = YS_HB_UP,
+        {.at = ut(2026, 6, 1, 0, 58, 0),
+         .op = OK,
+         .state = YS_HB_UP,
          .next = ut(2026, 6, 1, 1, 5, 0)},
-        {.at = ut(2026, 6, 1, 0, 59, 30), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP,
+        {.at = ut(2026, 6, 1, 0, 59, 30),
+         .op = OK,
+         .emits = 1,
+         .ok = true,
+         .state = YS_HB_UP,
          .next = ut(2026, 6, 1, 2, 0, 0)},
         {.at = ut(2026, 6, 1, 1, 6, 0), .op = TICK, .state = YS_HB_UP},
-        {.at = ut(2026, 6, 1, 2, 5, 0), .op = TICK, .emits = 1, .ok = false, .msg = "missed",
-         .state = YS_HB_DOWN, .problem = YS_HBP_MISSED},
+        {.at = ut(2026, 6, 1, 2, 5, 0),
+         .op = TICK,
+         .emits = 1,
+         .ok = false,
+         .msg = "missed",
+         .state = YS_HB_DOWN,
+         .problem = YS_HBP_MISSED},
         /* late for the 02:00 slot: nothing more */
         {.at = ut(2026, 6, 1, 2, 7, 0), .op = OK, .state = YS_HB_UP},
-        {.at = ut(2026, 6, 1, 3, 0, 10), .op = FAIL, .emits = 1, .ok = false, .msg = "failure",
-         .state = YS_HB_FAILED, .problem = YS_HBP_FAILED});
+        {.at = ut(2026, 6, 1, 3, 0, 10),
+         .op = FAIL,
+         .emits = 1,
+         .ok = false,
+         .msg = "failure",
+         .state = YS_HB_FAILED,
+         .problem = YS_HBP_FAILED});
     ys_tz_free(&tz);
 }
 
@@ -322,7 +437,10 @@ static void live_feed(struct ys_hb_tracker *t, const struct ys_ping *p, size_t n
     }
 }
 
-#define PING(s, k, rid) {.check_id = 7, .ts_ms = AT(s), .kind = (k), .exit_code = -1, .run_id = rid}
+#define PING(s, k, rid)                                                                            \
+    {                                                                                              \
+        .check_id = 7, .ts_ms = AT(s), .kind = (k), .exit_code = -1, .run_id = rid                 \
+    }
 
 static void test_restore(void **state)
 {
@@ -441,8 +559,8 @@ static void test_run_cap(void **state)
         assert_int_equal(ys_hb_ping(&t, &p, out), 0);
     }
     assert_int_equal(t.n_runs, YS_HB_MAX_RUNS);
-    struct ys_ping end = {.ts_ms = AT(100), .kind = YS_PING_SUCCESS, .exit_code = -1,
-                          .run_id = "r0"};
+    struct ys_ping end = {
+        .ts_ms = AT(100), .kind = YS_PING_SUCCESS, .exit_code = -1, .run_id = "r0"};
     assert_int_equal(ys_hb_ping(&t, &end, out), 1);
     assert_false(out[0].flags & YS_RF_HAS_VALUE); /* r0 was dropped */
     snprintf(end.run_id, sizeof end.run_id, "r%d", YS_HB_MAX_RUNS + 1);

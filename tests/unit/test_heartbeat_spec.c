@@ -188,8 +188,7 @@ static void test_errors(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char yaml[512];
-        snprintf(yaml, sizeof yaml, "checks:\n  - name: j\n    kind: heartbeat\n%s",
-                 cases[i].body);
+        snprintf(yaml, sizeof yaml, "checks:\n  - name: j\n    kind: heartbeat\n%s", cases[i].body);
         struct loaded l;
         load(&l, yaml);
         if (l.rc != YS_ECONFIG)
