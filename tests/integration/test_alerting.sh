@@ -85,7 +85,10 @@ path, status, key, repeat = sys.argv[1:]
 n = 0
 try:
     for line in open(path):
-        b = json.loads(line)["body"]
+        try:  # a line the receiver is still writing
+            b = json.loads(line)["body"]
+        except ValueError:
+            continue
         if b.get("key") == key and b.get("status") == status and \
            (repeat == "any" or str(b.get("repeat")).lower() == repeat):
             n += 1
