@@ -641,6 +641,7 @@ const AlertsView = {
         badge(l.severity || "warning", sevClass(l.severity)), " ",
         l.check ? el("a", { href: checkLink(l.check) }, x.key) : el("span", {}, x.key), " ",
         el("span", { class: "muted" }, x.firing ? `since ${when(x.firing_ms)}` : `${when(x.firing_ms)} – ${when(x.resolved_ms)}`),
+        x.maintenance ? [" ", badge(`quiet: ${x.maintenance}`, "s-none")] : null,
         an.summary ? el("div", { class: "muted msg" }, an.summary) : null);
     };
     const firing = alerts.filter((x) => x.firing);

@@ -15,6 +15,7 @@ struct ys_alert {
     long check;          /* index into the applied config's checks; -1: not about a check */
     int level;           /* a change of level notifies again (e.g. a lower cert threshold) */
     bool notified;       /* a firing notification went to the outbox */
+    bool recorded;       /* the store holds it as firing (notified, or quietly in maintenance) */
     bool confirmed;      /* its condition was seen since start (resumed alerts are not) */
     int64_t firing_ms, last_notified_ms;
     json_t *labels, *annotations; /* owned */

@@ -87,8 +87,10 @@ static void iso8601(int64_t ms, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The event document the outbox stores and the notifiers format. */
-static char *alert_doc(const struct ys_alerts *a, const struct ys_alert *al, int64_t resolved_ms)
+/* The event document the outbox stores and the notifiers format;
+ * maintenance names the window that keeps it quiet (NULL: none). */
+static char *alert_doc(const struct ys_alerts *a, const struct ys_alert *al, int64_t resolved_ms,
+                       const char *maintenance)
 {
     char fired[32], resolved[32];
     iso8601(al->firing_ms, fired, sizeof fired);
@@ -96,10 +98,10 @@ static char *alert_doc(const struct ys_alerts *a, const struct ys_alert *al, int
     const char *check = json_string_value(json_object_get(al->labels, "check"));
     char *url = check ? ys_xasprintf("%s/#/check/%s", a->base_url, check)
                       : ys_xasprintf("%s/#/", a->base_url);
-    json_t *doc = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s?, s:s}", "key", al->key, "rule",
+    json_t *doc = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s?, s:s, s:s?}", "key", al->key, "rule",
                             al->rule, "labels", al->labels, "annotations", al->annotations,
                             "firing_at", fired, "resolved_at", resolved_ms ? resolved : NULL,
-                            "url", url);
+                            "url", url, "maintenance", maintenance);
     char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(doc);
     free(url);
@@ -114,22 +116,24 @@ static const struct ys_alert_rule *find_rule(const struct ys_config *cfg, const 
     return NULL;
 }
 
-/* Hands one change to the outbox; returns whether it was taken. */
+/* Hands one change to the outbox; returns whether it was taken. A quiet
+ * change (maintenance names the window) only records the alert's state:
+ * it goes to no notifier. */
 static bool submit(struct ys_alerts *a, struct ys_alert *al, enum ys_alert_event_kind kind,
-                   int64_t now_ms)
+                   int64_t now_ms, const char *maintenance)
 {
     const struct ys_alert_rule *rule = find_rule(a->cfg, al->rule);
     const char *names[16];
     size_t n = 0;
-    for (size_t i = 0; rule && i < rule->notify.n && n < 16; i++)
+    for (size_t i = 0; rule && !maintenance && i < rule->notify.n && n < 16; i++)
         names[n++] = rule->notify.v[i];
     int64_t resolved_ms = kind == YS_EVENT_RESOLVED ? now_ms : 0;
-    char *doc = alert_doc(a, al, resolved_ms);
+    char *doc = alert_doc(a, al, resolved_ms, maintenance);
     struct ys_alert_record rec = {
         .firing = kind != YS_EVENT_RESOLVED,
         .firing_ms = al->firing_ms,
         .resolved_ms = resolved_ms,
-        .last_notified_ms = now_ms,
+        .last_notified_ms = maintenance ? al->last_notified_ms : now_ms,
         .doc = doc,
     };
     snprintf(rec.key, sizeof rec.key, "%s", al->key);
@@ -139,6 +143,12 @@ static bool submit(struct ys_alerts *a, struct ys_alert *al, enum ys_alert_event
         ys_warn("alert", "%s: the outbox is full; retrying", al->key);
         return false;
     }
+    al->recorded = kind != YS_EVENT_RESOLVED;
+    if (maintenance) {
+        ys_info("alert", "%s %s, quiet: maintenance window %s", al->key,
+                kind == YS_EVENT_RESOLVED ? "resolved" : "firing", maintenance);
+        return true;
+    }
     a->submitted[kind]++;
     ys_info("alert", "%s %s", al->key,
             kind == YS_EVENT_FIRING ? "firing" : kind == YS_EVENT_RESOLVED ? "resolved"
@@ -146,8 +156,9 @@ static bool submit(struct ys_alerts *a, struct ys_alert *al, enum ys_alert_event
     return true;
 }
 
-static bool covered_by_maintenance(const struct ys_alerts *a, const struct ys_alert *al,
-                                   int64_t now_ms)
+/* The name of a maintenance window covering the alert now, or NULL. */
+static const char *covered_by_maintenance(const struct ys_alerts *a, const struct ys_alert *al,
+                                          int64_t now_ms)
 {
     for (size_t i = 0; a->cfg && i < a->cfg->n_maintenance; i++) {
         const struct ys_maintenance *m = &a->cfg->maintenance[i];
@@ -155,9 +166,9 @@ static bool covered_by_maintenance(const struct ys_alerts *a, const struct ys_al
         for (size_t j = 0; !applies && al->check >= 0 && j < m->n_members; j++)
             applies = m->members[j] == (size_t)al->check;
         if (applies && ys_maint_active(&m->window, now_ms, NULL))
-            return true;
+            return m->name;
     }
-    return false;
+    return NULL;
 }
 
 bool ys_alerts_in_maintenance(const struct ys_alerts *a, size_t check, bool exclude_only,
@@ -179,10 +190,15 @@ bool ys_alerts_in_maintenance(const struct ys_alerts *a, size_t check, bool excl
 /* Sends what an open alert owes: its firing notice, or a reminder. */
 static void notify_due(struct ys_alerts *a, struct ys_alert *al, int64_t now_ms)
 {
-    if (covered_by_maintenance(a, al, now_ms))
+    const char *window = covered_by_maintenance(a, al, now_ms);
+    if (window) {
+        /* recorded, so the API and dashboard show it, but told nobody */
+        if (!al->recorded)
+            submit(a, al, YS_EVENT_FIRING, now_ms, window);
         return;
+    }
     if (!al->notified) {
-        if (submit(a, al, YS_EVENT_FIRING, now_ms)) {
+        if (submit(a, al, YS_EVENT_FIRING, now_ms, NULL)) {
             al->notified = true;
             al->last_notified_ms = now_ms;
         }
@@ -191,7 +207,7 @@ static void notify_due(struct ys_alerts *a, struct ys_alert *al, int64_t now_ms)
     const struct ys_alert_rule *rule = find_rule(a->cfg, al->rule);
     if (rule && rule->repeat_interval_ms > 0 &&
         now_ms - al->last_notified_ms >= rule->repeat_interval_ms &&
-        submit(a, al, YS_EVENT_REPEAT, now_ms))
+        submit(a, al, YS_EVENT_REPEAT, now_ms, NULL))
         al->last_notified_ms = now_ms;
 }
 
@@ -199,9 +215,12 @@ static void resolve_at(struct ys_alerts *a, size_t i, int64_t now_ms)
 {
     struct ys_alert *al = &a->v[i];
     /* Told nobody it fired (maintenance, or a queue that refused it): a
-     * resolve would be the first word anyone hears; say nothing. */
+     * resolve would be the first word anyone hears; only close the record
+     * a quiet firing left in the store. */
     if (al->notified)
-        submit(a, al, YS_EVENT_RESOLVED, now_ms);
+        submit(a, al, YS_EVENT_RESOLVED, now_ms, NULL);
+    else if (al->recorded)
+        submit(a, al, YS_EVENT_RESOLVED, now_ms, "(ended before anyone was told)");
     remove_at(a, i);
 }
 
@@ -396,7 +415,8 @@ static int resume_one(const struct ys_alert_record *rec, void *arg)
     al->annotations = json_incref(json_object_get(doc, "annotations"));
     al->firing_ms = rec->firing_ms;
     al->last_notified_ms = rec->last_notified_ms;
-    al->notified = true;
+    al->recorded = true;
+    al->notified = !json_is_string(json_object_get(doc, "maintenance"));
     al->check = -1;
     const char *check = json_string_value(json_object_get(al->labels, "check"));
     struct ys_check *ck = check && a->cfg ? ys_config_find(a->cfg, check) : NULL;

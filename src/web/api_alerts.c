@@ -36,7 +36,7 @@ static int collect_alert(const struct ys_alert_record *rec, void *arg)
                           rec->resolved_ms ? json_integer(rec->resolved_ms) : json_null(),
                           "last_notified_ms", (json_int_t)rec->last_notified_ms);
     if (json_is_object(doc)) {
-        static const char *const keep[] = {"rule", "labels", "annotations", "url"};
+        static const char *const keep[] = {"rule", "labels", "annotations", "url", "maintenance"};
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
             json_t *v = json_object_get(doc, keep[i]);
             if (v)

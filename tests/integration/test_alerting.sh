@@ -9,13 +9,18 @@
 #     notification waits in the outbox; the daemon is killed with SIGKILL,
 #     the receiver comes up, the daemon restarts and delivers it, and the
 #     alert (resumed as firing) is not announced twice.
-#  4. The API lists the alert and the notification log.
+#  4. The API lists the alert and the notification log; /metrics counts.
+#  5. A heartbeat that misses its slot alerts (label problem=missed) and
+#     resolves on the next ping.
+#  6. A check inside a maintenance window (excluded from SLOs) fires an
+#     alert that tells nobody, and its results stay out of the rollups.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ys_tmpdir T
 HOOK_PORT=$(free_port)
 DOWN_PORT=$(free_port)
 FLAP_PORT=$(free_port)
+MAINT_PORT=$(free_port)
 WEB_PORT=$(free_port)
 DB="$T/y.db"
 
@@ -63,11 +68,18 @@ server: { listen: "127.0.0.1:$WEB_PORT" }
 checks:
   - { name: db, kind: tcp, address: "127.0.0.1:$DOWN_PORT", labels: { area: data } }
   - { name: flappy, kind: http, url: "http://127.0.0.1:$FLAP_PORT/" }
+  - { name: patched, kind: tcp, address: "127.0.0.1:$MAINT_PORT" }
+  - { name: job, kind: heartbeat, period: 2s, grace: 1s }
+maintenance:
+  - { name: now, checks: [patched], exclude_from_slo: true,
+      start: "$(date -u -d '-1 hour' '+%Y-%m-%d %H:%M')Z", end: "$(date -u -d '+1 hour' '+%Y-%m-%d %H:%M')Z" }
 notifiers:
   - { name: hook, kind: webhook, url: "http://127.0.0.1:$HOOK_PORT/hook", max_age: 10m }
 alerts:
-  - { name: down, when: check_down, severity: page, notify: [hook], repeat_interval: 3s,
+  - { name: down, when: check_down, checks: [db, flappy, patched], severity: page, notify: [hook],
+      repeat_interval: 3s,
       annotations: { runbook: "https://runbooks/{{check}}" } }
+  - { name: jobs, when: heartbeat, checks: [job], notify: [hook], repeat_interval: never }
 EOF
 
 start_daemon() {
@@ -101,6 +113,7 @@ at_least() { [ "$(count "$2" "$3" "${4:-any}")" -ge "$1" ]; }
 
 start_receiver
 start_daemon
+curl -fsS "http://127.0.0.1:$WEB_PORT/ping/job" >/dev/null || fail "the first ping of job was refused"
 
 # --- 1. fires once, repeats, resolves.
 wait_for 15 "a firing notification for down/db" at_least 1 firing down/db false
@@ -124,6 +137,29 @@ flaps=$("$YARDSTICK" history flappy -c "$T/cfg.yaml" --since 1h --format json |
     python3 -c 'import json,sys; r=json.load(sys.stdin); print(sum(1 for x in r if not x["ok"]))')
 assert_num "$flaps" -ge 3 "failed probes of the flapping check (it did flap)"
 
+# --- 5. the heartbeat misses (no ping since the first), then pings again.
+wait_for 15 "a firing notification for jobs/job" at_least 1 firing jobs/job
+hb=$(grep -m1 '"jobs/job"' "$T/hook.jsonl")
+assert_contains "$hb" '"problem": "missed"' "the heartbeat alert names its problem"
+curl -fsS "http://127.0.0.1:$WEB_PORT/ping/job" >/dev/null || fail "a ping of job was refused"
+wait_for 10 "a resolved notification for jobs/job" at_least 1 resolved jobs/job
+
+# --- 6. maintenance: the alert exists but nobody heard of it.
+alerts=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/alerts")
+assert_contains "$alerts" '"key":"down/patched"' "the alert of a check in maintenance is tracked"
+assert_eq "$(count firing down/patched)" 0 "notifications for a check in maintenance"
+notes=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/notifications?limit=500")
+assert_not_contains "$notes" '"alert_key":"down/patched"' "outbox rows for a check in maintenance"
+raw=$("$YARDSTICK" history patched -c "$T/cfg.yaml" --since 1h --format json |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+assert_num "$raw" -ge 3 "raw results of the check in maintenance are kept"
+rolled=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/checks/patched?resolution=minute&from=-1h" |
+    python3 -c 'import json,sys; print(sum(r["total"] for r in json.load(sys.stdin)["rollups"]))')
+assert_eq "$rolled" 0 "results excluded from SLOs are not rolled up"
+rolled=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/checks/db?resolution=minute&from=-1h" |
+    python3 -c 'import json,sys; print(sum(r["total"] for r in json.load(sys.stdin)["rollups"]))')
+assert_num "$rolled" -ge 3 "results of a check outside maintenance are rolled up"
+
 # --- 4. the API.
 alerts=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/alerts")
 assert_contains "$alerts" '"key":"down/db"' "GET /api/v1/alerts lists the alert"
@@ -133,7 +169,7 @@ assert_contains "$notes" '"state":"delivered"' "the notification log shows deliv
 metrics=$(curl -fsS "http://127.0.0.1:$WEB_PORT/metrics")
 delivered=$(printf '%s\n' "$metrics" | sed -nE 's/^yardstick_notifications_delivered_total\{notifier="hook"\} ([0-9]+)$/\1/p')
 assert_num "${delivered:-0}" -ge 3 "/metrics: notifications delivered by hook (firing, reminder, resolved)"
-assert_contains "$metrics" "yardstick_alerts_firing 0" "/metrics: alerts firing after the resolve"
+assert_contains "$metrics" "yardstick_alerts_firing 1" "/metrics: alerts firing (patched's, quiet in maintenance)"
 printf '%s\n' "$metrics" | promtool check metrics >"$T/promtool.out" 2>&1 ||
     fail "promtool check metrics: $(cat "$T/promtool.out")"
 
