@@ -375,6 +375,8 @@ void ys_alerts_apply(struct ys_alerts *a, struct ys_config *cfg, int64_t now_ms)
     ys_config_ref(cfg);
     ys_config_unref(a->cfg);
     a->cfg = cfg;
+    if (a->timer_started)
+        a->eval_every_ms = cfg->defaults.evaluation_interval_ms;
     for (size_t i = 0; i < a->cap;) {
         struct ys_alert *al = &a->v[i];
         if (al->key[0] && (al->check == -2 || !still_applies(cfg, al))) {

@@ -360,7 +360,7 @@ static void start_alerts(struct daemon *d)
         ys_alerts_resume(d->alerts, store, &err) < 0)
         ys_error("alert", "reading firing alerts: %s", err.msg);
     ys_store_close(store);
-    ys_alerts_start(d->alerts, 0);
+    ys_alerts_start(d->alerts, d->cfg->defaults.evaluation_interval_ms);
 }
 
 /* The HTTP server. A busy default port (no server.listen written) only

@@ -48,7 +48,8 @@ static const char *const top_keys[] = {
 
 static const char *const storage_keys[] = {"kind", "path", "retention", NULL};
 static const char *const retention_keys[] = {"raw", "minute", "hour", "day", NULL};
-static const char *const defaults_keys[] = {"interval", "timeout", "timezone", NULL};
+static const char *const defaults_keys[] = {"interval", "timeout", "timezone",
+                                            "evaluation_interval", NULL};
 static const char *const incident_keys[] = {"open_after", "close_after", NULL};
 static const char *const storage_kinds[] = {"sqlite", "postgres", NULL};
 static const char *const check_common_keys[] = {
@@ -196,6 +197,8 @@ static void parse_defaults(const struct ys_node *n, struct ys_check_defaults *de
     read_bounded(ys_node_get(n, "timeout"), "defaults.timeout", YS_MIN_TIMEOUT_MS, &def->timeout_ms,
                  d);
     parse_timezone(ys_node_get(n, "timezone"), def, tz, d);
+    read_bounded(ys_node_get(n, "evaluation_interval"), "defaults.evaluation_interval", 1000,
+                 &def->evaluation_interval_ms, d);
 }
 
 bool ys_model_valid_name(const char *s)
@@ -399,6 +402,7 @@ static void config_defaults(struct ys_config *c)
     c->storage.retention.day_ms = 0;
     c->defaults.interval_ms = 30000;
     c->defaults.timeout_ms = 10000;
+    c->defaults.evaluation_interval_ms = 60000;
     c->defaults.timezone = ys_xstrdup("UTC");
     atomic_init(&c->refs, 1);
 }

@@ -47,6 +47,7 @@ struct ys_check_defaults {
     int64_t interval_ms; /* default 30s */
     int64_t timeout_ms;  /* default 10s */
     char *timezone;      /* calendar windows and due dates; default "UTC" */
+    int64_t evaluation_interval_ms; /* SLO/goal/milestone alert rules; default 1m */
 };
 
 struct ys_check {

@@ -14,6 +14,9 @@
 #     resolves on the next ping.
 #  6. A check inside a maintenance window (excluded from SLOs) fires an
 #     alert that tells nobody, and its results stay out of the rollups.
+#  7. The plan rules: an SLO over the failing check pages (burn rate), its
+#     goal is at risk or missed, and the milestone due next week with that
+#     goal behind alerts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ys_tmpdir T
@@ -63,7 +66,7 @@ wait_for 10 "the flapping target" port_open "$FLAP_PORT"
 
 cat >"$T/cfg.yaml" <<EOF
 storage: { path: $DB }
-defaults: { interval: 300ms, timeout: 1s }
+defaults: { interval: 300ms, timeout: 1s, evaluation_interval: 1s }
 server: { listen: "127.0.0.1:$WEB_PORT" }
 checks:
   - { name: db, kind: tcp, address: "127.0.0.1:$DOWN_PORT", labels: { area: data } }
@@ -73,6 +76,13 @@ checks:
 maintenance:
   - { name: now, checks: [patched], exclude_from_slo: true,
       start: "$(date -u -d '-1 hour' '+%Y-%m-%d %H:%M')Z", end: "$(date -u -d '+1 hour' '+%Y-%m-%d %H:%M')Z" }
+slos:
+  - { name: db-availability, checks: [db], objective: 99.9% }
+goals:
+  - { id: db-up, title: DB availability, target: ">= 99%", due: $(date -u -d '+5 days' +%F),
+      measure: { check: db, stat: availability, window: 1d } }
+milestones:
+  - { title: Data tier, due: $(date -u -d '+7 days' +%F), goals: [db-up] }
 notifiers:
   - { name: hook, kind: webhook, url: "http://127.0.0.1:$HOOK_PORT/hook", max_age: 10m }
 alerts:
@@ -80,6 +90,9 @@ alerts:
       repeat_interval: 3s,
       annotations: { runbook: "https://runbooks/{{check}}" } }
   - { name: jobs, when: heartbeat, checks: [job], notify: [hook], repeat_interval: never }
+  - { name: budget, when: slo_burn, notify: [hook] }
+  - { name: plan, when: goal_status, goals: [db-up], notify: [hook] }
+  - { name: dates, when: milestone_due, due_within: 14d, notify: [hook] }
 EOF
 
 start_daemon() {
@@ -126,6 +139,16 @@ assert_contains "$body" "/#/check/db" "a link to the dashboard page"
 wait_for 10 "a reminder after repeat_interval" at_least 1 firing down/db true
 assert_eq "$(count firing down/db false)" 1 "firing notifications (not one per failing probe)"
 
+# --- 7. the plan rules, while db fails (evaluated every second from the store).
+wait_for 20 "the SLO burn-rate page" at_least 1 firing budget/db-availability/page
+wait_for 10 "the goal alert" at_least 1 firing plan/db-up
+wait_for 10 "the milestone alert" at_least 1 firing dates/milestone-1
+page=$(grep -m1 '"budget/db-availability/page"' "$T/hook.jsonl")
+assert_contains "$page" '"severity": "page"' "the burn-rate alert pages"
+assert_eq "$(count firing budget/db-availability/ticket)" 0 "no ticket while the page fires"
+plan=$(grep -m1 '"plan/db-up"' "$T/hook.jsonl")
+assert_contains "$plan" '"goal": "db-up"' "the goal alert names its goal"
+
 start_py_server pong "$DOWN_PORT" "$T/pong.log"
 PONG_PID=$PY_PID
 wait_for 15 "a resolved notification for down/db" at_least 1 resolved down/db
@@ -169,7 +192,10 @@ assert_contains "$notes" '"state":"delivered"' "the notification log shows deliv
 metrics=$(curl -fsS "http://127.0.0.1:$WEB_PORT/metrics")
 delivered=$(printf '%s\n' "$metrics" | sed -nE 's/^yardstick_notifications_delivered_total\{notifier="hook"\} ([0-9]+)$/\1/p')
 assert_num "${delivered:-0}" -ge 3 "/metrics: notifications delivered by hook (firing, reminder, resolved)"
-assert_contains "$metrics" "yardstick_alerts_firing 1" "/metrics: alerts firing (patched's, quiet in maintenance)"
+firing_api=$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/alerts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["firing"])')
+firing_metric=$(printf '%s\n' "$metrics" | sed -nE 's/^yardstick_alerts_firing ([0-9]+)$/\1/p')
+assert_num "$firing_api" -ge 1 "alerts firing (patched's, quiet in maintenance)"
+assert_eq "$firing_metric" "$firing_api" "/metrics: yardstick_alerts_firing agrees with the API"
 printf '%s\n' "$metrics" | promtool check metrics >"$T/promtool.out" 2>&1 ||
     fail "promtool check metrics: $(cat "$T/promtool.out")"
 
