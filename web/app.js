@@ -625,10 +625,10 @@ function noteClass(s) { return { delivered: "s-ok", pending: "s-warn", given_up:
 const AlertsView = {
   title: "Alerts",
   async render() {
-    main.replaceChildren(el("h1", {}, "Alerts"),
+    main.replaceChildren(el("h1", {}, "Alerts"), el("div", { class: "stack" },
       this.firing = el("section", { class: "panel", id: "alerts-firing" }),
       this.resolved = el("section", { class: "panel", id: "alerts-resolved" }),
-      this.log = el("section", { class: "panel", id: "notifications" }));
+      this.log = el("section", { class: "panel", id: "notifications" })));
     await this.refresh();
   },
   async refresh() {

@@ -92,6 +92,7 @@ const PAGES = [
   ["check-ok", `#/check/${encodeURIComponent(OK)}`, "#results"],
   ["check-tls", `#/check/${encodeURIComponent(SOON)}`, "#check-status"],
   ["slo", `#/slo/${encodeURIComponent(SLO)}`, "#burn"],
+  ["alerts", "#/alerts", "#alerts-firing li"],
 ];
 
 for (const [name, route, ready] of PAGES) {
@@ -154,6 +155,20 @@ test("the missed goal shows as missed, the met one as met", async () => {
     assert.equal((await missed.locator(".badge").innerText()).trim(), "missed");
     assert.match(await missed.locator(".badge").getAttribute("class"), /s-bad/);
     assert.equal(await page.locator(`tr[data-goal="${MET}"]`).getAttribute("data-status"), "met");
+  } finally {
+    await ctx.close();
+  }
+});
+
+test("the failing check's alert is listed as firing, linked to the check", async () => {
+  const { ctx, page, problems } = await open("#/alerts", "#alerts-firing li");
+  try {
+    const li = page.locator(`#alerts-firing li[data-key="down/${FAIL}"]`);
+    assert.equal(await li.count(), 1);
+    assert.match(await li.innerText(), /page/);
+    assert.equal(await li.locator("a").getAttribute("href"), `#/check/${encodeURIComponent(FAIL)}`);
+    assert.equal(await page.locator(`#alerts-firing li[data-key="down/${OK}"]`).count(), 0);
+    assert.deepEqual(problems, []);
   } finally {
     await ctx.close();
   }

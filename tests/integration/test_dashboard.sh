@@ -7,7 +7,8 @@
 # yardstick run probes them every 500 ms with an SLO per plain check, a
 # goal that is missed (due in the past, target not met by the 503 check)
 # and one met, and serves the dashboard on a free port. Once every check has
-# results, tests/browser/dashboard.test.mjs (node --test, playwright-core
+# results (and the alert rule has the failing check firing),
+# tests/browser/dashboard.test.mjs (node --test, playwright-core
 # driving Debian's /usr/bin/chromium) loads every page at desktop and 390 px
 # phone width: no console errors, the failing check shown as failing, the
 # 5-day certificate first in the countdown, the missed goal shown missed.
@@ -103,6 +104,8 @@ goals:
 milestones:
   - { title: API back, due: 2020-02-01, goals: [api-up] }
   - { title: Homepage solid, due: 2099-12-31, goals: [homepage-up] }
+alerts:
+  - { name: down, when: check_down, severity: page }
 EOF
 
 "$YARDSTICK" validate -c "$CFG" >"$T/validate.out" 2>&1 ||
@@ -119,8 +122,11 @@ checks_ready() {
     curl -sf "http://127.0.0.1:$WEB/api/v1/checks" -o "$T/checks.json" || return 1
     curl -sf "http://127.0.0.1:$WEB/api/v1/certificates" -o "$T/certs.json" || return 1
     curl -sf "http://127.0.0.1:$WEB/api/v1/goals" -o "$T/goals.json" || return 1
-    python3 - "$T/checks.json" "$T/certs.json" "$T/goals.json" <<'EOF_PY'
+    curl -sf "http://127.0.0.1:$WEB/api/v1/alerts" -o "$T/alerts.json" || return 1
+    python3 - "$T/checks.json" "$T/certs.json" "$T/goals.json" "$T/alerts.json" <<'EOF_PY'
 import json, sys
+alerts = json.load(open(sys.argv[4]))["alerts"]
+assert any(a["key"] == "down/api-broken" and a["firing"] for a in alerts)
 checks = {c["name"]: c for c in json.load(open(sys.argv[1]))["checks"]}
 certs = json.load(open(sys.argv[2]))["certificates"]
 goals = {g["id"]: g for g in json.load(open(sys.argv[3]))["goals"]}
