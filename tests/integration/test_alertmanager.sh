@@ -11,6 +11,9 @@
 #   3. A silence created through Alertmanager's API (POST /api/v2/silences)
 #      matching an alert suppresses it there: Alertmanager has the alert,
 #      marked suppressed, and nothing reaches the receiver.
+#   4. The daemon itself: a check_down alert of a failing check reaches
+#      Alertmanager (labels alertname, check, severity) and the receiver;
+#      when the check recovers, the resolution follows the same way.
 source "$(dirname "$0")/lib.sh"
 
 AM=${ALERTMANAGER:-$(command -v prometheus-alertmanager || echo /usr/bin/prometheus-alertmanager)}
@@ -148,4 +151,38 @@ assert_eq "$(json_get "$dir/quiet.json" '0.status.silencedBy.#')" 1 "silences on
 # group_wait + a repeat_interval and some: a notification would be here.
 sleep $((REPEAT_S + 2))
 assert_eq "$(notifications quiet firing)" 0 "notifications of the silenced alert"
+# 4. The daemon: alert rules routed to Alertmanager.
+log "daemon"
+DOWN_PORT=$(free_port)
+cat >"$dir/d.yaml" <<EOF
+storage: { path: $dir/var/d.db }
+server: { enabled: false }
+defaults: { interval: 300ms, timeout: 1s }
+checks:
+  - { name: db, kind: tcp, address: "127.0.0.1:$DOWN_PORT" }
+notifiers:
+  - { name: am, kind: alertmanager, urls: [http://127.0.0.1:$AM_PORT] }
+alerts:
+  - { name: down, when: check_down, severity: page, notify: [am] }
+EOF
+# Notifications whose alerts include one for check $1 with status $2.
+by_check() {
+    python3 - "$RECEIVED" "$1" "$2" <<'EOF'
+import json, sys
+path, check, status = sys.argv[1:4]
+n = 0
+for line in open(path):
+    for a in json.loads(line).get("alerts", []):
+        if a["labels"].get("check") == check and a["status"] == status:
+            assert a["labels"]["alertname"] == "down" and a["labels"]["severity"] == "page", a
+            n += 1
+print(n)
+EOF
+}
+has_by_check() { [ "$(by_check "$1" "$2")" -ge 1 ]; }
+"$YARDSTICK" run -c "$dir/d.yaml" >"$dir/daemon.out" 2>"$dir/daemon.log" &
+YS_PIDS+=("$!")
+wait_for 20 "the daemon's alert through Alertmanager" has_by_check db firing
+start_py_server pong "$DOWN_PORT" "$dir/pong.log"
+wait_for 20 "the resolution through Alertmanager" has_by_check db resolved
 log "ok"
