@@ -79,8 +79,8 @@ static void put_facts(struct dns_probe *p, struct ys_result *r)
         if (s->facts)
             json_array_append(arr, s->facts);
         else
-            json_array_append_new(arr, ys_dns_facts_error(p->spec->servers.v[i],
-                                                          ys_errclass_name((unsigned)s->ec)));
+            json_array_append_new(
+                arr, ys_dns_facts_error(p->spec->servers.v[i], ys_errclass_name((unsigned)s->ec)));
     }
     ys_dns_facts_dump(arr, r->facts, sizeof r->facts);
     json_decref(arr);

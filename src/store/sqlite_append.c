@@ -232,8 +232,8 @@ static int chunk_add(struct sq_store *s, struct sq_check *c, const struct ys_res
     bool has_facts = r->facts[0] != '\0';
     if (has_facts != ((r->flags & YS_RF_FACTS_ROW) != 0)) {
         flagged = *r;
-        flagged.flags = (uint8_t)(has_facts ? r->flags | YS_RF_FACTS_ROW
-                                            : r->flags & ~YS_RF_FACTS_ROW);
+        flagged.flags =
+            (uint8_t)(has_facts ? r->flags | YS_RF_FACTS_ROW : r->flags & ~YS_RF_FACTS_ROW);
         r = &flagged;
     }
     size_t before = ch->pending.len;

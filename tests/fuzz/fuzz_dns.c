@@ -40,8 +40,8 @@ static void check_facts(const struct ys_dns_response *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int types[] = {YS_DNS_A,   YS_DNS_AAAA, YS_DNS_CNAME, YS_DNS_TXT, YS_DNS_MX,
-                                YS_DNS_NS,  YS_DNS_SOA,  YS_DNS_CAA,   YS_DNS_SRV};
+    static const int types[] = {YS_DNS_A,  YS_DNS_AAAA, YS_DNS_CNAME, YS_DNS_TXT, YS_DNS_MX,
+                                YS_DNS_NS, YS_DNS_SOA,  YS_DNS_CAA,   YS_DNS_SRV};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         struct ys_dns_response r;
         if (ys_dns_response_parse(data, size, types[t], &r) == 0) {

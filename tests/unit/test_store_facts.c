@@ -148,8 +148,12 @@ static void test_round_trip(void **state)
         int64_t ts;
         const char *facts;
     } want[] = {
-        {T0 + 1 * MIN, NULL}, {T0 + 90000, "[\"late\"]"},      {T0 + 2 * MIN, ""},
-        {T0 + 3 * MIN, "[\"first\"]"}, {T0 + 3 * MIN, ""}, {T0 + 3 * MIN, "[\"third\"]"},
+        {T0 + 1 * MIN, NULL},
+        {T0 + 90000, "[\"late\"]"},
+        {T0 + 2 * MIN, ""},
+        {T0 + 3 * MIN, "[\"first\"]"},
+        {T0 + 3 * MIN, ""},
+        {T0 + 3 * MIN, "[\"third\"]"},
         {T0 + HOUR + MIN, "[\"next hour\"]"},
     };
     assert_int_equal(got.n, sizeof want / sizeof want[0]);
@@ -225,8 +229,7 @@ static void test_prune(void **state)
         sum += deleted;
     } while (deleted == 5);
     char sql[160];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM facts WHERE ts_ms < %lld",
-             (long long)cutoff);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM facts WHERE ts_ms < %lld", (long long)cutoff);
     assert_int_equal(scalar(sql), 0);
     /* 21:30 .. 23:50 are left: 15 rows. */
     assert_int_equal(scalar("SELECT count(*) FROM facts"), 15);
