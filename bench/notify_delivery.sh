@@ -215,5 +215,5 @@ printf '%-44s %6s %8s %8s %9s %9s\n' "" notifs wall_s span_s notifs/s cpu_us/n
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo "notify_delivery: body $BODY_LEN bytes (Content-Length of the daemon's webhook POSTs)"
 echo "notify_delivery: A: lag alert firing -> delivered $A_LAG; daemon peak RSS $A_RSS MiB;" \
-    "CPU $A_CPU_MS ms over the probes-only baseline"
+    "daemon CPU $((A_TICKS * 1000 / TCK)) ms, probes-only baseline $((B_TICKS * 1000 / TCK)) ms, difference $A_CPU_MS ms"
 for r in "${RATIOS[@]}"; do echo "notify_delivery: $r"; done

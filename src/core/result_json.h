@@ -11,7 +11,7 @@
 
 /* The JSON form of r: name and kind when not NULL, ts, ts_ms, ok,
  * duration_ms, error, message, status, bytes, truncated, value, phases,
- * and tls when known. Returns a new reference. Any thread. */
+ * tls when known, and facts (the kind's JSON, parsed) when not empty. Returns a new reference. Any thread. */
 json_t *ys_result_to_json(const char *name, const char *kind, const struct ys_result *r);
 
 #endif
