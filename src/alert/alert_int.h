@@ -16,6 +16,9 @@ struct ys_alert {
     int level;           /* a change of level notifies again (e.g. a lower cert threshold) */
     bool notified;       /* a firing notification went to the outbox */
     bool recorded;       /* the store holds it as firing (notified, or quietly in maintenance) */
+    bool resolving;      /* resolved, but the outbox refused the notice: retried by tick */
+    uint64_t seen_pass;  /* plan rules: the last plan pass that reported it */
+    struct ys_strlist notify; /* the notifiers told when it fired (kept for its resolution) */
     bool confirmed;      /* its condition was seen since start (resumed alerts are not) */
     int64_t firing_ms, last_notified_ms;
     json_t *labels, *annotations; /* owned */
@@ -34,6 +37,8 @@ struct ys_alerts {
     bool timer_started, plan_running, stopped;
     int64_t eval_every_ms, next_plan_ms;
     uint64_t submitted[3]; /* by enum ys_alert_event_kind, since start */
+    uint64_t plan_pass;    /* counts plan passes; alerts they report are stamped with it */
+    int refuse_submits;    /* tests: the next N submissions fail as if the outbox were full */
 };
 
 /* What a rule kind found about one subject. */
@@ -59,6 +64,13 @@ struct ys_alert *ys_alerts_find(struct ys_alerts *a, const char *key);
 /* What the timer does each second: reminders, notices held back by a
  * maintenance window that ended, the plan pass when due. */
 void ys_alerts_tick(struct ys_alerts *a, int64_t now_ms);
+/* Marks the open alert rule/subject as reported by the current plan pass
+ * (its subject could not be evaluated this time: keep its state). */
+void ys_alerts_keep(struct ys_alerts *a, const struct ys_alert_rule *rule, const char *subject);
+/* Resolves the open alerts of plan rules (slo_burn, goal_status,
+ * milestone_due) the current pass did not report: their SLO, goal or
+ * milestone is gone, or the rule no longer names it. */
+void ys_alerts_sweep_plan(struct ys_alerts *a, int64_t now_ms);
 /* Starts a plan pass on the threadpool when one is due. */
 void ys_alerts_plan_maybe(struct ys_alerts *a, int64_t now_ms);
 

@@ -52,6 +52,7 @@ static void grow(struct ys_alerts *a)
 static void alert_clear(struct ys_alert *al)
 {
     free(al->rule);
+    ys_strlist_free(&al->notify);
     json_decref(al->labels);
     json_decref(al->annotations);
     memset(al, 0, sizeof *al);
@@ -122,11 +123,10 @@ static const struct ys_alert_rule *find_rule(const struct ys_config *cfg, const 
 static bool submit(struct ys_alerts *a, struct ys_alert *al, enum ys_alert_event_kind kind,
                    int64_t now_ms, const char *maintenance)
 {
-    const struct ys_alert_rule *rule = find_rule(a->cfg, al->rule);
-    const char *names[16];
-    size_t n = 0;
-    for (size_t i = 0; rule && !maintenance && i < rule->notify.n && n < 16; i++)
-        names[n++] = rule->notify.v[i];
+    /* The alert's own list: a resolution still reaches whoever heard it
+     * fire after a reload removed or changed the rule. */
+    const char *const *names = (const char *const *)al->notify.v;
+    size_t n = maintenance ? 0 : al->notify.n;
     int64_t resolved_ms = kind == YS_EVENT_RESOLVED ? now_ms : 0;
     char *doc = alert_doc(a, al, resolved_ms, maintenance);
     struct ys_alert_record rec = {
@@ -138,6 +138,10 @@ static bool submit(struct ys_alerts *a, struct ys_alert *al, enum ys_alert_event
     };
     snprintf(rec.key, sizeof rec.key, "%s", al->key);
     int rc = a->outbox ? ys_outbox_submit(a->outbox, &rec, kind, names, n) : 0;
+    if (a->refuse_submits > 0) {
+        a->refuse_submits--;
+        rc = YS_EBUSY;
+    }
     free(doc);
     if (rc < 0) {
         ys_warn("alert", "%s: the outbox is full; retrying", al->key);
@@ -211,17 +215,37 @@ static void notify_due(struct ys_alerts *a, struct ys_alert *al, int64_t now_ms)
         al->last_notified_ms = now_ms;
 }
 
-static void resolve_at(struct ys_alerts *a, size_t i, int64_t now_ms)
+/* Resolves the alert at slot i and removes it, unless the outbox refused
+ * the resolution: then it stays, marked resolving, and tick retries, so a
+ * full queue never leaves an alert firing in the store. Returns whether
+ * slot i was emptied (a later entry may have moved into it). */
+static bool resolve_at(struct ys_alerts *a, size_t i, int64_t now_ms)
 {
     struct ys_alert *al = &a->v[i];
     /* Told nobody it fired (maintenance, or a queue that refused it): a
      * resolve would be the first word anyone hears; only close the record
      * a quiet firing left in the store. */
+    bool taken = true;
     if (al->notified)
-        submit(a, al, YS_EVENT_RESOLVED, now_ms, NULL);
+        taken = submit(a, al, YS_EVENT_RESOLVED, now_ms, NULL);
     else if (al->recorded)
-        submit(a, al, YS_EVENT_RESOLVED, now_ms, "(ended before anyone was told)");
+        taken = submit(a, al, YS_EVENT_RESOLVED, now_ms, "(ended before anyone was told)");
+    if (!taken) {
+        al->resolving = true;
+        return false;
+    }
     remove_at(a, i);
+    return true;
+}
+
+/* Copies the rule's notifier names onto the alert. */
+static void take_notifiers(struct ys_alert *al, const struct ys_alert_rule *r)
+{
+    ys_strlist_free(&al->notify);
+    al->notify.n = r->notify.n;
+    al->notify.v = ys_xcalloc(r->notify.n + 1, sizeof *al->notify.v);
+    for (size_t i = 0; i < r->notify.n; i++)
+        al->notify.v[i] = ys_xstrdup(r->notify.v[i]);
 }
 
 static json_t *labels_for(const struct ys_condition *c)
@@ -277,17 +301,21 @@ void ys_alerts_set(struct ys_alerts *a, const struct ys_condition *c, int64_t no
         grow(a);
     size_t i = slot_of(a, key);
     struct ys_alert *al = &a->v[i];
+    if (al->key[0])
+        al->seen_pass = a->plan_pass;
     if (!c->active) {
-        if (al->key[0])
+        if (al->key[0] && !al->resolving)
             resolve_at(a, i, now_ms);
         return;
     }
+    al->resolving = false; /* firing again before its resolution went out */
     bool fresh = !al->key[0];
     if (fresh) {
         snprintf(al->key, sizeof al->key, "%s", key);
         al->rule = ys_xstrdup(c->rule->name);
         al->firing_ms = now_ms;
         al->level = c->level;
+        al->seen_pass = a->plan_pass;
         a->n++;
     }
     al->check = c->check;
@@ -297,6 +325,7 @@ void ys_alerts_set(struct ys_alerts *a, const struct ys_condition *c, int64_t no
         json_decref(al->annotations);
         al->labels = labels_for(c);
         al->annotations = annotations_for(c);
+        take_notifiers(al, c->rule);
         if (!fresh && al->level != c->level)
             al->notified = false; /* a new level is news */
         al->level = c->level;
@@ -306,7 +335,36 @@ void ys_alerts_set(struct ys_alerts *a, const struct ys_condition *c, int64_t no
 
 size_t ys_alerts_firing(const struct ys_alerts *a)
 {
-    return a->n;
+    size_t n = 0;
+    for (size_t i = 0; i < a->cap; i++)
+        n += a->v[i].key[0] && !a->v[i].resolving;
+    return n;
+}
+
+void ys_alerts_keep(struct ys_alerts *a, const struct ys_alert_rule *rule, const char *subject)
+{
+    char key[YS_ALERT_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", rule->name, subject);
+    struct ys_alert *al = ys_alerts_find(a, key);
+    if (al)
+        al->seen_pass = a->plan_pass;
+}
+
+static bool is_plan_rule(const struct ys_alert_rule *r)
+{
+    return r && (r->kind == YS_ALERT_SLO_BURN || r->kind == YS_ALERT_GOAL_STATUS ||
+                 r->kind == YS_ALERT_MILESTONE_DUE);
+}
+
+void ys_alerts_sweep_plan(struct ys_alerts *a, int64_t now_ms)
+{
+    for (size_t i = 0; i < a->cap;) {
+        struct ys_alert *al = &a->v[i];
+        if (al->key[0] && !al->resolving && al->seen_pass != a->plan_pass &&
+            is_plan_rule(find_rule(a->cfg, al->rule)) && resolve_at(a, i, now_ms))
+            continue; /* a later entry may have moved into i */
+        i++;
+    }
 }
 
 struct ys_alert *ys_alerts_find(struct ys_alerts *a, const char *key)
@@ -319,9 +377,16 @@ struct ys_alert *ys_alerts_find(struct ys_alerts *a, const char *key)
 
 void ys_alerts_tick(struct ys_alerts *a, int64_t now_ms)
 {
-    for (size_t i = 0; i < a->cap; i++)
-        if (a->v[i].key[0] && a->v[i].confirmed)
-            notify_due(a, &a->v[i], now_ms);
+    for (size_t i = 0; i < a->cap;) {
+        struct ys_alert *al = &a->v[i];
+        if (al->key[0] && al->resolving) {
+            if (resolve_at(a, i, now_ms))
+                continue;
+        } else if (al->key[0] && al->confirmed) {
+            notify_due(a, al, now_ms);
+        }
+        i++;
+    }
     ys_alerts_plan_maybe(a, now_ms);
 }
 
@@ -379,10 +444,9 @@ void ys_alerts_apply(struct ys_alerts *a, struct ys_config *cfg, int64_t now_ms)
         a->eval_every_ms = cfg->defaults.evaluation_interval_ms;
     for (size_t i = 0; i < a->cap;) {
         struct ys_alert *al = &a->v[i];
-        if (al->key[0] && (al->check == -2 || !still_applies(cfg, al))) {
-            resolve_at(a, i, now_ms); /* shifts a later entry into i: look again */
-            continue;
-        }
+        if (al->key[0] && !al->resolving && (al->check == -2 || !still_applies(cfg, al)) &&
+            resolve_at(a, i, now_ms))
+            continue; /* a later entry may have moved into i: look again */
         i++;
     }
 }
@@ -415,6 +479,11 @@ static int resume_one(const struct ys_alert_record *rec, void *arg)
     al->rule = ys_xstrdup(rule);
     al->labels = json_incref(json_object_get(doc, "labels"));
     al->annotations = json_incref(json_object_get(doc, "annotations"));
+    json_t *names = json_object_get(doc, "notifiers"); /* added by the outbox thread */
+    al->notify.v = ys_xcalloc(json_array_size(names) + 1, sizeof *al->notify.v);
+    for (size_t k = 0; k < json_array_size(names); k++)
+        if (json_is_string(json_array_get(names, k)))
+            al->notify.v[al->notify.n++] = ys_xstrdup(json_string_value(json_array_get(names, k)));
     al->firing_ms = rec->firing_ms;
     al->last_notified_ms = rec->last_notified_ms;
     al->recorded = true;
@@ -443,10 +512,9 @@ int ys_alerts_resume(struct ys_alerts *a, struct ys_store *store, struct ys_err 
     /* alerts whose rule or check went away while we were down */
     for (size_t i = 0; a->cfg && i < a->cap;) {
         struct ys_alert *al = &a->v[i];
-        if (al->key[0] && (al->check == -2 || !still_applies(a->cfg, al))) {
-            resolve_at(a, i, ys_wall_ms());
+        if (al->key[0] && (al->check == -2 || !still_applies(a->cfg, al)) &&
+            resolve_at(a, i, ys_wall_ms()))
             continue;
-        }
         i++;
     }
     return rc;

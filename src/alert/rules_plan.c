@@ -3,13 +3,17 @@
  * workbook's multiwindow burn-rate conditions: page and ticket are alerts
  * of their own, "rule/slo/page" and "rule/slo/ticket"), goal_status (a
  * goal at risk or missed) and milestone_due (due within due_within and
- * one of its goals neither met nor on track).
+ * one of its goals neither met nor on track; the subject is the
+ * milestone's title, so reordering milestones keeps each alert's identity).
  *
  * These need the store (rollups over hours and days), so a pass runs on a
  * libuv threadpool thread with a read-only connection of its own, every
  * eval_every_ms, and hands plain findings back to the loop, which reports
  * them through ys_alerts_set. A pass is skipped while the previous one
- * runs; findings for a config swapped out meanwhile are dropped.
+ * runs; findings for a config swapped out meanwhile are dropped. After a
+ * pass, open plan alerts it did not report (their SLO, goal or milestone
+ * is gone, or the rule no longer names it) are resolved; a subject that
+ * could not be evaluated this time keeps its alert as it is.
  *
  * Threads: work() on a threadpool thread, the rest on the loop.
  */
@@ -160,9 +164,11 @@ static void report_milestone(struct ys_alerts *a, const struct ys_alert_rule *r,
         if (p->goal_status[g] != YS_GOAL_MET && p->goal_status[g] != YS_GOAL_ON_TRACK)
             behind = p->cfg->goals[g].id;
     }
-    (void)index;
-    char subject[64], summary[512];
-    snprintf(subject, sizeof subject, "milestone-%zu", index + 1);
+    char subject[160], summary[512];
+    if (m->title && m->title[0])
+        snprintf(subject, sizeof subject, "%s", m->title);
+    else
+        snprintf(subject, sizeof subject, "milestone-%zu", index + 1);
     snprintf(summary, sizeof summary, "milestone \"%s\" is due %s and goal %s is not on track",
              m->title ? m->title : "", m->due_text ? m->due_text : "", behind ? behind : "");
     json_t *labels = json_pack("{s:s}", "milestone", m->title ? m->title : subject);
@@ -170,6 +176,37 @@ static void report_milestone(struct ys_alerts *a, const struct ys_alert_rule *r,
                              .active = due_soon && behind, .summary = summary, .labels = labels};
     ys_alerts_set(a, &c, now_ms);
     json_decref(labels);
+}
+
+/* Reports what the pass found for one rule; subjects the pass could not
+ * evaluate keep their alerts. */
+static void report_rule(struct ys_alerts *a, const struct ys_plan_eval *p,
+                        const struct ys_alert_rule *r)
+{
+    const struct ys_config *c = p->cfg;
+    char subject[320];
+    for (size_t s = 0; r->kind == YS_ALERT_SLO_BURN && s < c->n_slos; s++) {
+        if (!rule_names_slo(r, s))
+            continue;
+        if (p->slo_ok[s]) {
+            report_slo(a, r, &c->slos[s], p->slo_state[s], p->now_ms);
+            continue;
+        }
+        snprintf(subject, sizeof subject, "%s/page", c->slos[s].name);
+        ys_alerts_keep(a, r, subject);
+        snprintf(subject, sizeof subject, "%s/ticket", c->slos[s].name);
+        ys_alerts_keep(a, r, subject);
+    }
+    for (size_t g = 0; r->kind == YS_ALERT_GOAL_STATUS && g < c->n_goals; g++) {
+        if (!rule_names_goal(r, c->goals[g].id))
+            continue;
+        if (p->goal_ok[g])
+            report_goal(a, r, &c->goals[g], p->goal_status[g], p->now_ms);
+        else
+            ys_alerts_keep(a, r, c->goals[g].id);
+    }
+    for (size_t m = 0; r->kind == YS_ALERT_MILESTONE_DUE && m < c->n_milestones; m++)
+        report_milestone(a, r, p, &c->milestones[m], m, p->now_ms);
 }
 
 static void plan_free(struct ys_plan_eval *p)
@@ -191,17 +228,10 @@ static void done(uv_work_t *w, int status)
     const struct ys_config *c = p->cfg;
     a->plan_running = false;
     if (status == 0 && !a->stopped && c == a->cfg) {
-        for (size_t i = 0; i < c->n_alerts; i++) {
-            const struct ys_alert_rule *r = &c->alerts[i];
-            for (size_t s = 0; r->kind == YS_ALERT_SLO_BURN && s < c->n_slos; s++)
-                if (p->slo_ok[s] && rule_names_slo(r, s))
-                    report_slo(a, r, &c->slos[s], p->slo_state[s], p->now_ms);
-            for (size_t g = 0; r->kind == YS_ALERT_GOAL_STATUS && g < c->n_goals; g++)
-                if (p->goal_ok[g] && rule_names_goal(r, c->goals[g].id))
-                    report_goal(a, r, &c->goals[g], p->goal_status[g], p->now_ms);
-            for (size_t m = 0; r->kind == YS_ALERT_MILESTONE_DUE && m < c->n_milestones; m++)
-                report_milestone(a, r, p, &c->milestones[m], m, p->now_ms);
-        }
+        a->plan_pass++;
+        for (size_t i = 0; i < c->n_alerts; i++)
+            report_rule(a, p, &c->alerts[i]);
+        ys_alerts_sweep_plan(a, p->now_ms);
     }
     plan_free(p);
 }

@@ -14,6 +14,8 @@
 #     resolves on the next ping.
 #  6. A check inside a maintenance window (excluded from SLOs) fires an
 #     alert that tells nobody, and its results stay out of the rollups.
+#  8. A reload that removes the rule resolves its firing alert, and the
+#     resolution still reaches the notifier the alert fired to.
 #  7. The plan rules: an SLO over the failing check pages (burn rate), its
 #     goal is at risk or missed, and the milestone due next week with that
 #     goal behind alerts.
@@ -142,7 +144,7 @@ assert_eq "$(count firing down/db false)" 1 "firing notifications (not one per f
 # --- 7. the plan rules, while db fails (evaluated every second from the store).
 wait_for 20 "the SLO burn-rate page" at_least 1 firing budget/db-availability/page
 wait_for 10 "the goal alert" at_least 1 firing plan/db-up
-wait_for 10 "the milestone alert" at_least 1 firing dates/milestone-1
+wait_for 10 "the milestone alert" at_least 1 firing "dates/Data tier"
 page=$(grep -m1 '"budget/db-availability/page"' "$T/hook.jsonl")
 assert_contains "$page" '"severity": "page"' "the burn-rate alert pages"
 assert_eq "$(count firing budget/db-availability/ticket)" 0 "no ticket while the page fires"
@@ -226,4 +228,17 @@ wait_for 30 "the pending notification delivered after the restart" \
 sleep 2
 assert_eq "$(count firing down/db false)" $((before + 1)) \
     "the resumed alert is not announced again after the restart"
+# --- 8. SIGHUP without the rule: its alert resolves, to the same notifier.
+resolved_before=$(count resolved down/db)
+python3 - "$T/cfg.yaml" <<'EOF'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+s = re.sub(r"  - \{ name: down, when: check_down.*?\n(      .*\n)*", "", s)
+open(p, "w").write(s)
+EOF
+grep -q "name: down," "$T/cfg.yaml" && fail "the test could not remove the rule"
+kill -HUP "$PID"
+wait_for 15 "the resolution of down/db after the rule was removed" \
+    at_least $((resolved_before + 1)) resolved down/db
 log "ok: fired once, repeated, resolved; flapping quiet; delivered across kill -9"

@@ -262,6 +262,106 @@ static void test_reload_resolves(void **state)
     unload(&l2);
 }
 
+/* A resolution the outbox refuses (queue full) is kept and retried by
+ * the tick, never lost; firing again meanwhile cancels it. */
+static void test_resolution_retried(void **state)
+{
+    struct fixture *f = *state;
+    feed(f, 0, false, true, T0);
+    f->a->refuse_submits = 1;
+    feed(f, 0, true, false, T0 + 1000);
+    struct ys_alert *al = ys_alerts_find(f->a, "down/api");
+    assert_non_null(al);
+    assert_true(al->resolving);
+    assert_int_equal(ys_alerts_firing(f->a), 0);
+    assert_int_equal(f->a->submitted[YS_EVENT_RESOLVED], 0);
+    ys_alerts_tick(f->a, T0 + 2000);
+    assert_null(ys_alerts_find(f->a, "down/api"));
+    assert_int_equal(f->a->submitted[YS_EVENT_RESOLVED], 1);
+    /* refused again, then firing again before the retry: no resolution */
+    feed(f, 0, false, true, T0 + 3000);
+    f->a->refuse_submits = 1;
+    feed(f, 0, true, false, T0 + 4000);
+    feed(f, 0, false, true, T0 + 5000);
+    ys_alerts_tick(f->a, T0 + 6000);
+    al = ys_alerts_find(f->a, "down/api");
+    assert_non_null(al);
+    assert_false(al->resolving);
+    assert_int_equal(f->a->submitted[YS_EVENT_RESOLVED], 1);
+}
+
+/* The alert keeps the names of the notifiers it was sent to, so its
+ * resolution reaches them after a reload dropped the rule. */
+static void test_alert_keeps_its_notifiers(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "checks:\n  - { name: api, kind: tcp, address: \"127.0.0.1:1\" }\n"
+             "notifiers:\n  - { name: hook, kind: webhook, url: \"http://127.0.0.1:1/h\" }\n"
+             "  - { name: chat, kind: slack, url: \"http://127.0.0.1:1/s\" }\n"
+             "alerts:\n  - { name: down, when: check_down, notify: [hook, chat] }\n");
+    if (l.rc)
+        dump(&l);
+    assert_int_equal(l.rc, 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ys_alerts *a = ys_alerts_new(&loop, NULL, "");
+    ys_alerts_apply(a, l.cfg, T0);
+    struct ys_result r = result(false);
+    ys_alerts_feed_result(a, &l.cfg->checks[0], &r, true, T0);
+    struct ys_alert *al = ys_alerts_find(a, "down/api");
+    assert_non_null(al);
+    assert_int_equal(al->notify.n, 2);
+    assert_string_equal(al->notify.v[0], "hook");
+    assert_string_equal(al->notify.v[1], "chat");
+    ys_alerts_stop(a);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ys_alerts_free(a);
+    uv_loop_close(&loop);
+    unload(&l);
+}
+
+/* Plan alerts no pass reports any more (their goal was removed, or the
+ * rule stopped naming it) are resolved by the sweep after the pass; one
+ * the pass kept (evaluation failed) stays. */
+static void test_plan_sweep(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "goals:\n  - { id: g1, title: One, target: \">= 99%\" }\n"
+             "  - { id: g2, title: Two, target: \">= 99%\" }\n"
+             "alerts:\n  - { name: plan, when: goal_status }\n");
+    assert_int_equal(l.rc, 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ys_alerts *a = ys_alerts_new(&loop, NULL, "");
+    ys_alerts_apply(a, l.cfg, T0);
+    const struct ys_alert_rule *rule = &l.cfg->alerts[0];
+    a->plan_pass++;
+    struct ys_condition c1 = {.rule = rule, .subject = "g1", .check = -1, .active = true};
+    struct ys_condition c2 = {.rule = rule, .subject = "g2", .check = -1, .active = true};
+    ys_alerts_set(a, &c1, T0);
+    ys_alerts_set(a, &c2, T0);
+    ys_alerts_sweep_plan(a, T0);
+    assert_int_equal(ys_alerts_firing(a), 2);
+    a->plan_pass++; /* the next pass reports g1 only and could not evaluate g2 */
+    ys_alerts_set(a, &c1, T0 + 1000);
+    ys_alerts_keep(a, rule, "g2");
+    ys_alerts_sweep_plan(a, T0 + 1000);
+    assert_int_equal(ys_alerts_firing(a), 2);
+    a->plan_pass++; /* then g2 is gone from the plan */
+    ys_alerts_set(a, &c1, T0 + 2000);
+    ys_alerts_sweep_plan(a, T0 + 2000);
+    assert_non_null(ys_alerts_find(a, "plan/g1"));
+    assert_null(ys_alerts_find(a, "plan/g2"));
+    assert_int_equal(a->submitted[YS_EVENT_RESOLVED], 1);
+    ys_alerts_stop(a);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ys_alerts_free(a);
+    uv_loop_close(&loop);
+    unload(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +373,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flapping_is_quiet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_resolves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resolution_retried, setup, teardown),
+        cmocka_unit_test(test_alert_keeps_its_notifiers),
+        cmocka_unit_test(test_plan_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
