@@ -20,9 +20,9 @@
 #    are counted in the store (sqlite3, read-only, beside the writer) and
 #    "lost" is 2xx answers minus pings stored: pings that were answered
 #    200 and then dropped because the writer's ping queue was full.
-# 3. With PING_RATE > 0, a paced run at about that rate (wrk's delay()
-#    hook, 100 connections) for both servers: the cost per ping when the
-#    writer keeps up.
+# 3. With PING_RATE > 0, paced runs at about that rate (wrk's delay()
+#    hook, 100 connections), per body size, for both servers: the cost per
+#    ping when the writer keeps up, so every ping answered is stored.
 # 4. Cross-checks through the API (GET /api/v1/checks/<check>/pings), and
 #    the daemon's own counts at SIGTERM (results written and dropped: every
 #    success ping of a period heartbeat closes a slot, so it is a result
@@ -136,7 +136,7 @@ row() {
 }
 
 echo "ping_intake: $N heartbeat checks, wrk -t2 for ${DURATION}s per run, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "ping_intake: nginx pid $NGINX_PID on :$NGX, yardstick pid $DAEMON on :$WEB"
+echo "ping_intake: nginx pid $NGINX_PID on :$NGX, yardstick pid $DAEMON on :$WEB (RSS $(rss_mib "$DAEMON" VmRSS) MiB before the load)"
 printf '%-9s %5s %5s %9s %9s %9s %7s %9s %8s  %s\n' server body conns req/s p50 p99 non2xx cpu_ms/1k rss_MiB \
     "stored (lost = 2xx - stored)"
 RATIOS=()
@@ -158,16 +158,19 @@ done
 if [ "$RATE" -gt 0 ]; then
     PC=100
     DELAY=$(((PC * 1000 + RATE / 2) / RATE))
-    echo "ping_intake: paced, about $RATE/s offered (100 connections, ${DELAY} ms between a connection's requests), body 0"
-    load "$NGINX_PID" "http://127.0.0.1:$NGX" "$PC" 0 "$DELAY" 0
-    row nginx 0 "$PC" "paced"
-    n_cpu=$CPU_PER_K
-    load "$DAEMON" "$B" "$PC" 0 "$DELAY" 1
-    lost=$((OK - STORED))
-    [ "$lost" -lt 0 ] && lost=0
-    LOST_ALL=$((LOST_ALL + lost))
-    row yardstick 0 "$PC" "paced: $STORED stored, $lost lost, $ERRS socket errors"
-    RATIOS+=("$(awk -v yc="$CPU_PER_K" -v nc="$n_cpu" 'BEGIN {printf "paced:                 cpu/ping %.1fx", yc / nc}')")
+    echo "ping_intake: paced, about $RATE/s offered (100 connections, ${DELAY} ms between a connection's requests)"
+    for body in $BODIES; do
+        load "$NGINX_PID" "http://127.0.0.1:$NGX" "$PC" "$body" "$DELAY" 0
+        row nginx "$body" "$PC" "paced"
+        n_cpu=$CPU_PER_K
+        load "$DAEMON" "$B" "$PC" "$body" "$DELAY" 1
+        lost=$((OK - STORED))
+        [ "$lost" -lt 0 ] && lost=0
+        LOST_ALL=$((LOST_ALL + lost))
+        row yardstick "$body" "$PC" "paced: $STORED stored, $lost lost, $ERRS socket errors"
+        RATIOS+=("$(awk -v b="$body" -v yc="$CPU_PER_K" -v nc="$n_cpu" \
+            'BEGIN {printf "body %5s paced:     cpu/ping %.1fx", b, yc / nc}')")
+    done
 fi
 
 echo "ping_intake: yardstick / nginx (rate: requests/s; cpu/ping: CPU per 1,000 2xx answers; the daemon's includes storing)"

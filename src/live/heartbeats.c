@@ -232,7 +232,7 @@ int ys_heartbeats_restore(struct ys_heartbeats *hb, struct ys_store *store, int6
             store->type->query_pings(store, id, 0, INT64_MAX, YS_HB_RESTORE_PINGS, collect, c, err);
         if (rc < 0 || c->n == 0)
             continue;
-        ys_hb_restore(&e->t, c->v, c->n, now_ms);
+        ys_hb_restore(&e->t, c->v, c->n, NULL, now_ms);
         ys_info("heartbeat", "check %s: %s after the last run (%zu pings read back)", e->name,
                 ys_hb_state_name(ys_hb_state(&e->t, now_ms)), c->n);
     }

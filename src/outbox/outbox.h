@@ -22,19 +22,37 @@ struct ys_outbox_stats_one {
     uint64_t pending; /* rows pending at the last pass */
 };
 
+/* The stats entry of rows whose notifier is not in the config (a name no
+ * notifier can have): they are kept pending until the config's largest
+ * max_age in case the notifier comes back, then given up and counted here. */
+#define YS_OUTBOX_REMOVED "(removed)"
+
 struct ys_outbox_stats {
-    size_t n;
+    size_t n; /* one per configured notifier, then YS_OUTBOX_REMOVED */
     struct ys_outbox_stats_one *v; /* owned by the caller after ys_outbox_stats; free() it */
     uint64_t submitted, dropped;   /* dropped: the submit queue was full */
 };
 
 struct ys_outbox;
 
+/* How an outbox runs. All zero is the daemon's: every pending row, rows of
+ * notifiers the config lacks given up once older than its largest max_age,
+ * Alertmanager re-posts. A command that runs beside a daemon on its store
+ * (notify send) delivers only its own alert's rows and leaves the rest,
+ * orphans and re-posts included, to the daemon. */
+struct ys_outbox_options {
+    const char *base_url; /* the dashboard, for the events' link; NULL: none (copied) */
+    const char *only_key; /* deliver only this alert key's rows; NULL: every row (copied) */
+    bool no_orphans;      /* leave rows of notifiers the config lacks alone */
+    bool no_reposts;      /* no Alertmanager re-posts (the firing set is not loaded) */
+};
+
 /* Opens a store connection of its own (kind and opt as the writer's) and
- * starts the thread, which first resumes every pending row and every
- * firing alert (for alertmanager re-posts). cfg is referenced. */
+ * starts the thread, which first resumes every pending row and, unless
+ * oo says otherwise, every firing alert (for alertmanager re-posts) and
+ * the rows of notifiers the config lacks. cfg is referenced; oo borrowed. */
 int ys_outbox_start(struct ys_config *cfg, const char *store_kind,
-                    const struct ys_store_options *opt, const char *base_url,
+                    const struct ys_store_options *opt, const struct ys_outbox_options *oo,
                     struct ys_outbox **out, struct ys_err *err);
 /* Swaps in a reloaded config (its notifiers by name). Any thread. */
 void ys_outbox_apply(struct ys_outbox *n, struct ys_config *cfg);

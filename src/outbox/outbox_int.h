@@ -1,8 +1,8 @@
 /*
  * outbox_int.h - private to src/outbox: the outbox's state, shared by the
  * thread and queue (outbox.c), committing submissions (outbox_commit.c),
- * delivering rows (outbox_deliver.c) and Alertmanager re-posts
- * (outbox_repost.c).
+ * delivering rows (outbox_deliver.c), giving rows up (outbox_expire.c) and
+ * Alertmanager re-posts (outbox_repost.c).
  *
  * Ownership and threads: everything below `mu` in struct ys_outbox is
  * touched by any thread only with mu held (the submit queue, the config
@@ -29,7 +29,8 @@
 #include <string.h>
 
 #define YS_OUTBOX_QUEUE_MAX 4096   /* submissions waiting for the thread */
-#define YS_OUTBOX_SCAN_MAX 256     /* pending rows read per notifier per pass */
+#define YS_OUTBOX_SCAN_MAX 256     /* alert keys whose next row a scan considers */
+#define YS_OUTBOX_EXPIRE_MAX 4096  /* rows given up per notifier per pass (then the next pass) */
 #define YS_OUTBOX_REPOST_BATCH 256 /* alerts per Alertmanager re-post */
 #define YS_NEVER INT64_MAX
 
@@ -93,9 +94,15 @@ struct ys_outbox {
     struct ys_store *store;
     CURLM *multi;
     char *base_url;
+    char *only_key; /* deliver only this alert key's rows; NULL: every row */
+    bool orphans;   /* handle rows of notifiers the config lacks */
+    bool reposts;   /* Alertmanager re-posts */
 
     /* Outbox thread only. */
     struct ys_config *cfg;
+    bool orphans_due;       /* look at the orphans on the next pass */
+    bool orphans_announce;  /* ...and log which notifiers have some (start, reload) */
+    int64_t orphan_wake_ms; /* when the oldest orphan reaches its max age */
     struct ys_outbox_nf **nfs;
     size_t n_nfs;
     struct ys_firing *firing;
@@ -111,7 +118,8 @@ struct ys_outbox {
     struct ys_sub *q_head, *q_tail;
     size_t q_n;
     uint64_t seq_submitted, seq_committed;
-    struct ys_outbox_stats_one *stats; /* one per notifier of cfg, by nf->stat */
+    struct ys_outbox_stats_one *stats; /* one per notifier of cfg, by nf->stat, then
+                                          YS_OUTBOX_REMOVED */
     size_t n_stats;
     uint64_t submitted, dropped;
 };
@@ -126,9 +134,11 @@ static inline void ys_copy_text(char *dst, size_t size, const char *src)
 
 /* outbox.c */
 enum ys_outbox_counter { YS_CT_DELIVERED, YS_CT_FAILED, YS_CT_GIVEN_UP, YS_CT_RATE_LIMITED };
-/* Adds one to a counter of f's stats (takes mu). */
+/* Adds one to a counter of f's stats, or of YS_OUTBOX_REMOVED's when f is
+ * NULL (takes mu). */
 void ys_outbox_count(struct ys_outbox *o, const struct ys_outbox_nf *f,
                      enum ys_outbox_counter which);
+/* Sets the pending gauge of f (NULL: YS_OUTBOX_REMOVED). */
 void ys_outbox_set_pending(struct ys_outbox *o, const struct ys_outbox_nf *f, uint64_t pending);
 /* The state of the notifier called name, or NULL. */
 struct ys_outbox_nf *ys_outbox_nf(struct ys_outbox *o, const char *name);
@@ -138,11 +148,29 @@ void ys_sub_free(struct ys_sub *s);
 /* Writes the batch (alert records and rows) in one transaction. Returns 0
  * (the batch is freed) or the store's error (the batch is kept). */
 int ys_outbox_commit(struct ys_outbox *o, int64_t now_ms);
-/* Gives up pending rows of notifiers the config does not have. */
-void ys_outbox_orphans(struct ys_outbox *o, int64_t now_ms);
-/* Marks a row given up (store, log, counter). */
+
+/* outbox_expire.c */
+/* Marks a row given up (store, log, counter of f; f NULL: the notifier is
+ * not in the config, counted under YS_OUTBOX_REMOVED). */
 void ys_outbox_give_up(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *row,
                        int64_t now_ms, const char *why);
+/* The reason for giving up row because it is max_age_ms old: f's max_age,
+ * or (f NULL) the notifier is not in the config; with its last error. */
+void ys_outbox_why_old(const struct ys_outbox_nf *f, const struct ys_outbox_row *row,
+                       int64_t max_age_ms, char *why, size_t size);
+/* Gives up the pending rows of notifier (f its state, NULL when the config
+ * lacks it) that are max_age_ms old, oldest first, at most
+ * YS_OUTBOX_EXPIRE_MAX. Sets *next_ms to when the next row gets that old:
+ * YS_NEVER when none is pending, now_ms when the cap cut the work short. */
+void ys_outbox_expire(struct ys_outbox *o, struct ys_outbox_nf *f, const char *notifier,
+                      int64_t max_age_ms, int64_t now_ms, int64_t *next_ms);
+/* How long rows of a notifier the config lacks are kept: the largest
+ * max_age of its notifiers (each defaults to 24h), 24h with none. */
+int64_t ys_outbox_orphan_max_age(const struct ys_config *cfg);
+/* Counts the pending rows of notifiers the config lacks (under
+ * YS_OUTBOX_REMOVED) and gives up those older than the orphan max age;
+ * sets when to look again (orphan_wake_ms). */
+void ys_outbox_orphans(struct ys_outbox *o, int64_t now_ms);
 
 /* outbox_deliver.c */
 /* Scans f's pending rows and starts the next attempt if one is due. */

@@ -5,10 +5,10 @@
  * younger than 1 h" can be a goal), bytes its size.
  *
  * A probe (struct fresh_probe, base first as `super`) runs one source:
- *  - a directory glob: ys_fresh_dir_scan on the libuv threadpool
- *    (uv_queue_work). The worker gets the probe's own copies of the
- *    pattern and regex, never the spec, which a reload may free while a
- *    scan on a slow mount is still running;
+ *  - a directory glob: a ys_fresh_scan on a scan thread (freshness_dir.c),
+ *    which copies the pattern and regex, since a reload may free the spec
+ *    while a scan on a slow mount is still running. A check whose previous
+ *    scan is still stuck (a hung mount) fails at once, without a thread;
  *  - an S3 prefix: a ys_fresh_s3_list on the loop's libcurl multi handle.
  * One uv_timer_t bounds the whole probe by check->timeout_ms (every page of
  * a listing, or a scan stuck on a dead mount) and also defers a failure
@@ -17,14 +17,15 @@
  * Lifecycle invariants:
  * - `over` turns true exactly once: in finish (done then runs once) or in
  *   cancel (done never runs).
- * - The probe frees itself once over, its timer has closed and the
- *   threadpool work, which cannot always be cancelled, has called back.
+ * - The probe frees itself once over and its timer has closed. A scan or
+ *   listing is cancelled at teardown and frees itself; a scan thread that
+ *   cannot be stopped drops its result later, without the probe.
  *
  * Messages name the object, its age and size. The age is written coarsely
  * (whole hours past an hour, whole minutes past a minute) so a failing
  * check repeats the same sentence for a while instead of adding a new row
  * to the store's text dictionary on every probe; the exact age is the
- * value. Loop thread only, except scan_work.
+ * value. Loop thread only.
  */
 #include "probe/curl_multi.h"
 #include "probe/freshness.h"
@@ -47,13 +48,7 @@ struct fresh_probe {
     bool over;
     int closing; /* close callbacks still to come */
     /* directory source */
-    uv_work_t work;
-    bool work_pending;
-    char *pattern;  /* the worker's copy of spec->path */
-    pcre2_code *re; /* the worker's copy of spec->match, or NULL */
-    struct ys_fresh_obj found;
-    int scan_rc;
-    struct ys_err scan_err;
+    struct ys_fresh_scan *scan;
     /* S3 source */
     struct ys_fresh_s3_list *list;
 };
@@ -181,11 +176,8 @@ static void verdict(struct fresh_probe *p, const struct ys_fresh_obj *o)
 
 static void maybe_free(struct fresh_probe *p)
 {
-    if (!p->over || p->closing > 0 || p->work_pending)
+    if (!p->over || p->closing > 0)
         return;
-    free(p->pattern);
-    pcre2_code_free(p->re);
-    ys_fresh_obj_clear(&p->found);
     free(p);
 }
 
@@ -201,8 +193,8 @@ static void teardown(struct fresh_probe *p)
     p->over = true;
     ys_fresh_s3_list_cancel(p->list);
     p->list = NULL;
-    if (p->work_pending)
-        uv_cancel((uv_req_t *)&p->work); /* its after callback still runs */
+    ys_fresh_scan_cancel(p->scan); /* a running scan thread drops its result */
+    p->scan = NULL;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, on_close);
     p->closing++;
@@ -225,6 +217,11 @@ static void on_timeout(uv_timer_t *t)
     if (p->list)
         ys_result_fail(&p->super.result, YS_EC_TIMEOUT, "timed out after %s listing %s (page %u)",
                        limit, p->spec->s3.where, ys_fresh_s3_list_page(p->list));
+    else if (p->scan && ys_fresh_scan_waiting(p->scan))
+        ys_result_fail(&p->super.result, YS_EC_TIMEOUT,
+                       "timed out after %s waiting for a thread to scan %s (all %d are busy: "
+                       "hung filesystems?)",
+                       limit, p->spec->path, YS_FRESH_SCAN_THREADS);
     else
         ys_result_fail(&p->super.result, YS_EC_TIMEOUT, "timed out after %s scanning %s", limit,
                        p->spec->path);
@@ -245,42 +242,29 @@ static void fail_soon(struct fresh_probe *p, int ec, const char *msg)
 
 /* ---- sources ------------------------------------------------------------ */
 
-static void scan_work(uv_work_t *req)
+static void on_scanned(int rc, const struct ys_fresh_obj *found, const char *msg, void *arg)
 {
-    struct fresh_probe *p = req->data;
-    p->scan_rc = ys_fresh_dir_scan(p->pattern, p->re, &p->found, &p->scan_err);
-}
-
-static void scan_after(uv_work_t *req, int status)
-{
-    struct fresh_probe *p = req->data;
-    p->work_pending = false;
-    if (p->over) {
-        maybe_free(p);
-        return;
-    }
-    if (status < 0)
-        ys_result_fail(&p->super.result, YS_EC_INTERNAL, "scan of %s: %s", p->spec->path,
-                       uv_strerror(status));
-    else if (p->scan_rc < 0)
-        ys_result_fail(&p->super.result, YS_EC_INTERNAL, "%s", p->scan_err.msg);
+    struct fresh_probe *p = arg;
+    p->scan = NULL; /* it frees itself after this call */
+    if (rc < 0)
+        ys_result_fail(&p->super.result, YS_EC_INTERNAL, "%s", msg);
     else
-        verdict(p, &p->found);
+        verdict(p, found);
     finish(p);
 }
 
 static void start_scan(struct fresh_probe *p, uv_loop_t *loop)
 {
-    p->pattern = ys_xstrdup(p->spec->path);
-    if (p->spec->match && !(p->re = pcre2_code_copy(p->spec->match)))
-        abort(); /* fails only when out of memory */
-    p->work.data = p;
-    int rc = uv_queue_work(loop, &p->work, scan_work, scan_after);
-    if (rc < 0) {
-        fail_soon(p, YS_EC_INTERNAL, uv_strerror(rc));
-        return;
-    }
-    p->work_pending = true;
+    struct ys_err err = {{0}};
+    const struct ys_check *c = p->super.check;
+    int rc = ys_fresh_scan_start(loop, c->name, p->spec->path, p->spec->match, on_scanned, p,
+                                 &p->scan, &err);
+    /* The previous scan of this check still hangs: say so now rather than
+     * wait out another timeout, and with the same class as that one. */
+    if (rc == YS_EBUSY)
+        fail_soon(p, YS_EC_TIMEOUT, err.msg);
+    else if (rc < 0)
+        fail_soon(p, YS_EC_INTERNAL, err.msg);
 }
 
 static void on_listed(int ec, const char *msg, int status, const struct ys_fresh_obj *newest,

@@ -14,8 +14,9 @@
  *     match: '\.db$'          # optional PCRE2 on the path or key
  *
  * Two sources behind one verdict (freshness.c):
- *  - a directory glob, scanned with glob(3) and stat(2) on the libuv
- *    threadpool (freshness_dir.c), never on the loop;
+ *  - a directory glob, scanned with glob(3) and stat(2) on scan threads
+ *    of its own, never on the loop nor on the libuv threadpool, and at
+ *    most one scan per check at a time (freshness_dir.c);
  *  - an S3 bucket prefix, listed with ListObjectsV2 through the loop's
  *    libcurl multi handle, signed by libcurl's CURLOPT_AWS_SIGV4
  *    (freshness_s3.c), the XML read with libxml2 (freshness_xml.c).
@@ -35,6 +36,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #endif
 #include <pcre2.h>
+#include <uv.h>
 
 struct ys_node;
 struct ys_check;
@@ -112,9 +114,53 @@ bool ys_fresh_name_matches(const pcre2_code *re, const char *name, size_t len);
  * whose path re matches (re may be NULL) goes to best. A directory that
  * does not exist is no match; one that cannot be read is an error.
  * Returns 0 (best->name NULL when nothing matched) or YS_EIO with err
- * saying why. Threadpool only: never call it on the loop thread. */
+ * saying why. Scan threads only: never call it on the loop thread. */
 int ys_fresh_dir_scan(const char *pattern, const pcre2_code *re, struct ys_fresh_obj *best,
                       struct ys_err *err);
+
+/* Scan threads alive at once, at most. A scan stuck on a hung mount holds
+ * its thread until the kernel gives up; a scan started while all of them
+ * are busy waits for one, within its probe's timeout. */
+#define YS_FRESH_SCAN_THREADS 8
+
+/* One directory scan run for the loop on a scan thread of its own. */
+struct ys_fresh_scan;
+
+/* The scan's outcome, on the loop thread: rc 0 and found (borrowed for the
+ * call; found->name NULL when nothing matched), or rc < 0 and msg saying
+ * why. The scan frees itself after the call. */
+typedef void (*ys_fresh_scan_done_cb)(int rc, const struct ys_fresh_obj *found, const char *msg,
+                                      void *arg);
+
+/* Starts ys_fresh_dir_scan(pattern, re) on a scan thread (not the libuv
+ * threadpool, which reloads and alert evaluation need) for the check named
+ * key. pattern and re (may be NULL) are copied, so a reload may free the
+ * spec meanwhile. Returns 0 and *out: done then runs once on loop, unless
+ * ys_fresh_scan_cancel comes first. Returns YS_EBUSY while key's previous
+ * scan is still running, even if its probe is long gone (err names that
+ * scan's pattern), or YS_EIO when no thread can be started; done never
+ * runs then. Loop thread only. */
+int ys_fresh_scan_start(uv_loop_t *loop, const char *key, const char *pattern,
+                        const pcre2_code *re, ys_fresh_scan_done_cb done, void *arg,
+                        struct ys_fresh_scan **out, struct ys_err *err);
+/* Stops waiting for s: done never runs, and s frees itself once its handle
+ * is closed (run the loop). A scan already running cannot be interrupted
+ * (no stat can): it goes on in its thread, keeps its key busy until it
+ * returns, and then drops what it found. Not after done. Loop thread only. */
+void ys_fresh_scan_cancel(struct ys_fresh_scan *s);
+/* True while s waits for a free scan thread (all YS_FRESH_SCAN_THREADS are
+ * busy), false once it runs. */
+bool ys_fresh_scan_waiting(const struct ys_fresh_scan *s);
+
+/* Testing only: while a hold is set, every scan whose pattern contains
+ * marker (copied) stops before its glob, as if the mount were hung, until
+ * ys_fresh_test_release. */
+void ys_fresh_test_hold(const char *marker);
+void ys_fresh_test_release(void);
+/* Testing only: waits up to timeout_ms until exactly held scans are
+ * stopped by the hold and threads scan threads are alive. Returns whether
+ * that happened. */
+bool ys_fresh_test_wait(unsigned held, unsigned threads, int timeout_ms);
 
 /* ---- ListObjectsV2 responses (freshness_xml.c) ------------------------ */
 

@@ -3,16 +3,19 @@
  * readings in, one result per scheduled slot out.
  *
  * Data: the current slot's due time, whether it already got its verdict
- * (cron mode; in period mode the current slot is always the next one
- * expected, so it is always open), the open runs in the order they
- * started, and the flags the state is read from (missed, failed).
+ * (cron mode; in period mode the slot due at due_ms is always the next one
+ * expected, and `judged` says whether the one before it got its verdict),
+ * the open runs in the order they started, and the flags the state is
+ * read from (missed, failed).
  *
  * Invariants:
  *  - every slot gets exactly one verdict: a ping closes it (ys_hb_ping
  *    returns 1) or its deadline does (ys_hb_tick emits "missed"); a ping
  *    for a slot already closed only changes the state;
  *  - period mode: due_ms is the next expected success; after a verdict at
- *    t it is t + period, after a miss it moves on by one period;
+ *    t it is t + period, after a miss it moves on by one period; a ping
+ *    before due_ms - period / 2 belongs to the slot judged before (when
+ *    there is one) and moves nothing, except the first after a miss;
  *  - cron mode: due_ms is a fire time of the schedule (or -1 when the
  *    schedule never fires); slots between due_ms and now are closed by
  *    tick in order, so a ping never skips one;
@@ -20,10 +23,12 @@
  *    run has a given id ("" included: a second anonymous start replaces
  *    the first, since a job that starts again without ending has died).
  *
- * Which slot a late ping belongs to (period mode): after a miss, a success
- * that comes before the middle of the next period is the missed run
- * arriving late, not the next one arriving early; counting it as the
- * next slot would count one run for two slots. Cron mode asks the same
+ * Which slot a ping belongs to (period mode): the one whose due time is
+ * nearest. A ping before the middle of the period that leads to due_ms
+ * is for the slot judged before: a retry or a second report of a run
+ * already counted, or after a miss the missed run arriving late. Counting
+ * it as the next slot would count one run for two slots (and let anyone
+ * who can reach the port add ok events at will). Cron mode asks the same
  * question of the schedule (the latest fire time at or before the ping,
  * with a little skew, see heartbeat.h).
  *
@@ -181,9 +186,20 @@ static int64_t cron_slot_of(const struct ys_hb_tracker *t, int64_t ts)
 static bool closes_slot(struct ys_hb_tracker *t, int64_t ts)
 {
     if (!cron_mode(t)) {
-        bool late = t->missed && ts < t->due_ms - t->sched.period_ms / 2;
+        /* Before the middle of the period leading to due_ms, a ping is a
+         * repeat for the slot judged last (a retry, a second report, a
+         * flood): it must not count again, nor move the schedule, or a
+         * job pinging every minute would never reach its next slot. The
+         * one exception is the missed run arriving late: the job's rhythm
+         * moved, so the next slot is due a period after it. */
+        if (t->judged && ts < t->due_ms - t->sched.period_ms / 2) {
+            if (t->missed)
+                t->due_ms = ts + t->sched.period_ms;
+            return false;
+        }
         t->due_ms = ts + t->sched.period_ms;
-        return !late;
+        t->judged = true;
+        return true;
     }
     if (t->due_ms < 0)
         return false;
@@ -235,6 +251,7 @@ static void emit_miss(struct ys_hb_tracker *t, struct ys_result *out)
                    ys_duration_format(t->sched.grace_ms, grace, sizeof grace));
     t->missed = true;
     t->failed = false;
+    t->judged = true;
     t->problem = YS_HBP_MISSED;
 }
 
@@ -313,6 +330,7 @@ static void quiet_until(struct ys_hb_tracker *t, int64_t ts)
             t->due_ms += k * t->sched.period_ms;
             t->missed = true;
             t->failed = false;
+            t->judged = true;
             t->problem = YS_HBP_MISSED;
         }
         flag_long_runs(t, ts);
@@ -324,9 +342,13 @@ static void quiet_until(struct ys_hb_tracker *t, int64_t ts)
 
 /* The same up to now, except that the last slot whose deadline passed is
  * left open, so the next tick emits it: a check found overdue at start
- * counts one missed slot, not one per slot of the downtime. */
-static void quiet_until_now(struct ys_hb_tracker *t, int64_t now_ms)
+ * counts one missed slot, not one per slot of the downtime. Slots whose
+ * deadline passed by judged_ms (the newest stored result; 0 none) got
+ * their result before the restart, so none of them is left open. */
+static void quiet_until_now(struct ys_hb_tracker *t, int64_t now_ms, int64_t judged_ms)
 {
+    if (judged_ms > 0)
+        quiet_until(t, judged_ms < now_ms ? judged_ms : now_ms);
     if (!cron_mode(t)) {
         int64_t deadline = t->due_ms + t->sched.grace_ms;
         if (now_ms >= deadline + t->sched.period_ms)
@@ -358,18 +380,45 @@ static void quiet_until_now(struct ys_hb_tracker *t, int64_t now_ms)
     }
 }
 
-void ys_hb_restore(struct ys_hb_tracker *t, const struct ys_ping *pings, size_t n, int64_t now_ms)
+/* A check with no stored pings whose newest result is a miss at ts: the
+ * schedule goes on from the missed slot (due ts - grace), which is closed
+ * quietly, so the check is DOWN with problem missed from the start. A
+ * fresh tracker instead would read NEW, then LATE with no problem (which
+ * resolves a firing alert), then miss again a period later. Returns
+ * false when the slot cannot be placed (a cron that never fired before). */
+static bool resume_after_miss(struct ys_hb_tracker *t, int64_t ts)
 {
     struct ys_hb_schedule s = t->sched;
-    ys_hb_init(t, &s, n > 0 && pings[0].ts_ms < now_ms ? pings[0].ts_ms : now_ms);
-    struct ys_result r;
-    for (size_t i = 0; i < n; i++) {
-        if (pings[i].ts_ms > now_ms)
-            break; /* from a clock that ran ahead; the live pings will tell */
-        quiet_until(t, pings[i].ts_ms);
-        ys_hb_ping(t, &pings[i], &r);
+    bool cron = cron_mode(t);
+    int64_t due = ts - s.grace_ms;
+    if (cron && (due = ys_cron_prev(s.cron, s.tz, due)) < 0)
+        return false;
+    /* Started one period (cron: one millisecond) before it, the tracker's
+     * first slot is the missed one. */
+    ys_hb_init(t, &s, due - (cron ? 1 : s.period_ms));
+    quiet_until(t, ts);
+    return t->missed;
+}
+
+void ys_hb_restore(struct ys_hb_tracker *t, const struct ys_ping *pings, size_t n,
+                   const struct ys_result *last, int64_t now_ms)
+{
+    struct ys_hb_schedule s = t->sched;
+    bool have_last = last && last->ts_ms <= now_ms; /* else from a clock that ran ahead */
+    if (n > 0 && pings[0].ts_ms < now_ms) {
+        ys_hb_init(t, &s, pings[0].ts_ms);
+        struct ys_result r;
+        for (size_t i = 0; i < n; i++) {
+            if (pings[i].ts_ms > now_ms)
+                break; /* from a clock that ran ahead; the live pings will tell */
+            quiet_until(t, pings[i].ts_ms);
+            ys_hb_ping(t, &pings[i], &r);
+        }
+    } else if (!(have_last && !last->ok && last->errclass == YS_EC_TIMEOUT &&
+                 resume_after_miss(t, last->ts_ms))) {
+        ys_hb_init(t, &s, now_ms);
     }
-    quiet_until_now(t, now_ms);
+    quiet_until_now(t, now_ms, have_last ? last->ts_ms : 0);
 }
 
 /* ---- state ---- */

@@ -6,11 +6,17 @@
  *
  * Slots. Each scheduled slot is one event for SLOs and goals: exactly one
  * struct ys_result is emitted per slot, ok when a success ping met it.
- *  - period mode: slot due at D = last success + period (for a tracker
- *    with no history: start time + period). A success ping at t <= D +
- *    grace closes it ok, and the next slot is due at t + period. If D +
- *    grace passes with no success, a failed result (YS_EC_TIMEOUT,
- *    "missed") is emitted and the next slot is due at D + period.
+ *  - period mode: slot due at D = last verdict + period (for a tracker
+ *    with no history: start time + period). A success ping at t with
+ *    D - period/2 <= t <= D + grace closes it ok, and the next slot is
+ *    due at t + period. If D + grace passes with no verdict, a failed
+ *    result (YS_EC_TIMEOUT, "missed") is emitted and the next slot is due
+ *    at D + period. A ping before D - period/2 belongs to the slot judged
+ *    before (the nearer due time): a retry, a second report or a flood
+ *    of pings adds no result however many come, and does not move D
+ *    (except the first ping after a miss: the missed run arriving late,
+ *    after which the next slot is due at t + period). A tracker with no
+ *    verdict yet lets its first verdict ping close the first slot.
  *  - cron mode: slots are the fire times F of the cron schedule in its
  *    time zone. A ping at t counts for the slot of the latest F <= t + skew,
  *    where skew = min(60 s, half the gap to the previous fire) absorbs
@@ -18,6 +24,10 @@
  *    ok; F + grace passing with none emits "missed" for it.
  *  - A fail ping (or an exit code other than 0) closes the current slot
  *    failed (YS_EC_ASSERTION, "job reported failure (exit 3)").
+ *  - The first verdict ping of a slot is its result. A later one in the
+ *    same slot changes only the state: a fail after a success shows
+ *    FAILED (problem failed), a success after a fail (a retry that worked)
+ *    shows UP, and the slot keeps its first result either way.
  *  - A start ping opens a run (keyed by run id; "" is a run of its own).
  *    The success or fail that carries the same run id (or, without one, the
  *    newest open run) ends it; its duration is the result's duration_us
@@ -26,9 +36,9 @@
  *    (YS_EC_ASSERTION, "too short: ran 2s, min_duration 10m").
  *  - A run still open past max_duration sets problem TOO_LONG (for alerts)
  *    at once, before it ends.
- * Pings that arrive for a slot already closed change the state (a late
- * success makes it UP again) but emit nothing, so a slot never counts
- * twice.
+ * Pings that arrive for a slot already closed change the state (last
+ * ping, last success, runs, UP or FAILED, problem) but emit nothing, so a
+ * slot never counts twice.
  */
 #ifndef YS_SLO_HEARTBEAT_H
 #define YS_SLO_HEARTBEAT_H
@@ -91,16 +101,22 @@ struct ys_hb_tracker {
     bool ever_pinged;
     bool missed; /* the last verdict was a miss and no success since */
     bool failed; /* the last verdict was a failure and no success since */
+    bool judged; /* period mode: a slot got its verdict (ping or miss), so a
+                  * ping before due_ms - period/2 is a repeat for it */
 };
 
 /* Starts tracking at now_ms with no history. */
 void ys_hb_init(struct ys_hb_tracker *t, const struct ys_hb_schedule *s, int64_t now_ms);
-/* Restores the state from the newest stored pings (oldest first) without
- * emitting anything, as after a restart: slots whose deadline passed
- * before now_ms are not emitted again, except that a check whose last
- * success is older than its deadline is DOWN and counts one missed slot
- * at the next tick. */
-void ys_hb_restore(struct ys_hb_tracker *t, const struct ys_ping *pings, size_t n, int64_t now_ms);
+/* Restores the state from the newest stored pings (oldest first) and the
+ * newest stored result of the check (last; NULL when none) without
+ * emitting anything, as after a restart. Slots whose deadline passed by
+ * last->ts_ms already have their result and are not emitted again. A
+ * check whose deadline passed after that is DOWN and counts one missed
+ * slot at the next tick (not one per slot of the downtime). A check with
+ * no pings whose last result is a miss is DOWN with problem missed at
+ * once, and its slots go on from the missed one. */
+void ys_hb_restore(struct ys_hb_tracker *t, const struct ys_ping *pings, size_t n,
+                   const struct ys_result *last, int64_t now_ms);
 /* Feeds one ping (its ts_ms is the time). Returns 1 and fills *out (its
  * check_id copied from the ping) when the ping closed a slot, else 0. */
 int ys_hb_ping(struct ys_hb_tracker *t, const struct ys_ping *p, struct ys_result *out);

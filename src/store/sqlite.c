@@ -193,6 +193,23 @@ static const char *const stmt_sql[SQ_STMT_COUNT] = {
      * (the few still pending among them are skipped), no index on done_ms. */
     [SQ_PRUNE_OUTBOX] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
                         " WHERE created_ms < ?1 AND state != 0 AND done_ms < ?1 LIMIT ?2)",
+    /* The first pending row of each alert key (of ?2 alone when it is not
+     * NULL): the notifier's outbox_pending range, grouped in a temporary
+     * b-tree, so the cost follows the notifier's pending rows, not the log. */
+    [SQ_OUTBOX_HEADS] = "SELECT " SQ_OUTBOX_COLS " FROM outbox WHERE id IN (SELECT min(id)"
+                        " FROM outbox WHERE notifier = ?1 AND state = 0"
+                        " AND (?2 IS NULL OR alert_key = ?2) GROUP BY alert_key)"
+                        " ORDER BY id LIMIT ?3",
+    [SQ_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE notifier = ?1 AND state = 0",
+    /* Every notifier name in the outbox by a skip scan of outbox_pending
+     * (one index seek per name, whatever the number of rows), then each
+     * name's first pending row, if it has one. */
+    [SQ_OUTBOX_NOTIFIERS] = "WITH RECURSIVE nf(name) AS (SELECT min(notifier) FROM outbox"
+                            " UNION ALL SELECT (SELECT min(notifier) FROM outbox"
+                            " WHERE notifier > nf.name) FROM nf WHERE nf.name IS NOT NULL)"
+                            " SELECT " SQ_OUTBOX_COLS " FROM outbox WHERE id IN (SELECT"
+                            " (SELECT min(id) FROM outbox WHERE notifier = nf.name AND state = 0)"
+                            " FROM nf WHERE nf.name IS NOT NULL) ORDER BY notifier",
     [SQ_FACTS_ADD] = "INSERT INTO facts(check_id, ts_ms, json) VALUES(?1, ?2, ?3)",
     [SQ_FACTS_RANGE] = "SELECT ts_ms, json FROM facts WHERE check_id = ?1 AND ts_ms >= ?2"
                        " AND ts_ms < ?3 ORDER BY ts_ms, rowid",
@@ -461,4 +478,7 @@ const struct ys_store_type ys_store_sqlite = {
     .outbox_pending = sq_outbox_pending,
     .outbox_update = sq_outbox_update,
     .outbox_log = sq_outbox_log,
+    .outbox_heads = sq_outbox_heads,
+    .outbox_count_pending = sq_outbox_count_pending,
+    .outbox_notifier_heads = sq_outbox_notifier_heads,
 };

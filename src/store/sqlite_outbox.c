@@ -15,6 +15,12 @@
  * commits and never reused after pruning, so they order delivery and name
  * a log row for good.
  *
+ * The delivery thread reads what may go next by alert key (outbox_heads:
+ * each key's first pending row) and counts a notifier's pending rows,
+ * both through the outbox_pending index, so neither is capped by or
+ * costs the size of the log; outbox_notifier_heads finds the notifiers
+ * that have pending rows, configured or not, for the same reason.
+ *
  * Pruning (sqlite_prune.c) removes delivered and given-up rows and
  * resolved alerts older than raw retention; pending rows and firing alerts
  * stay. Runs on the thread that owns the connection; the reads (alerts,
@@ -211,5 +217,44 @@ int sq_outbox_log(struct ys_store *st, int64_t since_ms, size_t max, ys_store_ou
         return YS_ESTORE;
     sqlite3_bind_int64(q, 1, since_ms);
     sqlite3_bind_int64(q, 2, sq_limit(max));
+    return each_row(s, q, cb, arg, err);
+}
+
+int sq_outbox_heads(struct ys_store *st, const char *notifier, const char *alert_key, size_t max,
+                    ys_store_outbox_cb cb, void *arg, struct ys_err *err)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    sqlite3_stmt *q = sq_stmt(s, SQ_OUTBOX_HEADS, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_text(q, 1, notifier, -1, SQLITE_STATIC);
+    if (alert_key)
+        sqlite3_bind_text(q, 2, alert_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, sq_limit(max));
+    return each_row(s, q, cb, arg, err);
+}
+
+int sq_outbox_count_pending(struct ys_store *st, const char *notifier, uint64_t *n,
+                            struct ys_err *err)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    sqlite3_stmt *q = sq_stmt(s, SQ_OUTBOX_COUNT, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_text(q, 1, notifier, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        *n = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return step == SQLITE_ROW ? 0 : sq_fail(s, err, "counting pending notifications");
+}
+
+int sq_outbox_notifier_heads(struct ys_store *st, ys_store_outbox_cb cb, void *arg,
+                             struct ys_err *err)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    sqlite3_stmt *q = sq_stmt(s, SQ_OUTBOX_NOTIFIERS, err);
+    if (!q)
+        return YS_ESTORE;
     return each_row(s, q, cb, arg, err);
 }

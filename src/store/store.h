@@ -175,6 +175,20 @@ struct ys_store_type {
      * first, at most max, any state. */
     int (*outbox_log)(struct ys_store *s, int64_t since_ms, size_t max, ys_store_outbox_cb cb,
                       void *arg, struct ys_err *err);
+    /* The first (lowest-id) pending row of each alert key of notifier, or
+     * of alert_key alone when it is not NULL; lowest id first, at most max
+     * (0: all). These are the rows that may go next: an alert's rows go in
+     * order, so an alert whose first row keeps failing holds back only its
+     * own later rows, however many there are. */
+    int (*outbox_heads)(struct ys_store *s, const char *notifier, const char *alert_key,
+                        size_t max, ys_store_outbox_cb cb, void *arg, struct ys_err *err);
+    /* How many rows of notifier are pending. */
+    int (*outbox_count_pending)(struct ys_store *s, const char *notifier, uint64_t *n,
+                                struct ys_err *err);
+    /* The first (lowest-id) pending row of every notifier name that has
+     * one, by name: which notifiers have rows waiting, configured or not. */
+    int (*outbox_notifier_heads)(struct ys_store *s, ys_store_outbox_cb cb, void *arg,
+                                 struct ys_err *err);
 };
 
 /* Every store handle starts with this. */

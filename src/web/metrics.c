@@ -269,6 +269,13 @@ static void render_process(struct out *o, const struct ys_live_snapshot *s)
     family(o, "yardstick_store_results_dropped", "counter",
            "Results dropped because the writer's queue was full.");
     put(o, "yardstick_store_results_dropped_total %llu\n", (unsigned long long)s->writer.dropped);
+    family(o, "yardstick_store_pings_written", "counter", "Heartbeat pings committed to the store.");
+    put(o, "yardstick_store_pings_written_total %llu\n",
+        (unsigned long long)s->writer.pings_written);
+    family(o, "yardstick_store_pings_dropped", "counter",
+           "Heartbeat pings dropped because the writer's ping queue was full.");
+    put(o, "yardstick_store_pings_dropped_total %llu\n",
+        (unsigned long long)s->writer.pings_dropped);
     family(o, "yardstick_live_snapshot_age_seconds", "gauge",
            "Age of the live state this scrape was rendered from.");
     put(o, "yardstick_live_snapshot_age_seconds ");

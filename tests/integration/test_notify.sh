@@ -11,6 +11,12 @@
 #   4. kill -9 of `notify send` after a failed attempt, receiver up,
 #      `notify send --flush-only`: the pending notifications (this one and
 #      the one from 3) arrive after the restart; nothing is left pending.
+#   5. The store holds a daemon's pending rows (one of hook, one of a
+#      notifier `gone` that this config lacks): `notify send` delivers its
+#      own test alert only, leaving both alone (no duplicate delivery beside
+#      the daemon, no give-up of the daemon's rows under a smaller config);
+#      --flush-only drains hook's row and still leaves gone's; with `gone`
+#      back in the config, --flush-only delivers it.
 source "$(dirname "$0")/lib.sh"
 
 ys_tmpdir dir
@@ -145,6 +151,37 @@ assert_num "$(count yardstick-test/second firing)" -ge 1 "second delivered after
 assert_num "$(count yardstick-test/third firing)" -ge 1 "third delivered after the restart"
 assert_eq "$(sqlite3 "$dir/var/y.db" "SELECT count(*) FROM outbox WHERE state = 0")" 0 "pending rows after the flush"
 assert_eq "$(sqlite3 "$dir/var/y.db" "SELECT state FROM outbox WHERE alert_key = 'yardstick-test/second'")" 1 "second's row state (delivered)"
+
+# 5. Rows that are a daemon's, not this command's.
+log "a daemon's pending rows are left to the daemon"
+insert_row() { # notifier key
+    local now
+    now=$(date +%s%3N)
+    sqlite3 "$dir/var/y.db" "INSERT INTO outbox(notifier, alert_key, created_ms, next_attempt_ms,
+        attempts, state, done_ms, last_error, payload) VALUES('$1', '$2', $now, $now, 0, 0, 0, '',
+        '{\"key\":\"$2\",\"rule\":\"r\",\"status\":\"firing\",\"repeat\":false}')"
+}
+insert_row hook daemon/x
+insert_row gone daemon/gone
+run_capture rc "$dir/mine.out" "$dir/mine.err" send --key mine --wait 20s
+assert_eq "$rc" 0 "notify send beside a daemon's rows ($(cat "$dir/mine.err"))"
+assert_eq "$(count yardstick-test/mine firing)" 1 "the test alert delivered"
+assert_eq "$(count daemon/x firing)" 0 "the daemon's row delivered by notify send"
+assert_eq "$(sqlite3 "$dir/var/y.db" "SELECT state || '/' || attempts FROM outbox WHERE alert_key = 'daemon/x'")" 0/0 "the daemon's hook row"
+assert_eq "$(sqlite3 "$dir/var/y.db" "SELECT state FROM outbox WHERE alert_key = 'daemon/gone'")" 0 "the row of a notifier this config lacks (0: pending)"
+run_capture rc "$dir/flush2.out" "$dir/flush2.err" "$YARDSTICK" notify send -c "$dir/y.yaml" --flush-only --wait 20s
+assert_eq "$rc" 0 "--flush-only ($(cat "$dir/flush2.err"))"
+assert_contains "$(cat "$dir/flush2.out")" "delivered 1 pending notification"
+assert_eq "$(count daemon/x firing)" 1 "the hook row after --flush-only"
+assert_eq "$(sqlite3 "$dir/var/y.db" "SELECT state FROM outbox WHERE alert_key = 'daemon/gone'")" 0 "gone's row after --flush-only (0: pending)"
+# gone comes back (renamed back, say): its row is delivered.
+sed '/^notifiers:/a\  - { name: gone, kind: webhook, url: "http://127.0.0.1:'"$HOOK_PORT"'/gone" }' "$dir/y.yaml" >"$dir/y2.yaml"
+run_capture rc "$dir/flush3.out" "$dir/flush3.err" "$YARDSTICK" notify send -c "$dir/y2.yaml" --flush-only --notifier gone --wait 20s
+assert_eq "$rc" 0 "--flush-only --notifier gone ($(cat "$dir/flush3.err"))"
+assert_eq "$(count daemon/gone firing)" 1 "gone's row once gone is back"
+assert_eq "$(field daemon/gone firing path)" /gone "where gone's row went"
+run_capture rc "$dir/help.out" "$dir/help.err" "$YARDSTICK" notify send --help
+assert_contains "$(cat "$dir/help.out")" "no daemon"
 
 # Usage errors name the problem.
 run_capture rc "$dir/u.out" "$dir/u.err" "$YARDSTICK" notify send -c "$dir/y.yaml" --notifier hoook

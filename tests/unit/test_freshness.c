@@ -5,7 +5,12 @@
  * page with a continuation token, an empty listing, error documents,
  * malformed ones), and the directory source end to end on files made in a
  * temporary folder with utime(): newest by mtime, too old, too small,
- * nothing matching.
+ * nothing matching. Then a hung filesystem, stood in for by the test hold
+ * of freshness_dir.c (a scan stopped before its glob, as stat would stop
+ * on a dead NFS mount): a check's next probe fails fast while its scan
+ * hangs, other checks still scan, the libuv threadpool stays free, scans
+ * past the thread cap wait, and released scans drop their results after
+ * their probes timed out, were cancelled and their config freed.
  */
 #include "config/diag.h"
 #include "config/model.h"
@@ -16,6 +21,7 @@
 #include "probe/probe.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -537,8 +544,197 @@ static void test_dir_probe(void **state)
     assert_int_equal(r.result.bytes, 10);
 }
 
+/* ---- a hung filesystem ---------------------------------------------------- */
+
+/* Every check of the test: h1-h7 and queued scan a pattern the hold stops
+ * (the brace alternative "hung" is the marker; released, the pattern finds
+ * etcd-2.db), other one it does not. */
+static struct ys_config *load_hung(const char *dir, const char *const *names,
+                                   const char *timeout)
+{
+    char yaml[4096];
+    size_t len = (size_t)snprintf(yaml, sizeof yaml, "checks:\n");
+    for (const char *const *name = names; *name; name++) {
+        int n = snprintf(yaml + len, sizeof yaml - len,
+                         "  - { name: %s, kind: freshness, timeout: %s, max_age: 15m,\n"
+                         "      path: \"%s/%s*.db\" }\n",
+                         *name, timeout, dir, strcmp(*name, "other") == 0 ? "" : "{etcd,hung}-");
+        assert_true(n > 0 && (size_t)n < sizeof yaml - len);
+        len += (size_t)n;
+    }
+    struct loaded l;
+    load(&l, yaml);
+    if (l.rc != 0)
+        dump(&l);
+    assert_int_equal(l.rc, 0);
+    ys_diag_free(&l.diag);
+    return l.cfg;
+}
+
+static const struct ys_check *check_named(const struct ys_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        if (strcmp(cfg->checks[i].name, name) == 0)
+            return &cfg->checks[i];
+    fail_msg("no check %s", name);
+    return NULL;
+}
+
+static struct ys_probe *start_probe(uv_loop_t *loop, const struct ys_config *cfg,
+                                    const char *name, struct run *run)
+{
+    struct ys_probe_env env = {.loop = loop};
+    const struct ys_check *c = check_named(cfg, name);
+    struct ys_probe *p = NULL;
+    memset(run, 0, sizeof *run);
+    assert_int_equal(c->type->start(&env, c, on_done, run, &p), 0);
+    return p;
+}
+
+/* Four jobs on the libuv threadpool that each wait until all four run at
+ * once: they can only if none of its four threads is stuck in a scan. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running, together, after;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void pool_work(uv_work_t *w)
+{
+    (void)w;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&pool.mu);
+    pool.running++;
+    pthread_cond_broadcast(&pool.cv);
+    while (pool.running < 4 && pthread_cond_timedwait(&pool.cv, &pool.mu, &until) == 0)
+        ;
+    if (pool.running >= 4)
+        pool.together++;
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static void pool_after(uv_work_t *w, int status)
+{
+    (void)w;
+    assert_int_equal(status, 0);
+    pool.after++;
+}
+
+static void assert_pool_free(uv_loop_t *loop)
+{
+    uv_work_t w[4];
+    pool.running = pool.together = pool.after = 0;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(uv_queue_work(loop, &w[i], pool_work, pool_after), 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(pool.after, 4);
+    assert_int_equal(pool.together, 4);
+}
+
+static void test_hung_scan(void **state)
+{
+    struct tmp *t = *state;
+    char want[256];
+    struct run r[8];
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    static const char *const names[] = {"h1", "h2",     "h3",    "h4", "h5",
+                                        "h6", "h7", "queued", "other", NULL};
+    static const char *const gone[] = {"gone", NULL}, *const late[] = {"late", NULL};
+    struct ys_config *cfg = load_hung(t->dir, names, "500ms");
+    ys_fresh_test_hold("hung");
+
+    /* Five hung scans, one more than the libuv threadpool has threads: the
+     * probes time out, their scans stay stuck, and the loop is not held by
+     * them (uv_run returns). */
+    for (int i = 0; i < 5; i++)
+        start_probe(&loop, cfg, names[i], &r[i]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    snprintf(want, sizeof want, "timed out after 500ms scanning %s/{etcd,hung}-*.db", t->dir);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].result.errclass, YS_EC_TIMEOUT);
+        assert_msg(&r[i], want);
+    }
+    assert_true(ys_fresh_test_wait(5, 5, 5000));
+
+    /* The next probe of a hung check fails at once, without a thread. */
+    start_probe(&loop, cfg, "h1", &r[0]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[0].calls, 1);
+    assert_false(r[0].result.ok);
+    assert_int_equal(r[0].result.errclass, YS_EC_TIMEOUT);
+    snprintf(want, sizeof want,
+             "the previous scan of %s/{etcd,hung}-*.db is still running (hung filesystem?)",
+             t->dir);
+    assert_msg(&r[0], want);
+    assert_true(r[0].result.duration_us < 250 * 1000);
+    assert_true(ys_fresh_test_wait(5, 5, 5000));
+
+    /* Another check still scans, on a thread of its own. */
+    start_probe(&loop, cfg, "other", &r[0]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[0].calls, 1);
+    if (!r[0].result.ok)
+        fail_msg("other: %s", r[0].result.message);
+    assert_int_equal(r[0].result.bytes, 2048);
+
+    /* A probe cancelled while its scan hangs, its config freed at once. */
+    struct ys_config *cfg2 = load_hung(t->dir, gone, "10s");
+    struct ys_probe *p = start_probe(&loop, cfg2, "gone", &r[0]);
+    assert_true(ys_fresh_test_wait(6, 6, 5000));
+    p->type->cancel(p);
+    ys_config_unref(cfg2);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[0].calls, 0);
+
+    /* Eight scans hang: the cap. A ninth check's scan waits for a thread
+     * and times out saying so; no ninth thread starts. */
+    start_probe(&loop, cfg, "h6", &r[0]);
+    start_probe(&loop, cfg, "h7", &r[1]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(ys_fresh_test_wait(8, YS_FRESH_SCAN_THREADS, 5000));
+    start_probe(&loop, cfg, "queued", &r[2]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[2].result.errclass, YS_EC_TIMEOUT);
+    assert_msg(&r[2], "timed out after 500ms waiting for a thread to scan");
+    assert_msg(&r[2], "(all 8 are busy: hung filesystems?)");
+    assert_true(ys_fresh_test_wait(8, YS_FRESH_SCAN_THREADS, 5000));
+
+    /* With every scan thread stuck, the libuv threadpool still runs four
+     * jobs at once: reloads and alert evaluation are not starved. */
+    assert_pool_free(&loop);
+
+    /* A probe waiting for a thread when the mount comes back gets its
+     * result; the stuck scans end, drop theirs and free everything (the
+     * valgrind and ASan runs of this test check that), and the hung
+     * checks scan again. */
+    struct ys_config *cfg3 = load_hung(t->dir, late, "10s");
+    start_probe(&loop, cfg3, "late", &r[3]);
+    ys_fresh_test_release();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[3].calls, 1);
+    if (!r[3].result.ok)
+        fail_msg("late: %s", r[3].result.message);
+    assert_int_equal(r[3].result.bytes, 2048);
+    ys_config_unref(cfg3);
+    assert_true(ys_fresh_test_wait(0, 0, 5000));
+    start_probe(&loop, cfg, "h1", &r[0]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (!r[0].result.ok)
+        fail_msg("h1 after the release: %s", r[0].result.message);
+    assert_int_equal(r[0].result.bytes, 2048);
+
+    ys_config_unref(cfg);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
+    /* The threadpool test expects libuv's default of four threads. */
+    setenv("UV_THREADPOOL_SIZE", "4", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dir_spec),
         cmocka_unit_test(test_s3_spec),
@@ -551,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_offer_ties),
         cmocka_unit_test_setup_teardown(test_dir_scan, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_dir_probe, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_hung_scan, make_tmp, remove_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,17 +191,18 @@ static void test_period_missed(void **state)
 static void test_period_failures(void **state)
 {
     (void)state;
+    /* Each verdict below is in a slot of its own (a period apart). */
     RUN("fail ping", &hourly, T0,
-        {.at = AT(1000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP},
-        {.at = AT(2000),
+        {.at = AT(1000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP, .next = AT(5200)},
+        {.at = AT(5000),
          .op = FAIL,
          .emits = 1,
          .ok = false,
          .msg = "job reported failure",
          .state = YS_HB_FAILED,
          .problem = YS_HBP_FAILED,
-         .next = AT(6200)},
-        {.at = AT(3000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP});
+         .next = AT(9200)},
+        {.at = AT(9000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP});
     RUN("exit codes", &hourly, T0,
         {.at = AT(1000),
          .op = EXIT,
@@ -211,8 +212,8 @@ static void test_period_failures(void **state)
          .msg = "job reported failure (exit 3)",
          .state = YS_HB_FAILED,
          .problem = YS_HBP_FAILED},
-        {.at = AT(2000), .op = EXIT, .code = 0, .emits = 1, .ok = true, .state = YS_HB_UP},
-        {.at = AT(3000),
+        {.at = AT(5000), .op = EXIT, .code = 0, .emits = 1, .ok = true, .state = YS_HB_UP},
+        {.at = AT(9000),
          .op = EXIT,
          .code = 255,
          .emits = 1,
@@ -220,6 +221,79 @@ static void test_period_failures(void **state)
          .msg = "(exit 255)",
          .state = YS_HB_FAILED,
          .problem = YS_HBP_FAILED});
+}
+
+/* A slot gets one verdict: the first verdict ping. Later pings in the
+ * first half of the next period belong to that slot and only change the
+ * state; from half a period before the due time on, a ping meets the next
+ * slot. */
+static void test_period_one_verdict_per_slot(void **state)
+{
+    (void)state;
+    /* due 4600 after the failure; its slot opens at 4600 - 1800 = 2800 */
+    RUN("a retry in the same slot changes the state only", &hourly, T0,
+        {.at = AT(1000),
+         .op = FAIL,
+         .emits = 1,
+         .ok = false,
+         .msg = "job reported failure",
+         .state = YS_HB_FAILED,
+         .problem = YS_HBP_FAILED,
+         .next = AT(5200)},
+        {.at = AT(1060), .op = OK, .state = YS_HB_UP, .next = AT(5200)},
+        {.at = AT(2799), .op = OK, .state = YS_HB_UP, .next = AT(5200)},
+        {.at = AT(2800), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP, .next = AT(7000)});
+    RUN("a failure after a success in the same slot", &hourly, T0,
+        {.at = AT(1000), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP},
+        {.at = AT(1100),
+         .op = EXIT,
+         .code = 4,
+         .state = YS_HB_FAILED,
+         .problem = YS_HBP_FAILED,
+         .next = AT(5200)},
+        {.at = AT(4700), .op = TICK, .state = YS_HB_FAILED, .problem = YS_HBP_FAILED},
+        {.at = AT(4800), .op = OK, .emits = 1, .ok = true, .state = YS_HB_UP, .next = AT(9000)});
+}
+
+/* Feeds n pings of kind from `from`, step_ms apart, ticking before each
+ * as the daemon does; returns how many results came out. */
+static size_t flood(struct ys_hb_tracker *t, int64_t from, int64_t step_ms, size_t n,
+                    enum ys_ping_kind kind)
+{
+    struct ys_result out[8];
+    size_t emitted = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ys_ping p = {.check_id = 7, .ts_ms = from + (int64_t)i * step_ms, .exit_code = -1};
+        p.kind = (uint8_t)kind;
+        emitted += ys_hb_tick(t, p.ts_ms, out, 8);
+        emitted += (size_t)ys_hb_ping(t, &p, out);
+    }
+    return emitted;
+}
+
+/* The review's case: thousands of pings to an hourly check in seconds
+ * gave one ok result each. A slot closes once, however often it is
+ * pinged. */
+static void test_period_flood(void **state)
+{
+    (void)state;
+    struct ys_hb_tracker t;
+    ys_hb_init(&t, &hourly, T0);
+    /* 1,000 pings within 7 s: one result. */
+    assert_int_equal(flood(&t, AT(100), 7, 1000, YS_PING_SUCCESS), 1);
+    assert_int_equal(ys_hb_state(&t, AT(107)), YS_HB_UP);
+    assert_int_equal(t.last_success_ms, AT(100) + 999 * 7);
+    assert_int_equal(ys_hb_next_deadline(&t), AT(100 + 4200)); /* from the first */
+    /* 1,000 more spread over the rest of the half period, then 1,000 fail
+     * pings: still that one slot. */
+    assert_int_equal(flood(&t, AT(108), 1690, 1000, YS_PING_SUCCESS), 0);
+    assert_int_equal(flood(&t, AT(1800), 1, 1000, YS_PING_FAIL), 0);
+    assert_int_equal(ys_hb_state(&t, AT(1801)), YS_HB_FAILED);
+    assert_int_equal(t.problem, YS_HBP_FAILED);
+    /* From half a period before the due time: the next slot, once. */
+    assert_int_equal(flood(&t, AT(1900), 1000, 1000, YS_PING_SUCCESS), 1);
+    assert_int_equal(ys_hb_state(&t, AT(1900)), YS_HB_UP);
+    assert_int_equal(ys_hb_next_deadline(&t), AT(1900 + 4200));
 }
 
 static void test_period_runs(void **state)
@@ -245,21 +319,22 @@ static void test_period_runs(void **state)
          .ok = true,
          DUR(300 * SEC),
          .state = YS_HB_RUNNING},
-        {.at = AT(1000),
+        /* in the next slot (it opens at 500 + 1800) */
+        {.at = AT(2400),
          .op = OK,
          .rid = "a",
          .emits = 1,
          .ok = true,
-         DUR(900 * SEC),
+         DUR(2300 * SEC),
          .state = YS_HB_UP},
         /* an end whose id started nothing measures nothing */
-        {.at = AT(1100), .op = OK, .rid = "zzz", .emits = 1, .ok = true, .state = YS_HB_UP});
+        {.at = AT(6100), .op = OK, .rid = "zzz", .emits = 1, .ok = true, .state = YS_HB_UP});
     RUN("without an id the newest run ends; a second anonymous start replaces the first", &hourly,
         T0, {.at = AT(100), .op = START, .state = YS_HB_RUNNING},
         {.at = AT(200), .op = START, .state = YS_HB_RUNNING},
         {.at = AT(260), .op = OK, .emits = 1, .ok = true, DUR(60 * SEC), .state = YS_HB_UP},
-        {.at = AT(300), .op = START, .rid = "x", .state = YS_HB_RUNNING},
-        {.at = AT(310),
+        {.at = AT(2100), .op = START, .rid = "x", .state = YS_HB_RUNNING},
+        {.at = AT(2110),
          .op = FAIL,
          .emits = 1,
          .ok = false,
@@ -285,8 +360,8 @@ static void test_period_durations(void **state)
          DUR(10 * SEC),
          .state = YS_HB_FAILED,
          .problem = YS_HBP_TOO_SHORT},
-        {.at = AT(200), .op = START, .state = YS_HB_RUNNING, .problem = YS_HBP_TOO_SHORT},
-        {.at = AT(260), .op = OK, .emits = 1, .ok = true, DUR(60 * SEC), .state = YS_HB_UP});
+        {.at = AT(2000), .op = START, .state = YS_HB_RUNNING, .problem = YS_HBP_TOO_SHORT},
+        {.at = AT(2060), .op = OK, .emits = 1, .ok = true, DUR(60 * SEC), .state = YS_HB_UP});
     RUN("too long: flagged while running, judged at the end", &s, T0,
         {.at = AT(100), .op = START, .state = YS_HB_RUNNING, .next = AT(700)},
         {.at = AT(699), .op = TICK, .state = YS_HB_RUNNING},
@@ -459,7 +534,7 @@ static void test_restore(void **state)
     ys_hb_init(&live, &hourly, T0);
     live_feed(&live, pings, n);
     ys_hb_init(&back, &hourly, AT(8100));
-    ys_hb_restore(&back, pings, n, AT(8100));
+    ys_hb_restore(&back, pings, n, NULL, AT(8100));
     assert_int_equal(ys_hb_state(&back, AT(8100)), YS_HB_RUNNING);
     assert_int_equal(ys_hb_state(&back, AT(8100)), ys_hb_state(&live, AT(8100)));
     assert_int_equal(back.last_success_ms, AT(4100));
@@ -479,7 +554,7 @@ static void test_restore(void **state)
     /* Restarted ten hours later: DOWN at once, one missed slot at the next
      * tick (not ten), then the schedule goes on from there. */
     ys_hb_init(&back, &hourly, AT(40000));
-    ys_hb_restore(&back, pings, 3, AT(40000));
+    ys_hb_restore(&back, pings, 3, NULL, AT(40000));
     assert_int_equal(ys_hb_state(&back, AT(40000)), YS_HB_DOWN);
     assert_int_equal(ys_hb_tick(&back, AT(40000), out, 8), 1);
     assert_false(out[0].ok);
@@ -491,9 +566,92 @@ static void test_restore(void **state)
 
     /* No stored pings: a fresh start. */
     ys_hb_init(&back, &hourly, AT(5));
-    ys_hb_restore(&back, NULL, 0, AT(5));
+    ys_hb_restore(&back, NULL, 0, NULL, AT(5));
     assert_int_equal(ys_hb_state(&back, AT(5)), YS_HB_NEW);
     assert_int_equal(ys_hb_next_deadline(&back), AT(5 + 4200));
+}
+
+/* A stored miss at ts, as the live tracker emitted it. */
+static struct ys_result miss_at(int64_t ts)
+{
+    struct ys_result r;
+    ys_result_init(&r);
+    r.check_id = 7;
+    r.ts_ms = ts;
+    ys_result_fail(&r, YS_EC_TIMEOUT, "missed: no success ping");
+    return r;
+}
+
+/* The newest stored result tells restore which slots were judged before
+ * the restart: a never-pinged check that was missing its slots is DOWN
+ * with problem missed at once (not NEW, then LATE with no problem, which
+ * resolved its alert), and a miss already stored is not emitted again. */
+static void test_restore_from_last_result(void **state)
+{
+    (void)state;
+    struct ys_result out[8];
+    struct ys_hb_tracker t;
+
+    /* Never pinged; the slot due at 10000 was missed (stored at 10600).
+     * Restarted at 11000: missed, the next slot due at 13600. */
+    struct ys_result last = miss_at(AT(10600));
+    ys_hb_init(&t, &hourly, AT(11000));
+    ys_hb_restore(&t, NULL, 0, &last, AT(11000));
+    assert_int_equal(ys_hb_state(&t, AT(11000)), YS_HB_DOWN);
+    assert_int_equal(t.problem, YS_HBP_MISSED);
+    assert_int_equal(t.last_ping_ms, 0);
+    assert_int_equal(ys_hb_tick(&t, AT(11000), out, 8), 0); /* stored already */
+    assert_int_equal(ys_hb_next_deadline(&t), AT(14200));
+    assert_int_equal(ys_hb_tick(&t, AT(14200), out, 8), 1);
+    assert_non_null(strstr(out[0].message, "2026-01-01T03:46:40.000Z")); /* 13600 */
+    /* Restarted ten hours later: one miss for the downtime, at once. */
+    ys_hb_init(&t, &hourly, AT(47000));
+    ys_hb_restore(&t, NULL, 0, &last, AT(47000));
+    assert_int_equal(ys_hb_state(&t, AT(47000)), YS_HB_DOWN);
+    assert_int_equal(t.problem, YS_HBP_MISSED);
+    assert_int_equal(ys_hb_tick(&t, AT(47000), out, 8), 1);
+    assert_int_equal(ys_hb_tick(&t, AT(47000), out, 8), 0);
+    /* A newest result that is not a miss (its pings expired): fresh. */
+    struct ys_result ok = last;
+    ok.ok = true;
+    ok.errclass = YS_EC_NONE;
+    ys_hb_init(&t, &hourly, AT(11000));
+    ys_hb_restore(&t, NULL, 0, &ok, AT(11000));
+    assert_int_equal(ys_hb_state(&t, AT(11000)), YS_HB_NEW);
+    assert_int_equal(t.problem, YS_HBP_NONE);
+
+    /* Pinged at 1000 (due 4600), missed at 5200 and stored; restarted at
+     * 5300: the stored miss is not emitted again. */
+    const struct ys_ping ping = PING(1000, YS_PING_SUCCESS, "");
+    last = miss_at(AT(5200));
+    ys_hb_init(&t, &hourly, AT(5300));
+    ys_hb_restore(&t, &ping, 1, &last, AT(5300));
+    assert_int_equal(ys_hb_state(&t, AT(5300)), YS_HB_DOWN);
+    assert_int_equal(t.problem, YS_HBP_MISSED);
+    assert_int_equal(ys_hb_tick(&t, AT(5300), out, 8), 0);
+    assert_int_equal(ys_hb_next_deadline(&t), AT(8800));
+    /* Without the stored result it would be (the daemon died before the
+     * writer stored it). */
+    ys_hb_restore(&t, &ping, 1, NULL, AT(5300));
+    assert_int_equal(ys_hb_tick(&t, AT(5300), out, 8), 1);
+
+    /* Cron: hourly, never pinged, the 02:00 slot missed (stored 02:05);
+     * restarted at 02:30: missed, and the 03:00 slot is next. */
+    struct ys_tz tz;
+    struct ys_cron c;
+    struct ys_err err = {{0}};
+    ys_tz_utc(&tz);
+    assert_int_equal(ys_cron_parse("0 * * * *", &c, &err), 0);
+    struct ys_hb_schedule s = {.cron = &c, .tz = &tz, .grace_ms = 5 * MIN};
+    last = miss_at(AT(2 * 3600 + 300));
+    ys_hb_init(&t, &s, AT(2 * 3600 + 1800));
+    ys_hb_restore(&t, NULL, 0, &last, AT(2 * 3600 + 1800));
+    assert_int_equal(ys_hb_state(&t, AT(2 * 3600 + 1800)), YS_HB_DOWN);
+    assert_int_equal(t.problem, YS_HBP_MISSED);
+    assert_int_equal(ys_hb_tick(&t, AT(2 * 3600 + 1800), out, 8), 0);
+    assert_int_equal(ys_hb_next_deadline(&t), AT(3 * 3600));
+    assert_int_equal(ys_hb_tick(&t, AT(3 * 3600 + 300), out, 8), 1);
+    assert_non_null(strstr(out[0].message, "2026-01-01T03:00:00.000Z"));
 }
 
 static void test_restore_cron(void **state)
@@ -510,19 +668,19 @@ static void test_restore_cron(void **state)
     struct ys_hb_tracker t;
     struct ys_result out[8];
     ys_hb_init(&t, &s, AT(3800));
-    ys_hb_restore(&t, pings, 2, AT(3800));
+    ys_hb_restore(&t, pings, 2, NULL, AT(3800));
     assert_int_equal(ys_hb_state(&t, AT(3800)), YS_HB_UP);
     assert_int_equal(ys_hb_tick(&t, AT(3800), out, 8), 0);
     assert_int_equal(ys_hb_next_deadline(&t), AT(7200));
     /* A restart at 02:30 after the 02:00 slot went unmet: DOWN at once. */
     ys_hb_init(&t, &s, AT(2 * 3600 + 1800));
-    ys_hb_restore(&t, pings, 2, AT(2 * 3600 + 1800));
+    ys_hb_restore(&t, pings, 2, NULL, AT(2 * 3600 + 1800));
     assert_int_equal(ys_hb_state(&t, AT(2 * 3600 + 1800)), YS_HB_DOWN);
     assert_int_equal(ys_hb_tick(&t, AT(2 * 3600 + 1800), out, 8), 1);
     assert_non_null(strstr(out[0].message, "2026-01-01T02:00:00.000Z"));
     /* A restart at 05:30 after the 02:00..05:00 slots went unmet: one miss. */
     ys_hb_init(&t, &s, AT(5 * 3600 + 1800));
-    ys_hb_restore(&t, pings, 2, AT(5 * 3600 + 1800));
+    ys_hb_restore(&t, pings, 2, NULL, AT(5 * 3600 + 1800));
     assert_int_equal(ys_hb_state(&t, AT(5 * 3600 + 1800)), YS_HB_DOWN);
     assert_int_equal(ys_hb_tick(&t, AT(5 * 3600 + 1800), out, 8), 1);
     assert_non_null(strstr(out[0].message, "2026-01-01T05:00:00.000Z"));
@@ -564,8 +722,9 @@ static void test_run_cap(void **state)
     assert_int_equal(ys_hb_ping(&t, &end, out), 1);
     assert_false(out[0].flags & YS_RF_HAS_VALUE); /* r0 was dropped */
     snprintf(end.run_id, sizeof end.run_id, "r%d", YS_HB_MAX_RUNS + 1);
+    end.ts_ms = AT(2000); /* the next slot */
     assert_int_equal(ys_hb_ping(&t, &end, out), 1);
-    assert_int_equal(out[0].duration_us, (100 - YS_HB_MAX_RUNS - 1) * SEC * 1000);
+    assert_int_equal(out[0].duration_us, (2000 - YS_HB_MAX_RUNS - 1) * SEC * 1000);
 }
 
 int main(void)
@@ -574,11 +733,14 @@ int main(void)
         cmocka_unit_test(test_period_on_time_and_late),
         cmocka_unit_test(test_period_missed),
         cmocka_unit_test(test_period_failures),
+        cmocka_unit_test(test_period_one_verdict_per_slot),
+        cmocka_unit_test(test_period_flood),
         cmocka_unit_test(test_period_runs),
         cmocka_unit_test(test_period_durations),
         cmocka_unit_test(test_cron_dst),
         cmocka_unit_test(test_restore),
         cmocka_unit_test(test_restore_cron),
+        cmocka_unit_test(test_restore_from_last_result),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_run_cap),
     };

@@ -11,7 +11,10 @@
  * limit spacing deliveries; stop while failing and a new outbox on the
  * same store delivering the pending rows; exec (stdin, timeout kill);
  * Alertmanager re-posts with one of two Alertmanagers down, and their end
- * on resolve; rows for notifiers the config lacks given up with a reason.
+ * on resolve; rows for notifiers the config lacks kept pending (counted
+ * under "(removed)") until the config's largest max_age, delivered if the
+ * notifier comes back, found however far back in the log; one alert whose
+ * rows always fail not holding back the notifier's other alerts.
  */
 #include "config/diag.h"
 #include "config/model.h"
@@ -54,6 +57,7 @@ struct receiver {
     uint16_t port;
     pthread_mutex_t mu;
     int status;
+    char bad_key[64]; /* requests whose event has this key are answered 400 */
     struct request req[MAX_REQ];
     size_t n;
 };
@@ -87,6 +91,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     pthread_mutex_lock(&r->mu);
     int status = r->status;
+    char bad[96];
+    snprintf(bad, sizeof bad, "\"key\":\"%s\"", r->bad_key);
+    if (r->bad_key[0] && u->data && strstr(u->data, bad))
+        status = 400;
     if (r->n < MAX_REQ) {
         struct request *q = &r->req[r->n++];
         snprintf(q->path, sizeof q->path, "%s", url);
@@ -563,31 +571,142 @@ static void test_alertmanager_reposts(void **state)
     ys_outbox_stop(o);
 }
 
-static void test_unknown_and_removed_notifiers(void **state)
+static bool has_stats(struct ys_outbox *o, const char *name)
+{
+    return stats_of(o, name).name[0] != '\0';
+}
+
+/* Swaps in a config with notifiers (as load_cfg) and waits until the
+ * thread has taken it (its first notifier appears in the stats). */
+static void reload(struct ys_outbox *o, const char *notifiers, const char *first)
+{
+    struct ys_config *next = load_cfg(notifiers);
+    ys_outbox_apply(o, next);
+    ys_config_unref(next);
+    WAIT_FOR(10000, has_stats(o, first), "the reload");
+}
+
+/* Rows of a notifier that leaves the config stay pending, counted under
+ * "(removed)"; the notifier back under the same name delivers them. */
+static void test_removed_notifier_kept_until_back(void **state)
 {
     (void)state;
     cfg = load_cfg(HOOK_CONFIG);
     receiver_answer(500);
     struct ys_outbox *o = start();
+    submit(o, "h", YS_EVENT_FIRING, 2, HOOK);
+    WAIT_FOR(10000, stats_of(o, "hook").attempts_failed >= 1, "a failed attempt");
+    reload(o, "  - { name: other, kind: exec, command: [true] }\n", "other");
+    WAIT_FOR(10000, stats_of(o, "(removed)").pending == 1, "the row counted under (removed)");
+    assert_false(has_stats(o, "hook"));
+    sleep_ms(500); /* a give-up would show now */
+    assert_int_equal(log_rows("r/h").row.state, YS_OUTBOX_PENDING);
+    assert_int_equal(stats_of(o, "(removed)").given_up, 0);
+    /* Renamed back: the row goes out. */
+    receiver_answer(200);
+    size_t before = received();
+    reload(o, HOOK_CONFIG, "hook");
+    WAIT_FOR(15000, times_received(2) == 1, "the row after the notifier came back");
+    assert_true(received() > before);
+    WAIT_FOR(5000, stats_of(o, "(removed)").pending == 0, "(removed) pending back to 0");
+    WAIT_FOR(5000, stats_of(o, "hook").delivered == 1, "the delivery counted");
+    ys_outbox_stop(o);
+    struct log_find h = log_rows("r/h");
+    assert_int_equal(h.row.state, YS_OUTBOX_DELIVERED);
+}
+
+/* Rows for a name the config lacks wait for the largest max_age of the
+ * config's notifiers, then are given up, logged in the row and counted. */
+static void test_orphan_given_up_at_max_age(void **state)
+{
+    (void)state;
+    cfg = load_cfg("  - { name: hook, kind: webhook, url: 'http://127.0.0.1:%1$d/h', "
+                   "max_age: 1s }\n"
+                   "  - { name: other, kind: exec, command: [true], max_age: 3s }\n");
+    struct ys_outbox *o = start();
     const char *const ghost[] = {"ghost", NULL};
     submit(o, "g", YS_EVENT_FIRING, 1, ghost);
-    submit(o, "h", YS_EVENT_FIRING, 2, HOOK);
     ys_outbox_flush(o);
-    WAIT_FOR(10000, stats_of(o, "hook").attempts_failed >= 1, "a failed attempt");
-    /* A reload without the hook gives its pending row up. */
-    struct ys_config *next = load_cfg("  - { name: other, kind: exec, command: [true] }\n");
-    ys_outbox_apply(o, next);
-    ys_config_unref(next);
-    int64_t end = ys_wall_ms() + 10000;
-    while (log_rows("r/h").row.state == YS_OUTBOX_PENDING && ys_wall_ms() < end)
-        sleep_ms(20);
-    ys_outbox_stop(o);
+    int64_t t0 = ys_wall_ms();
     struct log_find g = log_rows("r/g");
+    assert_int_equal(g.n, 1);
+    if (ys_wall_ms() - t0 < 2000) /* well within the 3 s */
+        assert_int_equal(g.row.state, YS_OUTBOX_PENDING);
+    WAIT_FOR(15000, stats_of(o, "(removed)").given_up == 1, "the give-up, counted");
+    assert_int_equal(stats_of(o, "(removed)").pending, 0);
+    ys_outbox_stop(o);
+    g = log_rows("r/g");
     assert_int_equal(g.row.state, YS_OUTBOX_GIVEN_UP);
-    assert_non_null(strstr(g.row.last_error, "no notifier named 'ghost'"));
-    struct log_find h = log_rows("r/h");
-    assert_int_equal(h.row.state, YS_OUTBOX_GIVEN_UP);
-    assert_non_null(strstr(h.row.last_error, "no longer in the config"));
+    assert_non_null(strstr(g.row.last_error, "'ghost' is not in the config"));
+    assert_true(g.row.done_ms - g.row.created_ms >= 3000);
+}
+
+/* An orphan older than the newest 10,000 rows of the log is still found. */
+static void test_old_orphan_found(void **state)
+{
+    (void)state;
+    struct ys_store *s = fixture_open(false, 0);
+    enum { N = 10050 };
+    struct ys_outbox_row *rows = calloc(N, sizeof *rows);
+    int64_t now = ys_wall_ms();
+    for (size_t i = 0; i < N; i++) {
+        struct ys_outbox_row *r = &rows[i];
+        bool orphan = i == 0;
+        snprintf(r->notifier, sizeof r->notifier, "%s", orphan ? "gone" : "hook");
+        snprintf(r->alert_key, sizeof r->alert_key, "r/%s", orphan ? "old" : "done");
+        r->created_ms = now - (orphan ? 60000 : 30000);
+        r->next_attempt_ms = r->created_ms;
+        r->state = orphan ? YS_OUTBOX_PENDING : YS_OUTBOX_DELIVERED;
+        r->done_ms = orphan ? 0 : r->created_ms;
+        r->payload = "{}";
+    }
+    struct ys_err err = {{0}};
+    assert_int_equal(s->type->notify_commit(s, NULL, 0, rows, N, &err), 0);
+    free(rows);
+    ys_store_close(s);
+    cfg = load_cfg("  - { name: hook, kind: webhook, url: 'http://127.0.0.1:%1$d/h', "
+                   "max_age: 10s }\n");
+    struct ys_outbox *o = start();
+    WAIT_FOR(15000, stats_of(o, "(removed)").given_up == 1, "the old orphan given up");
+    ys_outbox_stop(o);
+    struct log_find f = log_rows("r/old");
+    assert_int_equal(f.row.state, YS_OUTBOX_GIVEN_UP);
+    assert_non_null(strstr(f.row.last_error, "'gone' is not in the config"));
+}
+
+/* One alert whose rows always fail (400) with more rows than one scan
+ * reads does not hold back the other alerts of the notifier. */
+static void test_failing_alert_does_not_block_others(void **state)
+{
+    (void)state;
+    cfg = load_cfg(HOOK_CONFIG);
+    snprintf(rcv.bad_key, sizeof rcv.bad_key, "r/bad");
+    struct ys_outbox *o = start();
+    enum { BAD = 300 };
+    for (int i = 0; i < BAD; i++)
+        submit(o, "bad", YS_EVENT_REPEAT, 1000 + i, HOOK);
+    submit(o, "good", YS_EVENT_FIRING, 1, HOOK);
+    submit(o, "fine", YS_EVENT_FIRING, 2, HOOK);
+    submit(o, "good", YS_EVENT_RESOLVED, 3, HOOK);
+    ys_outbox_flush(o);
+    WAIT_FOR(15000, all_received(1, 3), "the other alerts' rows");
+    assert_order_per_key();
+    WAIT_FOR(5000, stats_of(o, "hook").delivered == 3, "three deliveries counted");
+    /* Every pending row is counted, not just those one scan reads. */
+    WAIT_FOR(5000, stats_of(o, "hook").pending == BAD, "the pending gauge");
+    /* The failing alert's rows stay in order: only its first was tried. */
+    pthread_mutex_lock(&rcv.mu);
+    size_t n_bad = 0;
+    for (size_t i = 0; i < rcv.n; i++) {
+        if (rcv.req[i].status != 400)
+            continue;
+        n_bad++;
+        if (!strstr(rcv.req[i].body, "\"seq\":\"1000\""))
+            fail_msg("a later row of the failing alert went first: %s", rcv.req[i].body);
+    }
+    pthread_mutex_unlock(&rcv.mu);
+    assert_true(n_bad >= 1);
+    ys_outbox_stop(o);
 }
 
 /* ---- pace.h: pure functions ------------------------------------------------ */
@@ -649,7 +768,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_delivers_pending, setup, teardown_all),
         cmocka_unit_test_setup_teardown(test_exec, setup, teardown_all),
         cmocka_unit_test_setup_teardown(test_alertmanager_reposts, setup, teardown_all),
-        cmocka_unit_test_setup_teardown(test_unknown_and_removed_notifiers, setup, teardown_all),
+        cmocka_unit_test_setup_teardown(test_removed_notifier_kept_until_back, setup,
+                                        teardown_all),
+        cmocka_unit_test_setup_teardown(test_orphan_given_up_at_max_age, setup, teardown_all),
+        cmocka_unit_test_setup_teardown(test_old_orphan_found, setup, teardown_all),
+        cmocka_unit_test_setup_teardown(test_failing_alert_does_not_block_others, setup,
+                                        teardown_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
  * SQLite store: notify_commit writes alerts and rows together (or neither,
  * when it fails half way), ids increase across commits and are never
  * reused after pruning, outbox_pending keeps a notifier's rows in id order,
- * outbox_update moves a row on, outbox_log reads newest first, query_alerts
+ * outbox_update moves a row on, outbox_log reads newest first, outbox_heads
+ * gives each alert key's first pending row (any number of rows behind it),
+ * outbox_count_pending counts them all, outbox_notifier_heads finds every
+ * notifier with pending rows however old, query_alerts
  * returns the firing and the recently resolved, pruning spares pending rows
  * and firing alerts, and all of it survives reopen and reads read-only.
  * Also the schema migration from version 2.
@@ -113,6 +116,36 @@ static struct got_rows *logged(struct ys_store *s, int64_t since, size_t max)
     struct ys_err err = {{0}};
     if (s->type->outbox_log(s, since, max, collect_row, &g, &err) < 0)
         fail_msg("outbox_log: %s", err.msg);
+    return &g;
+}
+
+static struct got_rows *heads(struct ys_store *s, const char *notifier, const char *key,
+                               size_t max)
+{
+    static struct got_rows g;
+    memset(&g, 0, sizeof g);
+    struct ys_err err = {{0}};
+    if (s->type->outbox_heads(s, notifier, key, max, collect_row, &g, &err) < 0)
+        fail_msg("outbox_heads: %s", err.msg);
+    return &g;
+}
+
+static uint64_t count_pending(struct ys_store *s, const char *notifier)
+{
+    uint64_t n = UINT64_MAX;
+    struct ys_err err = {{0}};
+    if (s->type->outbox_count_pending(s, notifier, &n, &err) < 0)
+        fail_msg("outbox_count_pending: %s", err.msg);
+    return n;
+}
+
+static struct got_rows *notifier_heads(struct ys_store *s)
+{
+    static struct got_rows g;
+    memset(&g, 0, sizeof g);
+    struct ys_err err = {{0}};
+    if (s->type->outbox_notifier_heads(s, collect_row, &g, &err) < 0)
+        fail_msg("outbox_notifier_heads: %s", err.msg);
     return &g;
 }
 
@@ -460,11 +493,115 @@ static void test_migration_from_2(void **state)
     ys_store_close(s);
 }
 
+static void set_state(struct ys_store *s, struct ys_outbox_row *r, uint8_t state)
+{
+    r->state = state;
+    r->done_ms = r->created_ms + 1;
+    struct ys_err err = {{0}};
+    if (s->type->outbox_update(s, r, &err) < 0)
+        fail_msg("outbox_update: %s", err.msg);
+}
+
+/* Heads: each alert key's first pending row, ordered by id, whatever
+ * number of rows an earlier key has; the pending count is exact. */
+static void test_heads_and_count(void **state)
+{
+    (void)state;
+    struct ys_store *s = fixture_open(false, 0);
+    enum { BAD = 400 }; /* more than any one read of pending rows */
+    struct ys_outbox_row *r = calloc(BAD + 6, sizeof *r);
+    for (size_t i = 0; i < BAD; i++)
+        r[i] = row("hook", "bad", T0 + (int64_t)i, "bad");
+    r[BAD] = row("hook", "b", T0 + BAD, "b1");
+    r[BAD + 1] = row("mail", "a", T0 + BAD, "mail-a");
+    r[BAD + 2] = row("hook", "a", T0 + BAD + 1, "a1");
+    r[BAD + 3] = row("hook", "b", T0 + BAD + 2, "b2");
+    r[BAD + 4] = row("hook", "a", T0 + BAD + 3, "a2");
+    r[BAD + 5] = row("hook", "c", T0 + BAD + 4, "c1");
+    commit(s, NULL, 0, r, BAD + 6);
+    struct got_rows *g = heads(s, "hook", NULL, 0);
+    assert_int_equal(g->n, 4);
+    assert_int_equal(g->v[0].id, r[0].id); /* bad's first */
+    assert_string_equal(g->v[1].payload, "b1");
+    assert_string_equal(g->v[2].payload, "a1");
+    assert_string_equal(g->v[3].payload, "c1");
+    assert_string_equal(g->v[3].alert_key, "c");
+    assert_int_equal(heads(s, "hook", NULL, 2)->n, 2);
+    assert_int_equal(count_pending(s, "hook"), BAD + 5);
+    assert_int_equal(count_pending(s, "mail"), 1);
+    assert_int_equal(count_pending(s, "pager"), 0);
+    /* One key only. */
+    g = heads(s, "hook", "a", 0);
+    assert_int_equal(g->n, 1);
+    assert_string_equal(g->v[0].payload, "a1");
+    assert_int_equal(heads(s, "hook", "zzz", 0)->n, 0);
+    assert_int_equal(heads(s, "pager", NULL, 0)->n, 0);
+    /* A head delivered: the key's next row is its head; a given-up one too. */
+    set_state(s, &r[BAD + 2], YS_OUTBOX_DELIVERED);
+    set_state(s, &r[BAD], YS_OUTBOX_GIVEN_UP);
+    g = heads(s, "hook", NULL, 0);
+    assert_int_equal(g->n, 4);
+    assert_int_equal(g->v[0].id, r[0].id);
+    assert_string_equal(g->v[1].payload, "b2");
+    assert_string_equal(g->v[2].payload, "a2");
+    assert_string_equal(g->v[3].payload, "c1");
+    assert_int_equal(count_pending(s, "hook"), BAD + 3);
+    free(r);
+    ys_store_close(s);
+    /* Reads work read-only. */
+    s = fixture_open(true, 0);
+    assert_int_equal(heads(s, "hook", NULL, 0)->n, 4);
+    assert_int_equal(count_pending(s, "hook"), BAD + 3);
+    ys_store_close(s);
+}
+
+/* Every notifier with a pending row, found by SQL however old the row is
+ * and however many rows came after it. */
+static void test_notifier_heads(void **state)
+{
+    (void)state;
+    struct ys_store *s = fixture_open(false, 0);
+    assert_int_equal(notifier_heads(s)->n, 0); /* an empty outbox */
+    struct ys_outbox_row first[] = {
+        row("gone", "k", T0, "gone-1"),
+        row("hook", "k", T0, "hook-1"),
+        row("gone", "k", T0 + MIN, "gone-2"),
+        row("done", "k", T0, "done-1"),
+    };
+    commit(s, NULL, 0, first, 4);
+    set_state(s, &first[3], YS_OUTBOX_DELIVERED);
+    enum { N = 12000 }; /* newer than the old rows, more than a log page */
+    struct ys_outbox_row *r = calloc(N, sizeof *r);
+    for (size_t i = 0; i < N; i++) {
+        r[i] = row("hook", "k", T0 + DAY + (int64_t)i, "x");
+        r[i].state = YS_OUTBOX_DELIVERED;
+    }
+    commit(s, NULL, 0, r, N);
+    free(r);
+    struct got_rows *g = notifier_heads(s);
+    assert_int_equal(g->n, 2); /* "done" has nothing pending */
+    assert_string_equal(g->v[0].notifier, "gone");
+    assert_string_equal(g->v[0].payload, "gone-1");
+    assert_int_equal(g->v[0].created_ms, T0);
+    assert_string_equal(g->v[1].notifier, "hook");
+    assert_string_equal(g->v[1].payload, "hook-1");
+    set_state(s, &first[0], YS_OUTBOX_GIVEN_UP);
+    g = notifier_heads(s);
+    assert_int_equal(g->n, 2);
+    assert_string_equal(g->v[0].payload, "gone-2");
+    set_state(s, &first[2], YS_OUTBOX_GIVEN_UP);
+    set_state(s, &first[1], YS_OUTBOX_DELIVERED);
+    assert_int_equal(notifier_heads(s)->n, 0);
+    ys_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_pending_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heads_and_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notifier_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_and_ids, setup, teardown),
