@@ -14,6 +14,14 @@
  * drains what is pending in the outbox (after a daemon or an earlier run
  * died, say).
  *
+ * The command may run beside a daemon on the same store, so its outbox
+ * delivers the test alert's rows only: the daemon's other rows would go
+ * out twice and out of order per alert if two threads sent them. It also
+ * leaves the rows of notifiers its config lacks alone (the daemon's
+ * config may have them) and posts no Alertmanager re-posts. --flush-only
+ * delivers every pending row of the config's notifiers, so it is meant for
+ * when no daemon runs; it too leaves the other notifiers' rows alone.
+ *
  * Exit 0 when delivered (or, with --flush-only, when nothing the command
  * found pending is left and none was given up); 1 when the wait expires
  * or the notification is given up, with the last error; 2 for usage and
@@ -49,14 +57,17 @@ static void usage(FILE *out)
             "usage: yardstick notify send -c FILE --notifier NAME [--resolve] [--key K]\n"
             "                             [--summary TEXT] [--wait 30s]\n"
             "       yardstick notify send -c FILE --flush-only [--notifier NAME] [--wait 30s]\n\n"
-            "Sends a test alert through the outbox and waits until it is delivered.\n\n"
+            "Sends a test alert through the outbox and waits until it is delivered. Beside a\n"
+            "running daemon it sends the test alert only; the daemon delivers the rest.\n\n"
             "  -c, --config FILE     configuration file (its notifiers and store)\n"
             "  -n, --notifier NAME   the notifier to try\n"
             "      --resolve         send the test alert's resolution\n"
             "      --key K           the test alert's subject (default cli)\n"
             "      --summary TEXT    its summary annotation\n"
             "      --wait D          how long to keep retrying (default 30s)\n"
-            "      --flush-only      send nothing new: deliver what is pending\n"
+            "      --flush-only      send nothing new: deliver what is pending (of every\n"
+            "                        notifier in the config, or of --notifier); for when\n"
+            "                        no daemon runs on this store (it would send them too)\n"
             "      --log-level L     debug, info, warn (default), error\n");
 }
 
@@ -257,46 +268,58 @@ static int wait_sent(struct ys_store *rd, const struct notify_opts *o, int64_t s
     return YS_EXIT_FAIL;
 }
 
-/* Rows of the notifiers in question: ids pending at the start, and how
- * they stand now. */
+/* Rows of the notifiers in question: ids pending at the start (read per
+ * notifier from the store, however far back), and how they stand now. */
 struct drain {
     const struct ys_config *cfg;
     const char *notifier; /* NULL: every configured one */
-    int64_t *ids;
+    int64_t *ids;         /* ascending once collected */
     size_t n_ids, cap;
-    bool collecting;
+    int64_t since_ms;     /* the oldest collected row's creation */
     size_t pending, given_up;
     struct ys_outbox_row last; /* a row still pending or given up, for its error */
 };
 
-static bool relevant(const struct drain *d, const char *notifier)
+static int collect_id(const struct ys_outbox_row *row, void *arg)
 {
-    if (d->notifier)
-        return strcmp(d->notifier, notifier) == 0;
-    for (size_t i = 0; i < d->cfg->n_notifiers; i++)
-        if (strcmp(d->cfg->notifiers[i].name, notifier) == 0)
-            return true;
-    return false;
+    struct drain *d = arg;
+    if (d->n_ids == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 16;
+        d->ids = ys_xrealloc(d->ids, d->cap * sizeof *d->ids);
+    }
+    d->ids[d->n_ids++] = row->id;
+    if (row->created_ms < d->since_ms)
+        d->since_ms = row->created_ms;
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Notes the pending rows of the notifiers in question. */
+static int collect_pending(struct ys_store *rd, struct drain *d, struct ys_err *err)
+{
+    d->since_ms = INT64_MAX;
+    for (size_t i = 0; i < d->cfg->n_notifiers; i++) {
+        const char *name = d->cfg->notifiers[i].name;
+        if (d->notifier && strcmp(d->notifier, name) != 0)
+            continue;
+        int rc = rd->type->outbox_pending(rd, name, 0, collect_id, d, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (d->n_ids)
+        qsort(d->ids, d->n_ids, sizeof *d->ids, cmp_id);
+    return 0;
 }
 
 static int drain_row(const struct ys_outbox_row *row, void *arg)
 {
     struct drain *d = arg;
-    if (!relevant(d, row->notifier))
-        return 0;
-    if (d->collecting) {
-        if (row->state != YS_OUTBOX_PENDING)
-            return 0;
-        if (d->n_ids == d->cap) {
-            d->cap = d->cap ? 2 * d->cap : 16;
-            d->ids = ys_xrealloc(d->ids, d->cap * sizeof *d->ids);
-        }
-        d->ids[d->n_ids++] = row->id;
-        return 0;
-    }
-    bool ours = false;
-    for (size_t i = 0; i < d->n_ids && !ours; i++)
-        ours = d->ids[i] == row->id;
+    bool ours = d->n_ids && bsearch(&row->id, d->ids, d->n_ids, sizeof *d->ids, cmp_id);
     if (!ours || row->state == YS_OUTBOX_DELIVERED)
         return 0;
     if (row->state == YS_OUTBOX_PENDING)
@@ -313,11 +336,12 @@ static int wait_drained(struct ys_store *rd, struct drain *d, const struct notif
 {
     struct ys_err err = {{0}};
     int rc = 0;
-    d->collecting = false;
     int64_t deadline = ys_wall_ms() + o->wait_ms;
     for (;;) {
         d->pending = d->given_up = 0;
-        rc = rd->type->outbox_log(rd, 0, LOG_MAX, drain_row, d, &err);
+        if (d->n_ids == 0)
+            break;
+        rc = rd->type->outbox_log(rd, d->since_ms, 0, drain_row, d, &err);
         if (rc < 0 || d->pending == 0 || ys_wall_ms() >= deadline)
             break;
         sleep_ms(POLL_MS);
@@ -345,17 +369,25 @@ static int run(struct ys_config *cfg, const struct notify_opts *o)
     struct ys_err err = {{0}};
     struct ys_outbox *ob = NULL;
     struct ys_store *rd = NULL;
-    struct drain d = {.cfg = cfg, .notifier = o->notifier, .collecting = true};
+    struct drain d = {.cfg = cfg, .notifier = o->notifier};
     int64_t t0 = ys_wall_ms();
+    char key[YS_ALERT_KEY_MAX];
+    snprintf(key, sizeof key, "yardstick-test/%s", o->key);
     /* The reading connection opens first (read-write, so a store that
      * does not exist yet is created), and --flush-only notes what is
      * pending before the outbox thread can deliver any of it. */
     int rc = ys_store_open(cfg->storage.kind, &opt, &rd, &err);
-    if (rc == 0 && o->flush_only && rd->type->outbox_log)
-        rc = rd->type->outbox_log(rd, 0, LOG_MAX, drain_row, &d, &err);
+    if (rc == 0 && o->flush_only)
+        rc = collect_pending(rd, &d, &err);
     char *url = base_url(cfg);
+    /* Beside a daemon: the test alert's rows only, and nothing of the
+     * daemon's business (see the top of the file). */
+    struct ys_outbox_options oo = {.base_url = url,
+                                   .only_key = o->flush_only ? NULL : key,
+                                   .no_orphans = true,
+                                   .no_reposts = true};
     if (rc == 0)
-        rc = ys_outbox_start(cfg, cfg->storage.kind, &opt, url, &ob, &err);
+        rc = ys_outbox_start(cfg, cfg->storage.kind, &opt, &oo, &ob, &err);
     free(url);
     if (rc < 0) {
         fprintf(stderr, "yardstick notify: %s: %s\n", cfg->storage.path, err.msg);

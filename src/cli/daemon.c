@@ -338,7 +338,8 @@ static int start_outbox(struct daemon *d)
     struct ys_store_options opt;
     ys_daemon_store_options(d->cfg, &opt, false);
     char *url = base_url(d->cfg);
-    int rc = ys_outbox_start(d->cfg, d->cfg->storage.kind, &opt, url, &d->outbox, &err);
+    int rc = ys_outbox_start(d->cfg, d->cfg->storage.kind, &opt,
+                             &(struct ys_outbox_options){.base_url = url}, &d->outbox, &err);
     free(url);
     if (rc < 0)
         ys_error("notify", "%s: %s", d->cfg->storage.path, err.msg);

@@ -75,6 +75,7 @@ static void config_free(struct ys_config *c)
     ys_model_free_notifiers(c);
     ys_model_free_alerts(c);
     free(c->defaults.timezone);
+    ys_tz_free(&c->default_tz);
     free(c->index);
     free(c->storage.kind);
     free(c->storage.path);
@@ -439,20 +440,19 @@ static int config_from_tree(const struct ys_node *root, const char *path, struct
     struct ys_config *c = ys_xcalloc(1, sizeof *c);
     config_defaults(c);
     c->path = ys_xstrdup(path);
-    struct ys_tz tz;
-    ys_tz_utc(&tz);
+    struct ys_tz *tz = &c->default_tz;
+    ys_tz_utc(tz);
     const struct ys_node *title = ys_node_get(root, "title");
     if (title)
         ys_cfg_string(title, "title", &c->title, d);
     parse_storage(ys_node_get(root, "storage"), &c->storage, d);
-    parse_defaults(ys_node_get(root, "defaults"), &c->defaults, &tz, d);
+    parse_defaults(ys_node_get(root, "defaults"), &c->defaults, tz, d);
     parse_checks(ys_node_get(root, "checks"), c, d);
     ys_model_parse_notifiers(ys_node_get(root, "notifiers"), c, d);
     ys_model_parse_slos(ys_node_get(root, "slos"), c, d);
-    ys_model_parse_goals(root, c, &tz, d);
+    ys_model_parse_goals(root, c, tz, d);
     ys_model_parse_server(ys_node_get(root, "server"), c, d);
-    ys_model_parse_alerts(root, c, &tz, d);
-    ys_tz_free(&tz);
+    ys_model_parse_alerts(root, c, tz, d);
     if (d->n > errors_before) {
         config_free(c);
         return YS_ECONFIG;

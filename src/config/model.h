@@ -228,6 +228,10 @@ struct ys_config {
     struct ys_server_config server;
     struct ys_storage_config storage;
     struct ys_check_defaults defaults;
+    /* defaults.timezone, loaded with the config (UTC when not written), so
+     * code on the loop thread never reads a zone file. Owned; all zeros
+     * (UTC) in a config built by hand. */
+    struct ys_tz default_tz;
     struct ys_check *checks;
     size_t n_checks;
     struct ys_slo *slos;

@@ -21,8 +21,9 @@
  * passed to the same callback as the scheduler's probe results.
  *
  * Trackers borrow their cron and zone from the check's spec (or the
- * default zone loaded here), so both are refreshed whenever the config
- * is swapped, and the old config is released only after that.
+ * config's default zone, loaded with the config off the loop), so both
+ * are refreshed whenever the config is swapped, and the old config is
+ * released only after that.
  */
 #include "live/heartbeats.h"
 
@@ -37,6 +38,7 @@
 #include <string.h>
 
 #define TICK_BATCH 16
+#define DAY_MS INT64_C(86400000)
 /* The timer wakes at least this often, so a step of the wall clock (which
  * the loop's monotonic timer does not see) delays a verdict by at most
  * this much. */
@@ -65,7 +67,6 @@ struct ys_heartbeats {
     ys_heartbeats_change_cb on_change;
     void *change_arg;
     struct ys_config *cfg;
-    struct ys_tz *default_tz; /* cfg->defaults.timezone; NULL when no tracker needs it */
     struct entry *v;
     size_t n;
     size_t *entry_of; /* cfg->n_checks slots: entry index + 1, 0 for other kinds */
@@ -112,29 +113,6 @@ static struct entry *find(const struct ys_heartbeats *hb, const char *name)
 
 /* ---- config ---- */
 
-/* The default zone, loaded only when a cron heartbeat has no tz of its
- * own (usually none does, and then nothing is read from disk). */
-static struct ys_tz *default_tz(const struct ys_config *cfg)
-{
-    bool needed = false;
-    for (size_t i = 0; i < cfg->n_checks && !needed; i++) {
-        const struct ys_heartbeat_spec *s = cfg->checks[i].spec;
-        needed = is_heartbeat(&cfg->checks[i]) && s->cron_text && !s->tz_given;
-    }
-    if (!needed)
-        return NULL;
-    struct ys_tz *tz = ys_xcalloc(1, sizeof *tz);
-    struct ys_err err = {{0}};
-    if (ys_tz_load(cfg->defaults.timezone, NULL, tz, &err) < 0) {
-        /* validate already loaded it once; a zone file gone since then
-         * should not stop the daemon. */
-        ys_warn("heartbeat", "defaults.timezone %s: %s; cron heartbeats use UTC",
-                cfg->defaults.timezone, err.msg);
-        ys_tz_utc(tz);
-    }
-    return tz;
-}
-
 /* A check whose definition changed starts a fresh slot at now but keeps
  * what it knows of the job: a reload must neither invent misses for the
  * time before it nor forget an open run or a problem. */
@@ -152,13 +130,15 @@ static void restart_schedule(struct ys_hb_tracker *t, const struct ys_hb_schedul
     t->ever_pinged = old.ever_pinged;
     t->missed = old.missed;
     t->failed = old.failed;
+    /* A ping in the first half of the fresh slot is still the run missed
+     * before the reload arriving late; otherwise it meets the fresh slot. */
+    t->judged = old.missed;
 }
 
 static void rearm(struct ys_heartbeats *hb, int64_t now_ms);
 
 void ys_heartbeats_apply(struct ys_heartbeats *hb, struct ys_config *cfg, int64_t now_ms)
 {
-    struct ys_tz *tz = default_tz(cfg);
     struct entry *v = ys_xcalloc(cfg->n_checks ? cfg->n_checks : 1, sizeof *v);
     size_t *entry_of = ys_xcalloc(cfg->n_checks ? cfg->n_checks : 1, sizeof *entry_of);
     size_t n = 0;
@@ -168,7 +148,7 @@ void ys_heartbeats_apply(struct ys_heartbeats *hb, struct ys_config *cfg, int64_
             continue;
         struct entry *e = &v[n];
         struct ys_hb_schedule sched;
-        ys_heartbeat_spec_schedule(ck->spec, tz, &sched);
+        ys_heartbeat_spec_schedule(ck->spec, &cfg->default_tz, &sched);
         e->name = ys_xstrdup(ck->name);
         e->check = i;
         struct entry *old = find(hb, ck->name);
@@ -189,14 +169,9 @@ void ys_heartbeats_apply(struct ys_heartbeats *hb, struct ys_config *cfg, int64_
         free(hb->v[i].name);
     free(hb->v);
     free(hb->entry_of);
-    if (hb->default_tz) {
-        ys_tz_free(hb->default_tz);
-        free(hb->default_tz);
-    }
     hb->v = v;
     hb->n = n;
     hb->entry_of = entry_of;
-    hb->default_tz = tz;
     ys_config_ref(cfg);
     if (hb->cfg)
         ys_config_unref(hb->cfg);
@@ -217,10 +192,46 @@ static int collect(const struct ys_ping_record *rec, void *arg)
     return 0;
 }
 
+struct newest {
+    struct ys_result r;
+    bool found;
+};
+
+static int keep_newest(const struct ys_result *r, void *arg)
+{
+    struct newest *n = arg;
+    n->r = *r; /* oldest first: the last one kept is the newest */
+    n->found = true;
+    return 0;
+}
+
+/* The newest stored result of check id: the last slot judged before the
+ * restart. Read in windows that grow from two slots back, so a long
+ * history is not read whole, up to the raw retention (past it nothing is
+ * left to find). */
+static int newest_result(const struct ys_heartbeats *hb, struct ys_store *store, uint32_t id,
+                         const struct ys_hb_schedule *s, int64_t now_ms, struct newest *out,
+                         struct ys_err *err)
+{
+    int64_t span = 2 * ((s->period_ms > 0 ? s->period_ms : DAY_MS) + s->grace_ms);
+    int64_t keep = hb->cfg->storage.retention.raw_ms;
+    int64_t max_span = keep > 0 && keep < now_ms - DAY_MS ? keep + DAY_MS : now_ms;
+    out->found = false;
+    for (;;) {
+        if (span > max_span)
+            span = max_span;
+        int rc = store->type->query_raw(store, id, now_ms - span, INT64_MAX, keep_newest, out, err);
+        if (rc < 0 || out->found || span == max_span)
+            return rc;
+        span = span > max_span / 2 ? max_span : span * 2;
+    }
+}
+
 int ys_heartbeats_restore(struct ys_heartbeats *hb, struct ys_store *store, int64_t now_ms,
                           struct ys_err *err)
 {
     struct collected *c = ys_xmalloc(sizeof *c);
+    struct newest *last = ys_xmalloc(sizeof *last);
     int rc = 0;
     for (size_t i = 0; i < hb->n && rc == 0; i++) {
         struct entry *e = &hb->v[i];
@@ -230,12 +241,15 @@ int ys_heartbeats_restore(struct ys_heartbeats *hb, struct ys_store *store, int6
             continue;
         rc =
             store->type->query_pings(store, id, 0, INT64_MAX, YS_HB_RESTORE_PINGS, collect, c, err);
-        if (rc < 0 || c->n == 0)
+        if (rc == 0)
+            rc = newest_result(hb, store, id, &e->t.sched, now_ms, last, err);
+        if (rc < 0 || (c->n == 0 && !last->found))
             continue;
-        ys_hb_restore(&e->t, c->v, c->n, NULL, now_ms);
+        ys_hb_restore(&e->t, c->v, c->n, last->found ? &last->r : NULL, now_ms);
         ys_info("heartbeat", "check %s: %s after the last run (%zu pings read back)", e->name,
                 ys_hb_state_name(ys_hb_state(&e->t, now_ms)), c->n);
     }
+    free(last);
     free(c);
     return rc;
 }
@@ -318,9 +332,17 @@ static void tick_all(struct ys_heartbeats *hb, int64_t now_ms)
     rearm(hb, now_ms);
 }
 
+static bool drain(struct ys_heartbeats *hb);
+
+/* libuv runs expired timers before it polls the async handle, so pings
+ * already queued are read first: one stamped before a deadline that
+ * passed while it waited must meet its slot, not be judged late after a
+ * miss emitted for it. */
 static void on_timer(uv_timer_t *timer)
 {
-    tick_all(timer->data, ys_wall_ms());
+    struct ys_heartbeats *hb = timer->data;
+    drain(hb);
+    tick_all(hb, ys_wall_ms());
 }
 
 /* ---- pings ---- */
@@ -377,7 +399,9 @@ static void free_queued(struct queued *q)
     }
 }
 
-static void drain(struct ys_heartbeats *hb)
+/* Feeds every queued ping to its tracker; returns whether there was any.
+ * The caller ticks and reports afterwards. */
+static bool drain(struct ys_heartbeats *hb)
 {
     pthread_mutex_lock(&hb->mu);
     struct queued *q = hb->head;
@@ -385,24 +409,33 @@ static void drain(struct ys_heartbeats *hb)
     hb->queued = hb->queued_bytes = 0;
     pthread_mutex_unlock(&hb->mu);
     if (!q)
-        return;
+        return false;
     for (struct queued *it = q; it; it = it->next)
         handle(hb, it);
     free_queued(q);
-    tick_all(hb, ys_wall_ms());
+    return true;
 }
 
 static void on_async(uv_async_t *a)
 {
-    drain(a->data);
+    struct ys_heartbeats *hb = a->data;
+    if (drain(hb))
+        tick_all(hb, ys_wall_ms());
 }
 
 int ys_heartbeats_intake(struct ys_heartbeats *hb, const char *name, const struct ys_ping *p,
                          const char *body, size_t body_len)
 {
+    /* Every queued ping must also fit the writer's queue once the loop
+     * hands it on: refusing here (503, the job retries) beats answering 200
+     * and dropping it later. */
+    size_t room = YS_HB_INTAKE_MAX, room_bytes = YS_HB_INTAKE_BYTES;
+    if (hb->writer)
+        ys_writer_ping_room(hb->writer, &room, &room_bytes);
     pthread_mutex_lock(&hb->mu);
     bool full = hb->refusing || hb->queued >= YS_HB_INTAKE_MAX ||
-                hb->queued_bytes + body_len > YS_HB_INTAKE_BYTES;
+                hb->queued_bytes + body_len > YS_HB_INTAKE_BYTES || hb->queued >= room ||
+                hb->queued_bytes + body_len > room_bytes;
     pthread_mutex_unlock(&hb->mu);
     if (full)
         return YS_EBUSY;
@@ -484,10 +517,6 @@ void ys_heartbeats_free(struct ys_heartbeats *hb)
         free(hb->v[i].name);
     free(hb->v);
     free(hb->entry_of);
-    if (hb->default_tz) {
-        ys_tz_free(hb->default_tz);
-        free(hb->default_tz);
-    }
     if (hb->cfg)
         ys_config_unref(hb->cfg);
     pthread_mutex_destroy(&hb->mu);

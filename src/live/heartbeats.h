@@ -64,11 +64,15 @@ void ys_heartbeats_set_change_cb(struct ys_heartbeats *hb, ys_heartbeats_change_
 /* Makes cfg the running config (takes a reference): one tracker per
  * heartbeat check, kept by name across reloads; a check whose definition
  * changed starts a fresh slot at now_ms but keeps its history (last ping,
- * runs, problem). Cron checks without tz use cfg->defaults.timezone. */
+ * runs, problem). Cron checks without tz use cfg->default_tz (loaded with
+ * the config: nothing is read from disk here). */
 void ys_heartbeats_apply(struct ys_heartbeats *hb, struct ys_config *cfg, int64_t now_ms);
-/* Rebuilds every tracker from the newest stored pings of its check (see
- * ys_hb_restore), so a restart neither forgets nor invents a miss. Blocks
- * on store: call at start, before the loop runs. Returns 0 or an error. */
+/* Rebuilds every tracker from the newest stored pings and the newest
+ * stored result of its check (see ys_hb_restore), so a restart neither
+ * forgets nor invents a miss: a check never pinged whose last slot was
+ * missed is DOWN with problem missed from the first report on, and a miss
+ * already stored is not emitted again. Blocks on store: call at start,
+ * before the loop runs. Returns 0 or an error. */
 int ys_heartbeats_restore(struct ys_heartbeats *hb, struct ys_store *store, int64_t now_ms,
                           struct ys_err *err);
 /* Starts the intake's async handle and the deadline timer on loop, and

@@ -15,7 +15,10 @@
  *      requests ended; check exec attempts (exit, output, timeout);
  *   4. for every idle notifier whose rows may be due, scan its pending
  *      rows and start the next attempt (outbox_deliver.c), then
- *      Alertmanager re-posts that are due (outbox_repost.c);
+ *      Alertmanager re-posts that are due (outbox_repost.c), then, after
+ *      a start, a reload or a row for an unknown name, or when the oldest
+ *      reaches its max age, the rows of notifiers the config lacks
+ *      (outbox_expire.c);
  *   5. sleep in curl_multi_poll until a socket, an exec process, the next
  *      due time (capped at 5 s) or curl_multi_wakeup from another thread.
  *
@@ -46,11 +49,18 @@ void ys_sub_free(struct ys_sub *s)
     free(s);
 }
 
+/* f's index into o->stats; NULL is YS_OUTBOX_REMOVED's, the last. */
+static size_t stat_of(const struct ys_outbox *o, const struct ys_outbox_nf *f)
+{
+    return f ? f->stat : o->n_stats - 1;
+}
+
 void ys_outbox_count(struct ys_outbox *o, const struct ys_outbox_nf *f,
                      enum ys_outbox_counter which)
 {
     pthread_mutex_lock(&o->mu);
-    struct ys_outbox_stats_one *st = f->stat < o->n_stats ? &o->stats[f->stat] : NULL;
+    size_t i = stat_of(o, f);
+    struct ys_outbox_stats_one *st = i < o->n_stats ? &o->stats[i] : NULL;
     if (st) {
         switch (which) {
         case YS_CT_DELIVERED: st->delivered++; break;
@@ -65,8 +75,9 @@ void ys_outbox_count(struct ys_outbox *o, const struct ys_outbox_nf *f,
 void ys_outbox_set_pending(struct ys_outbox *o, const struct ys_outbox_nf *f, uint64_t pending)
 {
     pthread_mutex_lock(&o->mu);
-    if (f->stat < o->n_stats)
-        o->stats[f->stat].pending = pending;
+    size_t i = stat_of(o, f);
+    if (i < o->n_stats)
+        o->stats[i].pending = pending;
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -87,16 +98,18 @@ static void nf_configure(struct ys_outbox_nf *f, const struct ys_notifier *conf,
         ys_bucket_init(&f->bucket, conf->rate_limit, conf->rate_window_ms, now_ms);
     f->conf = conf;
     f->dirty = true;
+    f->requery = true; /* conservative: read what is pending afresh */
 }
 
 /* Rebuilds the notifier states for o->cfg, keeping those whose name stays
- * (attempt in flight, bucket, counters); drops the others' attempts. */
+ * (attempt in flight, bucket, counters); drops the others' attempts (their
+ * rows stay pending, see outbox_expire.c). The stats get one entry per
+ * notifier and YS_OUTBOX_REMOVED's, whose counters carry over. */
 static void rebuild(struct ys_outbox *o, int64_t now_ms)
 {
     const struct ys_config *c = o->cfg;
     struct ys_outbox_nf **nfs = ys_xcalloc(c->n_notifiers ? c->n_notifiers : 1, sizeof *nfs);
-    struct ys_outbox_stats_one *stats =
-        ys_xcalloc(c->n_notifiers ? c->n_notifiers : 1, sizeof *stats);
+    struct ys_outbox_stats_one *stats = ys_xcalloc(c->n_notifiers + 1, sizeof *stats);
     size_t n = 0;
     pthread_mutex_lock(&o->mu);
     for (size_t i = 0; i < c->n_notifiers; i++) {
@@ -111,6 +124,7 @@ static void rebuild(struct ys_outbox *o, int64_t now_ms)
             f = ys_xcalloc(1, sizeof *f);
             snprintf(f->name, sizeof f->name, "%s", conf->name);
             f->wake_ms = YS_NEVER;
+            f->expire_ms = YS_NEVER;
             f->limited_row = -1;
             f->next_repost_ms = now_ms;
             snprintf(stats[n].name, sizeof stats[n].name, "%s", conf->name);
@@ -119,14 +133,19 @@ static void rebuild(struct ys_outbox *o, int64_t now_ms)
         f->stat = n;
         nfs[n++] = f;
     }
+    if (o->n_stats > 0)
+        stats[n] = o->stats[o->n_stats - 1];
+    else
+        snprintf(stats[n].name, sizeof stats[n].name, "%s", YS_OUTBOX_REMOVED);
     free(o->stats);
     o->stats = stats;
-    o->n_stats = n;
+    o->n_stats = n + 1;
     pthread_mutex_unlock(&o->mu);
     for (size_t j = 0; j < o->n_nfs; j++) {
         if (!o->nfs[j])
             continue;
         ys_outbox_abort(o, o->nfs[j]);
+        ys_outbox_heads_free(o->nfs[j]);
         free(o->nfs[j]);
     }
     free(o->nfs);
@@ -154,7 +173,7 @@ static bool take_work(struct ys_outbox *o, int64_t now_ms)
         ys_config_unref(o->cfg);
         o->cfg = cfg;
         rebuild(o, now_ms);
-        ys_outbox_orphans(o, now_ms);
+        o->orphans_due = o->orphans_announce = true;
     }
     return stopping;
 }
@@ -186,6 +205,10 @@ static int plan_poll(struct ys_outbox *o, int64_t now_ms, struct curl_waitfd *fd
     int64_t next = now_ms + POLL_CAP_MS;
     if (o->batch && o->commit_retry_ms < next)
         next = o->commit_retry_ms;
+    if (o->orphans_due)
+        next = now_ms;
+    if (o->orphan_wake_ms < next)
+        next = o->orphan_wake_ms;
     *nfd = 0;
     for (size_t i = 0; i < o->n_nfs; i++) {
         struct ys_outbox_nf *f = o->nfs[i];
@@ -204,8 +227,8 @@ static int plan_poll(struct ys_outbox *o, int64_t now_ms, struct curl_waitfd *fd
                 next = now_ms;
             if (f->wake_ms < next)
                 next = f->wake_ms;
-            if (f->conf && f->conf->type->ops->resend_interval_ms && o->n_firing &&
-                f->next_repost_ms < next)
+            if (o->reposts && f->conf && f->conf->type->ops->resend_interval_ms &&
+                o->n_firing && f->next_repost_ms < next)
                 next = f->next_repost_ms;
         }
     }
@@ -224,17 +247,19 @@ static void pass(struct ys_outbox *o)
         if (!f->at.active && (f->dirty || now >= f->wake_ms))
             ys_outbox_scan(o, f, now);
     }
-    for (size_t i = 0; i < o->n_nfs; i++)
+    for (size_t i = 0; o->reposts && i < o->n_nfs; i++)
         if (!o->nfs[i]->at.active)
             ys_outbox_repost(o, o->nfs[i], now);
+    if (o->orphans_due || now >= o->orphan_wake_ms)
+        ys_outbox_orphans(o, now);
 }
 
 static void *thread_main(void *arg)
 {
     struct ys_outbox *o = arg;
-    int64_t now = ys_wall_ms();
-    ys_outbox_orphans(o, now);
-    ys_outbox_firing_load(o);
+    int64_t now;
+    if (o->reposts)
+        ys_outbox_firing_load(o);
     struct curl_waitfd *fds = NULL;
     size_t fds_cap = 0;
     for (;;) {
@@ -264,7 +289,7 @@ static void *thread_main(void *arg)
 }
 
 int ys_outbox_start(struct ys_config *cfg, const char *store_kind,
-                    const struct ys_store_options *opt, const char *base_url,
+                    const struct ys_store_options *opt, const struct ys_outbox_options *oo,
                     struct ys_outbox **out, struct ys_err *err)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -273,7 +298,10 @@ int ys_outbox_start(struct ys_config *cfg, const char *store_kind,
     int rc = ys_store_open(store_kind, opt, &o->store, err);
     if (rc == 0 && (!o->store->type->notify_commit || !o->store->type->outbox_pending ||
                     !o->store->type->outbox_update || !o->store->type->query_alerts ||
-                    !o->store->type->outbox_log))
+                    !o->store->type->outbox_log || !o->store->type->outbox_heads ||
+                    !o->store->type->outbox_next ||
+                    !o->store->type->outbox_count_pending ||
+                    !o->store->type->outbox_notifier_heads))
         rc = ys_err_set(err, YS_ESTORE, "the %s store does not keep a notification outbox",
                         store_kind);
     if (rc < 0) {
@@ -286,7 +314,12 @@ int ys_outbox_start(struct ys_config *cfg, const char *store_kind,
     o->multi = curl_multi_init();
     if (!o->multi)
         abort(); /* only when out of memory */
-    o->base_url = ys_xstrdup(base_url);
+    o->base_url = oo->base_url ? ys_xstrdup(oo->base_url) : NULL;
+    o->only_key = oo->only_key ? ys_xstrdup(oo->only_key) : NULL;
+    o->orphans = !oo->no_orphans;
+    o->reposts = !oo->no_reposts;
+    o->orphans_due = o->orphans_announce = true; /* on the first pass */
+    o->orphan_wake_ms = YS_NEVER;
     ys_config_ref(cfg);
     o->cfg = cfg;
     pthread_mutex_init(&o->mu, NULL);
@@ -394,6 +427,7 @@ void ys_outbox_stop(struct ys_outbox *o)
     }
     for (size_t i = 0; i < o->n_nfs; i++) {
         ys_outbox_abort(o, o->nfs[i]);
+        ys_outbox_heads_free(o->nfs[i]);
         free(o->nfs[i]);
     }
     free(o->nfs);
@@ -412,6 +446,7 @@ void ys_outbox_stop(struct ys_outbox *o)
     ys_config_unref(o->cfg);
     free(o->stats);
     free(o->base_url);
+    free(o->only_key);
     curl_multi_cleanup(o->multi);
     ys_store_close(o->store);
     pthread_cond_destroy(&o->cv);

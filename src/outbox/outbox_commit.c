@@ -11,8 +11,10 @@
  * names it was routed to), which is what a restarted outbox needs to
  * re-post firing alerts to the right Alertmanagers.
  *
- * Also here: giving rows up (too old, corrupt, or for a notifier that is
- * no longer configured), which is logged and counted.
+ * A row for a name the config has no notifier of (the evaluator routed
+ * the alert under a config a reload has just replaced) is committed like
+ * any other and left to the orphan handling of outbox_expire.c: it stays
+ * pending in case the notifier comes back.
  *
  * Outbox thread only.
  */
@@ -26,8 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ORPHAN_SCAN_MAX 10000
 
 static void set_time(json_t *doc, const char *key, int64_t ms)
 {
@@ -131,20 +131,26 @@ static void build_one(struct ys_outbox *o, struct ys_sub *s, struct commit *c, i
 
 /* After the transaction: re-post state, notifiers to scan, rows for
  * names no notifier has, flush waiters. */
-static void after_commit(struct ys_outbox *o, struct commit *c, uint64_t last_seq, int64_t now_ms)
+static void after_commit(struct ys_outbox *o, struct commit *c, uint64_t last_seq)
 {
-    for (size_t i = 0; i < c->n_recs; i++)
+    for (size_t i = 0; o->reposts && i < c->n_recs; i++)
         ys_outbox_firing_update(o, c->subs[i]->rec.key, c->recs[i].firing, c->events[i],
                                 &c->subs[i]->notifiers);
     for (size_t i = 0; i < c->n_rows; i++) {
         struct ys_outbox_nf *f = ys_outbox_nf(o, c->rows[i].notifier);
         if (f) {
-            f->dirty = true;
+            ys_outbox_heads_added(o, f, &c->rows[i]);
             continue;
         }
-        char why[YS_RESULT_MSG_MAX];
-        snprintf(why, sizeof why, "no notifier named '%s' in the config", c->rows[i].notifier);
-        ys_outbox_give_up(o, NULL, &c->rows[i], now_ms, why);
+        if (!o->orphans)
+            continue;
+        char age[32];
+        ys_duration_format(ys_outbox_orphan_max_age(o->cfg), age, sizeof age);
+        ys_warn("notify",
+                "no notifier named '%s' in the config: notification #%lld of %s stays pending "
+                "until %s old, in case one comes back",
+                c->rows[i].notifier, (long long)c->rows[i].id, c->rows[i].alert_key, age);
+        o->orphans_due = true;
     }
     pthread_mutex_lock(&o->mu);
     if (last_seq > o->seq_committed)
@@ -177,7 +183,7 @@ int ys_outbox_commit(struct ys_outbox *o, int64_t now_ms)
         commit_free(&c);
         return rc;
     }
-    after_commit(o, &c, last_seq, now_ms);
+    after_commit(o, &c, last_seq);
     commit_free(&c);
     while (o->batch) {
         struct ys_sub *s = o->batch;
@@ -185,61 +191,4 @@ int ys_outbox_commit(struct ys_outbox *o, int64_t now_ms)
         ys_sub_free(s);
     }
     return 0;
-}
-
-void ys_outbox_give_up(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *row,
-                       int64_t now_ms, const char *why)
-{
-    row->state = YS_OUTBOX_GIVEN_UP;
-    row->done_ms = now_ms;
-    ys_copy_text(row->last_error, sizeof row->last_error, why);
-    struct ys_err err = {{0}};
-    if (o->store->type->outbox_update(o->store, row, &err) < 0)
-        ys_error("notify", "outbox: cannot mark notification #%lld given up: %s",
-                 (long long)row->id, err.msg);
-    char age[32];
-    ys_duration_format(now_ms - row->created_ms > 0 ? now_ms - row->created_ms : 1, age,
-                       sizeof age);
-    ys_warn("notify",
-            "notifier %s: gave up on notification #%lld of %s after %d attempt%s over %s: %s",
-            row->notifier, (long long)row->id, row->alert_key, row->attempts,
-            row->attempts == 1 ? "" : "s", age, why);
-    if (f)
-        ys_outbox_count(o, f, YS_CT_GIVEN_UP);
-}
-
-struct orphans {
-    struct ys_outbox *o;
-    struct ys_outbox_row *v;
-    size_t n, cap;
-};
-
-static int collect_orphan(const struct ys_outbox_row *row, void *arg)
-{
-    struct orphans *a = arg;
-    if (row->state != YS_OUTBOX_PENDING || ys_outbox_nf(a->o, row->notifier))
-        return 0;
-    if (a->n == a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 16;
-        a->v = ys_xrealloc(a->v, a->cap * sizeof *a->v);
-    }
-    a->v[a->n] = *row;
-    a->v[a->n++].payload = NULL;
-    return 0;
-}
-
-void ys_outbox_orphans(struct ys_outbox *o, int64_t now_ms)
-{
-    struct orphans a = {.o = o};
-    struct ys_err err = {{0}};
-    /* Rows are collected first: updating while the log is being read
-     * would write under an open statement of the same connection. */
-    if (o->store->type->outbox_log(o->store, 0, ORPHAN_SCAN_MAX, collect_orphan, &a, &err) < 0)
-        ys_error("notify", "outbox: cannot read the notification log: %s", err.msg);
-    for (size_t i = 0; i < a.n; i++) {
-        char why[YS_RESULT_MSG_MAX];
-        snprintf(why, sizeof why, "notifier '%s' is no longer in the config", a.v[i].notifier);
-        ys_outbox_give_up(o, NULL, &a.v[i], now_ms, why);
-    }
-    free(a.v);
 }

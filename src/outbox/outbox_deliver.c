@@ -1,17 +1,10 @@
 /*
- * outbox_deliver.c - delivery attempts: which pending row of a notifier
- * goes next, running it (HTTP on the outbox's multi handle, or a
- * process), and recording the outcome.
+ * outbox_deliver.c - delivery attempts: running one (HTTP on the outbox's
+ * multi handle, or a process) and recording its outcome.
  *
- * Choosing the next row (ys_outbox_scan): a notifier's pending rows are
- * read lowest id first. A row older than the notifier's max_age is given
- * up. Of the rest, only the first row of each alert key may go (a row
- * whose key has an earlier row still pending waits, so the notifications
- * of one alert arrive in the order they were made, while other alerts
- * are not held up by one alert's failing row). The first such row whose
- * retry time has come is started if the notifier's token bucket has a
- * token; otherwise the scan notes when to look again (the earliest retry
- * time, give-up time or token).
+ * Which row goes next is outbox_scan.c's business; it hands the row to
+ * ys_outbox_start_row and hears of its outcome through
+ * ys_outbox_heads_settle.
  *
  * Outcome: 2xx (at least one target for Alertmanager) or exit status 0
  * marks the row delivered; anything else counts a failed attempt and sets
@@ -31,26 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-
-struct rows {
-    struct ys_outbox_row *v;
-    size_t n;
-};
-
-static int collect_row(const struct ys_outbox_row *row, void *arg)
-{
-    struct rows *r = arg;
-    r->v[r->n] = *row;
-    r->v[r->n++].payload = ys_xstrdup(row->payload ? row->payload : "");
-    return r->n >= YS_OUTBOX_SCAN_MAX;
-}
-
-static void rows_free(struct rows *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        free((char *)r->v[i].payload);
-    free(r->v);
-}
 
 /* A uniform draw in [0, 1) for the jitter. */
 static double draw(void)
@@ -110,6 +83,7 @@ static void finish_row(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_ou
     if (o->store->type->outbox_update(o->store, row, &serr) < 0)
         ys_error("notify", "outbox: cannot record the outcome of notification #%lld: %s",
                  (long long)row->id, serr.msg);
+    ys_outbox_heads_settle(o, f, row);
     f->dirty = true;
 }
 
@@ -162,10 +136,8 @@ int ys_outbox_start_http(struct ys_outbox *o, struct ys_outbox_nf *f, const json
     return 0;
 }
 
-/* Starts an attempt of row (payload borrowed). Returns 0 (started, or
- * failed and recorded) or YS_EINVAL when the row can never be sent. */
-static int start_row(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *row,
-                     int64_t now_ms, struct ys_err *err)
+int ys_outbox_start_row(struct ys_outbox *o, struct ys_outbox_nf *f,
+                        const struct ys_outbox_row *row, int64_t now_ms, struct ys_err *err)
 {
     json_error_t je;
     json_t *ev = json_loads(row->payload, 0, &je);
@@ -196,81 +168,10 @@ static int start_row(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outb
         return rc;
     if (rc < 0) { /* could not start (a missing program, say): a failed attempt */
         struct ys_outbox_row copy = *row;
+        copy.payload = NULL;
         finish_row(o, f, &copy, false, err, now_ms);
-        row->attempts = copy.attempts;
     }
     return 0;
-}
-
-static bool seen(const char **keys, size_t n, const char *key)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(keys[i], key) == 0)
-            return true;
-    return false;
-}
-
-static void give_up_old(struct ys_outbox *o, struct ys_outbox_nf *f, struct ys_outbox_row *r,
-                        int64_t now_ms)
-{
-    char age[32], why[YS_RESULT_MSG_MAX];
-    ys_duration_format(f->conf->max_age_ms, age, sizeof age);
-    snprintf(why, sizeof why, "not delivered within max_age %.31s%s%.160s", age,
-             r->last_error[0] ? "; last error: " : "", r->last_error);
-    ys_outbox_give_up(o, f, r, now_ms, why);
-}
-
-void ys_outbox_scan(struct ys_outbox *o, struct ys_outbox_nf *f, int64_t now_ms)
-{
-    f->dirty = false;
-    f->wake_ms = YS_NEVER;
-    struct rows rows = {.v = ys_xcalloc(YS_OUTBOX_SCAN_MAX, sizeof *rows.v)};
-    struct ys_err err = {{0}};
-    if (o->store->type->outbox_pending(o->store, f->name, YS_OUTBOX_SCAN_MAX, collect_row, &rows,
-                                       &err) < 0) {
-        ys_error("notify", "notifier %s: cannot read the outbox: %s", f->name, err.msg);
-        f->wake_ms = now_ms + 1000;
-        rows_free(&rows);
-        return;
-    }
-    const char **keys = ys_xcalloc(rows.n ? rows.n : 1, sizeof *keys);
-    size_t n_keys = 0;
-    uint64_t pending = rows.n;
-    for (size_t i = 0; i < rows.n && !f->at.active; i++) {
-        struct ys_outbox_row *r = &rows.v[i];
-        int64_t deadline = r->created_ms + f->conf->max_age_ms;
-        if (now_ms >= deadline) {
-            give_up_old(o, f, r, now_ms);
-            pending--;
-            continue;
-        }
-        if (seen(keys, n_keys, r->alert_key))
-            continue; /* an earlier row of this alert goes first */
-        keys[n_keys++] = r->alert_key;
-        if (r->next_attempt_ms > now_ms) {
-            int64_t t = r->next_attempt_ms < deadline ? r->next_attempt_ms : deadline;
-            f->wake_ms = t < f->wake_ms ? t : f->wake_ms;
-            continue;
-        }
-        int64_t wait = ys_bucket_take(&f->bucket, now_ms);
-        if (wait > 0) {
-            if (f->limited_row != r->id)
-                ys_outbox_count(o, f, YS_CT_RATE_LIMITED);
-            f->limited_row = r->id;
-            f->wake_ms = now_ms + wait < f->wake_ms ? now_ms + wait : f->wake_ms;
-            break;
-        }
-        if (start_row(o, f, r, now_ms, &err) == YS_EINVAL) {
-            ys_outbox_give_up(o, f, r, now_ms, err.msg);
-            pending--;
-            n_keys--; /* the alert's next row may go */
-            continue;
-        }
-        break;
-    }
-    ys_outbox_set_pending(o, f, pending);
-    free(keys);
-    rows_free(&rows);
 }
 
 void ys_outbox_curl_done(struct ys_outbox *o, int64_t now_ms)

@@ -1,8 +1,9 @@
 /*
  * outbox_int.h - private to src/outbox: the outbox's state, shared by the
  * thread and queue (outbox.c), committing submissions (outbox_commit.c),
- * delivering rows (outbox_deliver.c), giving rows up (outbox_expire.c) and
- * Alertmanager re-posts (outbox_repost.c).
+ * choosing the next row (outbox_scan.c), delivering it (outbox_deliver.c),
+ * giving rows up (outbox_expire.c) and Alertmanager re-posts
+ * (outbox_repost.c).
  *
  * Ownership and threads: everything below `mu` in struct ys_outbox is
  * touched by any thread only with mu held (the submit queue, the config
@@ -29,7 +30,8 @@
 #include <string.h>
 
 #define YS_OUTBOX_QUEUE_MAX 4096   /* submissions waiting for the thread */
-#define YS_OUTBOX_SCAN_MAX 256     /* alert keys whose next row a scan considers */
+#define YS_OUTBOX_SCAN_MAX 256     /* heads (an alert's next row) a notifier keeps listed */
+#define YS_OUTBOX_NEXT_WINDOW 1024 /* pending rows looked at, at most, for an alert's next row */
 #define YS_OUTBOX_EXPIRE_MAX 4096  /* rows given up per notifier per pass (then the next pass) */
 #define YS_OUTBOX_REPOST_BATCH 256 /* alerts per Alertmanager re-post */
 #define YS_NEVER INT64_MAX
@@ -79,6 +81,18 @@ struct ys_outbox_nf {
     int64_t next_repost_ms; /* alertmanager: the next round of re-posts */
     size_t repost_cursor;   /* alertmanager: where a round that needs several posts is */
     size_t stat;            /* index into the outbox's stats */
+
+    /* What may go next (outbox_scan.c): the first pending row of each
+     * alert key (payloads owned), at most YS_OUTBOX_SCAN_MAX, read from the
+     * store and kept up to date by hand between reads. */
+    struct ys_outbox_row *heads;
+    size_t n_heads;
+    bool requery;      /* read the list again before choosing */
+    bool left;         /* an alert's next row was not found near: it may have one further on */
+    bool more;         /* the last read was cut at YS_OUTBOX_SCAN_MAX heads */
+    int64_t more_ms;   /* when more: the last head's due time (the rest are due later) */
+    int64_t expire_ms; /* when the oldest pending row reaches max_age */
+    uint64_t pending;  /* counted at the last read, plus rows committed, less rows done */
 };
 
 /* A firing alert, kept for Alertmanager re-posts. */
@@ -172,9 +186,26 @@ int64_t ys_outbox_orphan_max_age(const struct ys_config *cfg);
  * sets when to look again (orphan_wake_ms). */
 void ys_outbox_orphans(struct ys_outbox *o, int64_t now_ms);
 
-/* outbox_deliver.c */
-/* Scans f's pending rows and starts the next attempt if one is due. */
+/* outbox_scan.c */
+/* Gives up f's rows that are too old and starts the next attempt if a
+ * row is due; otherwise sets f->wake_ms. f must be idle. */
 void ys_outbox_scan(struct ys_outbox *o, struct ys_outbox_nf *f, int64_t now_ms);
+/* Tells f's head list that row (a head) was tried: it leaves the list if it
+ * is no longer pending, or takes row's new delivery fields. */
+void ys_outbox_heads_settle(struct ys_outbox *o, struct ys_outbox_nf *f,
+                            const struct ys_outbox_row *row);
+/* Tells f's head list that row was committed for f. */
+void ys_outbox_heads_added(struct ys_outbox *o, struct ys_outbox_nf *f,
+                           const struct ys_outbox_row *row);
+/* Frees f's head list (the rows stay in the store). */
+void ys_outbox_heads_free(struct ys_outbox_nf *f);
+
+/* outbox_deliver.c */
+/* Starts an attempt of row (payload borrowed). Returns 0 (started, or
+ * failed to start and recorded as a failed attempt) or YS_EINVAL when the
+ * row can never be sent (err says why). */
+int ys_outbox_start_row(struct ys_outbox *o, struct ys_outbox_nf *f,
+                        const struct ys_outbox_row *row, int64_t now_ms, struct ys_err *err);
 /* Handles transfers libcurl finished. */
 void ys_outbox_curl_done(struct ys_outbox *o, int64_t now_ms);
 /* Checks exec attempts: output, exit, timeout. */

@@ -140,9 +140,9 @@ typedef void (*ys_fresh_scan_done_cb)(int rc, const struct ys_fresh_obj *found, 
  * scan is still running, even if its probe is long gone (err names that
  * scan's pattern), or YS_EIO when no thread can be started; done never
  * runs then. Loop thread only. */
-int ys_fresh_scan_start(uv_loop_t *loop, const char *key, const char *pattern,
-                        const pcre2_code *re, ys_fresh_scan_done_cb done, void *arg,
-                        struct ys_fresh_scan **out, struct ys_err *err);
+int ys_fresh_scan_start(uv_loop_t *loop, const char *key, const char *pattern, const pcre2_code *re,
+                        ys_fresh_scan_done_cb done, void *arg, struct ys_fresh_scan **out,
+                        struct ys_err *err);
 /* Stops waiting for s: done never runs, and s frees itself once its handle
  * is closed (run the loop). A scan already running cannot be interrupted
  * (no stat can): it goes on in its thread, keeps its key busy until it
@@ -204,9 +204,10 @@ char *ys_fresh_s3_list_url(const struct ys_fresh_s3 *s3, const char *token);
 /* Starts listing s3 (borrowed until done or cancel) through m, with the
  * credentials of the spec or else of the environment (none: anonymous).
  * Each page is a request of at most timeout_ms plus a second, a backstop:
- * the caller bounds the whole listing with its own timer. Returns 0 (done runs later, on the loop, unless
- * cancelled), or YS_EINVAL (credentials half set or unfit for a header)
- * or YS_EINTERNAL with err saying why (done never runs). Loop thread only. */
+ * the caller bounds the whole listing with its own timer. Returns 0 (done
+ * runs later, on the loop, unless cancelled), or YS_EINVAL (credentials
+ * half set or unfit for a header) or YS_EINTERNAL with err saying why
+ * (done never runs). Loop thread only. */
 int ys_fresh_s3_list_start(struct ys_curl_multi *m, const struct ys_fresh_s3 *s3,
                            const pcre2_code *re, int64_t timeout_ms, ys_fresh_s3_done_cb done,
                            void *arg, struct ys_fresh_s3_list **out, struct ys_err *err);

@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* The first directory glob could not read in this thread's current scan. */
 static _Thread_local struct {
@@ -109,9 +110,9 @@ struct scan_job {
     struct scan_job *prev, *next; /* the job list, in start order */
     char *key;                    /* the check's name: its busy mark */
     char *pattern;
-    pcre2_code *re; /* or NULL */
-    bool running;   /* a thread took it */
-    bool finished;  /* the thread is done; the outcome below is set */
+    pcre2_code *re;              /* or NULL */
+    bool running;                /* a thread took it */
+    bool finished;               /* the thread is done; the outcome below is set */
     struct ys_fresh_scan *owner; /* the loop side, NULL once cancelled */
     int rc;
     struct ys_fresh_obj found;
@@ -119,7 +120,7 @@ struct scan_job {
 };
 
 struct ys_fresh_scan {
-    uv_async_t async; /* sent by the thread when the job is finished */
+    uv_async_t async;     /* sent by the thread when the job is finished */
     struct scan_job *job; /* guarded by jobs.mu; NULL once done ran or cancelled */
     ys_fresh_scan_done_cb done;
     void *arg;
@@ -129,7 +130,6 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t changed; /* a thread ended or a hold began or ended (tests) */
     struct scan_job *head, *tail;
-    unsigned waiting; /* jobs no thread took yet */
     unsigned threads; /* scan threads alive */
     char *hold;       /* testing: the marker of scans to hold, or NULL */
     unsigned held;    /* testing: scans stopped by the hold now */
@@ -204,11 +204,12 @@ static void job_finish(struct scan_job *j)
 static void *scan_thread(void *arg)
 {
     (void)arg;
+    /* Named, so `ps -L` (and the integration test) can count them. */
+    pthread_setname_np(pthread_self(), "ys-scan");
     pthread_mutex_lock(&jobs.mu);
     struct scan_job *j;
     while ((j = job_next_waiting()) != NULL) {
         j->running = true;
-        jobs.waiting--;
         hold_if_asked(j);
         pthread_mutex_unlock(&jobs.mu);
         j->rc = ys_fresh_dir_scan(j->pattern, j->re, &j->found, &j->err);
@@ -263,18 +264,11 @@ static void on_async(uv_async_t *a)
     uv_close((uv_handle_t *)&s->async, on_closed);
 }
 
-int ys_fresh_scan_start(uv_loop_t *loop, const char *key, const char *pattern,
-                        const pcre2_code *re, ys_fresh_scan_done_cb done, void *arg,
-                        struct ys_fresh_scan **out, struct ys_err *err)
+/* A new job for key, last in the list, with a thread to take it. Returns
+ * 0, or YS_EIO with err saying why (nothing is left behind then). */
+static int job_add(const char *key, const char *pattern, const pcre2_code *re,
+                   struct scan_job **out, struct ys_err *err)
 {
-    int rc = 0;
-    pthread_mutex_lock(&jobs.mu);
-    const struct scan_job *busy = job_find(key);
-    if (busy) {
-        rc = ys_err_set(err, YS_EBUSY, "the previous scan of %s is still running (hung "
-                        "filesystem?)", busy->pattern);
-        goto out;
-    }
     struct scan_job *j = ys_xcalloc(1, sizeof *j);
     j->key = ys_xstrdup(key);
     j->pattern = ys_xstrdup(pattern);
@@ -286,25 +280,43 @@ int ys_fresh_scan_start(uv_loop_t *loop, const char *key, const char *pattern,
     else
         jobs.head = j;
     jobs.tail = j;
-    jobs.waiting++;
-    int trc = spawn_thread();
-    if (trc != 0) {
+    int rc = spawn_thread();
+    if (rc != 0) {
         job_unlink(j);
-        jobs.waiting--;
         job_free(j);
-        rc = ys_err_set(err, YS_EIO, "cannot start a thread to scan %s: %s", pattern,
-                        strerror(trc));
-        goto out;
+        return ys_err_set(err, YS_EIO, "cannot start a thread to scan %s: %s", pattern,
+                          strerror(rc));
     }
-    struct ys_fresh_scan *s = ys_xcalloc(1, sizeof *s);
-    s->job = j;
-    s->done = done;
-    s->arg = arg;
-    uv_async_init(loop, &s->async, on_async);
-    s->async.data = s;
-    j->owner = s;
-    *out = s;
-out:
+    *out = j;
+    return 0;
+}
+
+int ys_fresh_scan_start(uv_loop_t *loop, const char *key, const char *pattern, const pcre2_code *re,
+                        ys_fresh_scan_done_cb done, void *arg, struct ys_fresh_scan **out,
+                        struct ys_err *err)
+{
+    struct scan_job *j = NULL;
+    int rc;
+    pthread_mutex_lock(&jobs.mu);
+    const struct scan_job *busy = job_find(key);
+    if (busy)
+        rc =
+            ys_err_set(err, YS_EBUSY, "the previous scan of %s is still running (hung filesystem?)",
+                       busy->pattern);
+    else
+        rc = job_add(key, pattern, re, &j, err);
+    if (rc == 0) {
+        /* Under the lock: the thread cannot finish j before it has an
+         * owner to wake. */
+        struct ys_fresh_scan *s = ys_xcalloc(1, sizeof *s);
+        s->job = j;
+        s->done = done;
+        s->arg = arg;
+        uv_async_init(loop, &s->async, on_async);
+        s->async.data = s;
+        j->owner = s;
+        *out = s;
+    }
     pthread_mutex_unlock(&jobs.mu);
     return rc;
 }
@@ -320,7 +332,6 @@ void ys_fresh_scan_cancel(struct ys_fresh_scan *s)
         j->owner = NULL;
         if (!j->running) { /* never started: its key is free at once */
             job_unlink(j);
-            jobs.waiting--;
             job_free(j);
         } else if (j->finished) { /* its wake-up is on the way; no one takes it */
             job_free(j);

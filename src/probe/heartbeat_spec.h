@@ -42,7 +42,7 @@ struct ys_heartbeat_spec {
     struct ys_cron cron;
     /* The cron's zone. The model hands a kind's parser only the check's
      * own node, not defaults.timezone, so when tz is not written the
-     * daemon supplies the default zone (ys_heartbeat_spec_schedule). */
+     * daemon supplies the config's default_tz (ys_heartbeat_spec_schedule). */
     bool tz_given;
     struct ys_tz tz; /* loaded when tz_given; UTC otherwise */
     int64_t grace_ms;

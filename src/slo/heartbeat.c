@@ -44,6 +44,8 @@
 
 #define SKEW_MAX_MS INT64_C(60000)
 #define RESTORE_BATCH 16
+/* How a missed slot's message starts; restore looks for it. */
+#define MISSED_PREFIX "missed: "
 
 static bool cron_mode(const struct ys_hb_tracker *t)
 {
@@ -246,7 +248,8 @@ static void emit_miss(struct ys_hb_tracker *t, struct ys_result *out)
     char due[40], grace[32];
     ys_result_init(out);
     out->ts_ms = t->due_ms + t->sched.grace_ms;
-    ys_result_fail(out, YS_EC_TIMEOUT, "missed: no success ping for the slot due %s (grace %s)",
+    ys_result_fail(out, YS_EC_TIMEOUT,
+                   MISSED_PREFIX "no success ping for the slot due %s (grace %s)",
                    ys_format_time(t->due_ms, due, sizeof due),
                    ys_duration_format(t->sched.grace_ms, grace, sizeof grace));
     t->missed = true;
@@ -415,6 +418,7 @@ void ys_hb_restore(struct ys_hb_tracker *t, const struct ys_ping *pings, size_t 
             ys_hb_ping(t, &pings[i], &r);
         }
     } else if (!(have_last && !last->ok && last->errclass == YS_EC_TIMEOUT &&
+                 strncmp(last->message, MISSED_PREFIX, strlen(MISSED_PREFIX)) == 0 &&
                  resume_after_miss(t, last->ts_ms))) {
         ys_hb_init(t, &s, now_ms);
     }

@@ -57,8 +57,8 @@ enum ys_ping_kind { YS_PING_SUCCESS = 0, YS_PING_START, YS_PING_FAIL };
 struct ys_ping {
     uint32_t check_id;
     int64_t ts_ms;
-    uint8_t kind;      /* enum ys_ping_kind; an exit code != 0 is YS_PING_FAIL */
-    int16_t exit_code; /* -1 when none was given */
+    uint8_t kind;                    /* enum ys_ping_kind; an exit code != 0 is YS_PING_FAIL */
+    int16_t exit_code;               /* -1 when none was given */
     char run_id[YS_PING_RUN_ID_MAX]; /* "" when none */
 };
 
@@ -67,8 +67,8 @@ struct ys_hb_schedule {
     const struct ys_cron *cron; /* cron mode; borrowed for the tracker's life */
     const struct ys_tz *tz;     /* cron's zone; borrowed */
     int64_t grace_ms;
-    int64_t min_duration_ms;    /* 0: no minimum */
-    int64_t max_duration_ms;    /* 0: no maximum */
+    int64_t min_duration_ms; /* 0: no minimum */
+    int64_t max_duration_ms; /* 0: no maximum */
 };
 
 enum ys_hb_state {
@@ -80,7 +80,13 @@ enum ys_hb_state {
     YS_HB_FAILED   /* the last slot closed failed */
 };
 
-enum ys_hb_problem { YS_HBP_NONE = 0, YS_HBP_MISSED, YS_HBP_FAILED, YS_HBP_TOO_LONG, YS_HBP_TOO_SHORT };
+enum ys_hb_problem {
+    YS_HBP_NONE = 0,
+    YS_HBP_MISSED,
+    YS_HBP_FAILED,
+    YS_HBP_TOO_LONG,
+    YS_HBP_TOO_SHORT
+};
 
 #define YS_HB_MAX_RUNS 8 /* open runs tracked at once; the oldest is dropped */
 
@@ -91,11 +97,11 @@ struct ys_hb_run {
 
 struct ys_hb_tracker {
     struct ys_hb_schedule sched;
-    int64_t due_ms;             /* the current slot's due time */
-    bool slot_closed;           /* cron: the current slot got its verdict */
-    enum ys_hb_problem problem; /* the latest slot's (or the open run's) problem */
+    int64_t due_ms;                        /* the current slot's due time */
+    bool slot_closed;                      /* cron: the current slot got its verdict */
+    enum ys_hb_problem problem;            /* the latest slot's (or the open run's) problem */
     int64_t last_ping_ms, last_success_ms; /* 0: never */
-    int64_t last_duration_ms;   /* the last finished run's; -1 none */
+    int64_t last_duration_ms;              /* the last finished run's; -1 none */
     struct ys_hb_run runs[YS_HB_MAX_RUNS];
     int n_runs;
     bool ever_pinged;

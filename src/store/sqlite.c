@@ -193,13 +193,17 @@ static const char *const stmt_sql[SQ_STMT_COUNT] = {
      * (the few still pending among them are skipped), no index on done_ms. */
     [SQ_PRUNE_OUTBOX] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
                         " WHERE created_ms < ?1 AND state != 0 AND done_ms < ?1 LIMIT ?2)",
-    /* The first pending row of each alert key (of ?2 alone when it is not
-     * NULL): the notifier's outbox_pending range, grouped in a temporary
-     * b-tree, so the cost follows the notifier's pending rows, not the log. */
+    /* The first pending row of each alert key: the notifier's
+     * outbox_pending range, grouped in a temporary b-tree, so the cost
+     * follows the notifier's pending rows, not the log. */
     [SQ_OUTBOX_HEADS] = "SELECT " SQ_OUTBOX_COLS " FROM outbox WHERE id IN (SELECT min(id)"
-                        " FROM outbox WHERE notifier = ?1 AND state = 0"
-                        " AND (?2 IS NULL OR alert_key = ?2) GROUP BY alert_key)"
-                        " ORDER BY id LIMIT ?3",
+                        " FROM outbox WHERE notifier = ?1 AND state = 0 GROUP BY alert_key)"
+                        " ORDER BY next_attempt_ms, id LIMIT ?2",
+    /* Walks at most ?4 entries of outbox_pending after ?3 (alert_key read
+     * from each row), stopping at the key's first row. */
+    [SQ_OUTBOX_NEXT] = "SELECT " SQ_OUTBOX_COLS " FROM outbox WHERE id = (SELECT id FROM"
+                       " (SELECT id, alert_key FROM outbox WHERE notifier = ?1 AND state = 0"
+                       " AND id > ?3 ORDER BY id LIMIT ?4) WHERE alert_key = ?2 LIMIT 1)",
     [SQ_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE notifier = ?1 AND state = 0",
     /* Every notifier name in the outbox by a skip scan of outbox_pending
      * (one index seek per name, whatever the number of rows), then each
@@ -479,6 +483,7 @@ const struct ys_store_type ys_store_sqlite = {
     .outbox_update = sq_outbox_update,
     .outbox_log = sq_outbox_log,
     .outbox_heads = sq_outbox_heads,
+    .outbox_next = sq_outbox_next,
     .outbox_count_pending = sq_outbox_count_pending,
     .outbox_notifier_heads = sq_outbox_notifier_heads,
 };

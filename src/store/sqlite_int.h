@@ -32,7 +32,7 @@ enum sq_stmt {
     SQ_PING_PUT, SQ_PING_EDGE, SQ_PING_RANGE, SQ_PRUNE_PING,
     SQ_ALERT_PUT, SQ_ALERT_LIST, SQ_PRUNE_ALERT,
     SQ_OUTBOX_ADD, SQ_OUTBOX_PENDING, SQ_OUTBOX_UPDATE, SQ_OUTBOX_LOG, SQ_PRUNE_OUTBOX,
-    SQ_OUTBOX_HEADS, SQ_OUTBOX_COUNT, SQ_OUTBOX_NOTIFIERS,
+    SQ_OUTBOX_HEADS, SQ_OUTBOX_NEXT, SQ_OUTBOX_COUNT, SQ_OUTBOX_NOTIFIERS,
     SQ_FACTS_ADD, SQ_FACTS_RANGE, SQ_PRUNE_FACTS,
     SQ_STMT_COUNT
 };
@@ -152,8 +152,11 @@ int sq_outbox_pending(struct ys_store *st, const char *notifier, size_t max,
 int sq_outbox_update(struct ys_store *st, const struct ys_outbox_row *row, struct ys_err *err);
 int sq_outbox_log(struct ys_store *st, int64_t since_ms, size_t max, ys_store_outbox_cb cb,
                   void *arg, struct ys_err *err);
-int sq_outbox_heads(struct ys_store *st, const char *notifier, const char *alert_key, size_t max,
-                    ys_store_outbox_cb cb, void *arg, struct ys_err *err);
+int sq_outbox_heads(struct ys_store *st, const char *notifier, size_t max, ys_store_outbox_cb cb,
+                    void *arg, struct ys_err *err);
+int sq_outbox_next(struct ys_store *st, const char *notifier, const char *alert_key,
+                   int64_t after_id, size_t window, ys_store_outbox_cb cb, void *arg,
+                   struct ys_err *err);
 int sq_outbox_count_pending(struct ys_store *st, const char *notifier, uint64_t *n,
                             struct ys_err *err);
 int sq_outbox_notifier_heads(struct ys_store *st, ys_store_outbox_cb cb, void *arg,

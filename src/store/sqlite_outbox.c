@@ -16,10 +16,11 @@
  * a log row for good.
  *
  * The delivery thread reads what may go next by alert key (outbox_heads:
- * each key's first pending row) and counts a notifier's pending rows,
- * both through the outbox_pending index, so neither is capped by or
- * costs the size of the log; outbox_notifier_heads finds the notifiers
- * that have pending rows, configured or not, for the same reason.
+ * each key's first pending row; outbox_next: one key's next row) and
+ * counts a notifier's pending rows, all through the outbox_pending index,
+ * so none is capped by or costs the size of the log;
+ * outbox_notifier_heads finds the notifiers that have pending rows,
+ * configured or not, for the same reason.
  *
  * Pruning (sqlite_prune.c) removes delivered and given-up rows and
  * resolved alerts older than raw retention; pending rows and firing alerts
@@ -220,17 +221,30 @@ int sq_outbox_log(struct ys_store *st, int64_t since_ms, size_t max, ys_store_ou
     return each_row(s, q, cb, arg, err);
 }
 
-int sq_outbox_heads(struct ys_store *st, const char *notifier, const char *alert_key, size_t max,
-                    ys_store_outbox_cb cb, void *arg, struct ys_err *err)
+int sq_outbox_heads(struct ys_store *st, const char *notifier, size_t max, ys_store_outbox_cb cb,
+                    void *arg, struct ys_err *err)
 {
     struct sq_store *s = (struct sq_store *)st;
     sqlite3_stmt *q = sq_stmt(s, SQ_OUTBOX_HEADS, err);
     if (!q)
         return YS_ESTORE;
     sqlite3_bind_text(q, 1, notifier, -1, SQLITE_STATIC);
-    if (alert_key)
-        sqlite3_bind_text(q, 2, alert_key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, sq_limit(max));
+    sqlite3_bind_int64(q, 2, sq_limit(max));
+    return each_row(s, q, cb, arg, err);
+}
+
+int sq_outbox_next(struct ys_store *st, const char *notifier, const char *alert_key,
+                   int64_t after_id, size_t window, ys_store_outbox_cb cb, void *arg,
+                   struct ys_err *err)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    sqlite3_stmt *q = sq_stmt(s, SQ_OUTBOX_NEXT, err);
+    if (!q)
+        return YS_ESTORE;
+    sqlite3_bind_text(q, 1, notifier, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, alert_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, after_id);
+    sqlite3_bind_int64(q, 4, sq_limit(window));
     return each_row(s, q, cb, arg, err);
 }
 

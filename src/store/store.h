@@ -175,13 +175,21 @@ struct ys_store_type {
      * first, at most max, any state. */
     int (*outbox_log)(struct ys_store *s, int64_t since_ms, size_t max, ys_store_outbox_cb cb,
                       void *arg, struct ys_err *err);
-    /* The first (lowest-id) pending row of each alert key of notifier, or
-     * of alert_key alone when it is not NULL; lowest id first, at most max
-     * (0: all). These are the rows that may go next: an alert's rows go in
-     * order, so an alert whose first row keeps failing holds back only its
-     * own later rows, however many there are. */
-    int (*outbox_heads)(struct ys_store *s, const char *notifier, const char *alert_key,
-                        size_t max, ys_store_outbox_cb cb, void *arg, struct ys_err *err);
+    /* The first (lowest-id) pending row of each alert key of notifier,
+     * soonest due first (next_attempt_ms, then id), at most max (0: all).
+     * These are the rows that may go next: an alert's rows go in order, so
+     * an alert whose first row keeps failing holds back only its own later
+     * rows, however many there are. Costs the notifier's pending rows. */
+    int (*outbox_heads)(struct ys_store *s, const char *notifier, size_t max,
+                        ys_store_outbox_cb cb, void *arg, struct ys_err *err);
+    /* The first pending row of alert_key among the next `window` pending
+     * rows of notifier after id after_id (window 0: all of them; after_id
+     * 0: from the first), if there is one there: an alert's next head once
+     * its head is done. Costs the rows looked at, so a window bounds what a
+     * miss costs; a miss in a window is no proof the key has no later row. */
+    int (*outbox_next)(struct ys_store *s, const char *notifier, const char *alert_key,
+                       int64_t after_id, size_t window, ys_store_outbox_cb cb, void *arg,
+                       struct ys_err *err);
     /* How many rows of notifier are pending. */
     int (*outbox_count_pending)(struct ys_store *s, const char *notifier, uint64_t *n,
                                 struct ys_err *err);

@@ -353,6 +353,14 @@ static bool pings_full(const struct ys_writer *w, size_t len)
     return w->ping_head - w->ping_tail >= PING_QUEUE_MAX || len > PING_BYTES_MAX - w->ping_bytes;
 }
 
+void ys_writer_ping_room(struct ys_writer *w, size_t *pings, size_t *bytes)
+{
+    pthread_mutex_lock(&w->mu);
+    *pings = PING_QUEUE_MAX - (size_t)(w->ping_head - w->ping_tail);
+    *bytes = PING_BYTES_MAX - w->ping_bytes;
+    pthread_mutex_unlock(&w->mu);
+}
+
 int ys_writer_push_ping(struct ys_writer *w, const struct ys_ping_record *rec)
 {
     size_t len = rec->body ? rec->body_len : 0;

@@ -53,6 +53,10 @@ int ys_writer_push_incident(struct ys_writer *w, const struct ys_incident *inc);
  * copied) for the next batch. Returns 0 or YS_EBUSY (queue full: dropped,
  * counted, logged). */
 int ys_writer_push_ping(struct ys_writer *w, const struct ys_ping_record *rec);
+/* Thread-safe: how many more pings, and body bytes, the ping queue takes
+ * now. The ping intake refuses (503) past this, so a ping answered 200 is
+ * not dropped later for want of room. */
+void ys_writer_ping_room(struct ys_writer *w, size_t *pings, size_t *bytes);
 /* Blocks until everything pushed so far is committed (tests, `check`). */
 void ys_writer_flush(struct ys_writer *w);
 void ys_writer_stats(struct ys_writer *w, struct ys_writer_stats *out);

@@ -5,14 +5,17 @@
 # Asserts on what the daemon stores (`yardstick history`, the pings API)
 # and serves (/api/v1/checks): pings on time give ok results; a check never
 # pinged gets one "missed" result per slot; fail pings and exit codes fail
-# their slot; start and end with a run id measure the run (stored duration,
-# concurrent runs paired by id); a run shorter than min_duration or longer
-# than max_duration fails, the long one showing running/too_long before it
-# ends; tokens (the check's own, the global ping_token; by header, bearer
-# and query) are refused with 403 when missing or wrong; an unknown check
-# or a non-heartbeat one is 404; a 50 KiB body is stored capped at
-# max_body; `check` skips heartbeats; a restart keeps the last ping state
-# with no spurious miss; and `yardstick exec` reports a command's run.
+# their slot, and later pings in the same slot (a retry, a flood of 500)
+# change the state but add no result; start and end with a run id measure
+# the run (stored duration, concurrent runs paired by id); a run shorter
+# than min_duration or longer than max_duration fails, the long one
+# showing running/too_long before it ends; tokens (the check's own, the
+# global ping_token; by header, bearer and query) are refused with 403
+# when missing or wrong; an unknown check or a non-heartbeat one is 404; a
+# 50 KiB body is stored capped at max_body; `check` skips heartbeats; a
+# restart keeps the last ping state with no spurious miss, and a check
+# never pinged stays down/missed; and `yardstick exec` reports a command's
+# run.
 #
 # The daemon's own HTTP port doubles as the target of a tcp check, so the
 # non-heartbeat check needs no other server.
@@ -47,6 +50,17 @@ checks:
     period: 1h
     min_duration: 500ms
     max_duration: 2s
+  - name: quick
+    kind: heartbeat
+    period: 1h
+    min_duration: 500ms
+  - name: slow
+    kind: heartbeat
+    period: 1h
+    max_duration: 2s
+  - name: flood
+    kind: heartbeat
+    period: 1h
   - name: secret
     kind: heartbeat
     period: 1h
@@ -60,6 +74,9 @@ checks:
     period: 6s
     grace: 3s
   - name: execjob
+    kind: heartbeat
+    period: 1h
+  - name: execfail
     kind: heartbeat
     period: 1h
 CFG
@@ -147,9 +164,11 @@ assert_contains "$(cat "$T/check.out")" "1 checks, 1 passed" "check ran the tcp 
 log "on time: each ping closes a slot ok"
 # Slots missed while the steps above ran do not count against this one.
 missed_before=$(count ontime failed)
+# 1.2 s apart: each ping is past the middle of the 2 s period, so it meets
+# the next slot (an earlier one would repeat the slot just closed).
 for i in 1 2 3 4; do
     assert_eq "$(ping ontime)" 200 "ontime ping $i"
-    sleep 1
+    sleep 1.2
 done
 wait_for 5 "4 ok results of ontime" at_least ontime ok 4
 assert_eq "$(count ontime failed)" "$missed_before" "failed results of ontime while pinged"
@@ -165,16 +184,30 @@ assert_eq "$(hb silent state)" down "silent state"
 assert_eq "$(hb silent problem)" missed "silent problem"
 assert_eq "$(hb silent last_ping)" null "silent last_ping"
 
-log "fail pings and exit codes"
+log "fail pings and exit codes; one result per slot"
 assert_eq "$(ping failing/fail)" 200 "fail ping"
 wait_for 5 "the failure of failing" at_least failing failed 1 "job reported failure"
 assert_eq "$(hb failing state)" failed "state after a fail ping"
 assert_eq "$(hb failing problem)" failed "problem after a fail ping"
+# The same slot (an hourly check pinged again at once): the state follows,
+# the slot keeps its first verdict.
 assert_eq "$(ping failing/3)" 200 "exit code 3"
-wait_for 5 "the exit 3 of failing" at_least failing failed 1 "(exit 3)"
-assert_eq "$(ping failing/0 -X POST -H 'Authorization: Bearer globaltok')" 200 "exit code 0"
-wait_for 5 "the ok of failing" at_least failing ok 1
-assert_eq "$(hb failing state)" up "state after exit 0"
+assert_eq "$(ping failing/0 -X POST -H 'Authorization: Bearer globaltok')" 200 "exit code 0 (a retry)"
+wait_for 5 "failing up after the retry" state_is failing up
+assert_eq "$(hb failing problem)" null "problem after the retry"
+sleep 0.5 # the writer stores a batch every 100-250 ms
+assert_eq "$(hist failing)" 1 "results of failing (one slot)"
+assert_eq "$(count failing failed "job reported failure")" 1 "the slot's verdict is the first ping's"
+# A flood: 500 pings to an hourly check within seconds make one slot.
+for i in $(seq 500); do printf 'url = "%s"\noutput = "/dev/null"\n' "$B/ping/flood"; done >"$T/flood.curl"
+curl -s -w '%{http_code}\n' -H "Authorization: Bearer globaltok" -K "$T/flood.curl" \
+    >"$T/flood.codes" || fail "the flood's curl failed"
+assert_eq "$(grep -c '^200$' "$T/flood.codes")" 500 "flood pings accepted"
+assert_eq "$(ping flood/fail)" 200 "a fail ping after the flood"
+wait_for 5 "flood failed" state_is flood failed
+sleep 0.5
+assert_eq "$(hist flood)" 1 "results of flood after 501 pings"
+assert_eq "$(count flood ok)" 1 "ok results of flood"
 
 log "runs: start and end paired by run id"
 assert_eq "$(ping 'runs/start?rid=r1')" 200 "start r1"
@@ -192,26 +225,31 @@ sleep 0.7
 assert_eq "$(ping 'runs?rid=b')" 200 "end b"
 sleep 0.3
 assert_eq "$(ping 'runs?rid=a')" 200 "end a"
-wait_for 5 "three ok runs" at_least runs ok 3
-[ "$(get /api/v1/checks/runs/pings?limit=2)" = 200 ] || fail "pings API: $(cat "$T/body")"
+runs_stored() {
+    [ "$(get /api/v1/checks/runs/pings?limit=2)" = 200 ] &&
+        [ "$(json_get "$T/body" 'pings.0.run_id')" = a ]
+}
+wait_for 5 "the end of run a in the store" runs_stored
 assert_eq "$(json_get "$T/body" 'pings.#')" 2 "limit=2"
 assert_eq "$(json_get "$T/body" 'pings.0.run_id')" a "newest ping first"
 assert_eq "$(json_get "$T/body" 'pings.0.kind')" success "newest ping kind"
 assert_between "$(json_get "$T/body" 'pings.0.duration_ms')" 1200 2200 "stored duration of run a"
 assert_eq "$(json_get "$T/body" 'pings.1.run_id')" b "second newest ping"
 assert_between "$(json_get "$T/body" 'pings.1.duration_ms')" 600 1500 "stored duration of run b"
+# Runs a and b ended in the slot r1 closed: measured and stored, no result.
+assert_eq "$(count runs ok)" 1 "ok results of runs (one slot)"
 
 log "too short and too long"
-assert_eq "$(ping 'runs/start?rid=quick')" 200 "start quick"
-assert_eq "$(ping 'runs?rid=quick')" 200 "end quick"
-wait_for 5 "the too short run" at_least runs failed 1 "too short"
-assert_eq "$(hb runs problem)" too_short "problem after a short run"
-assert_eq "$(ping 'runs/start?rid=slow')" 200 "start slow"
-too_long_running() { [ "$(hb runs state)" = running ] && [ "$(hb runs problem)" = too_long ]; }
-wait_for 6 "runs to be running with problem too_long before the end" too_long_running
-assert_eq "$(ping 'runs?rid=slow')" 200 "end slow"
-wait_for 5 "the too long run" at_least runs failed 1 "too long"
-assert_eq "$(hb runs state)" failed "state after a long run"
+assert_eq "$(ping 'quick/start?rid=q')" 200 "start quick"
+assert_eq "$(ping 'quick?rid=q')" 200 "end quick"
+wait_for 5 "the too short run" at_least quick failed 1 "too short"
+assert_eq "$(hb quick problem)" too_short "problem after a short run"
+assert_eq "$(ping 'slow/start?rid=s')" 200 "start slow"
+too_long_running() { [ "$(hb slow state)" = running ] && [ "$(hb slow problem)" = too_long ]; }
+wait_for 6 "slow to be running with problem too_long before the end" too_long_running
+assert_eq "$(ping 'slow?rid=s')" 200 "end slow"
+wait_for 5 "the too long run" at_least slow failed 1 "too long"
+assert_eq "$(hb slow state)" failed "state after a long run"
 
 log "a 50 KiB body is stored capped at max_body (1 KiB)"
 python3 -c 'import sys; sys.stdout.write("".join(chr(65 + i % 26) for i in range(50 * 1024)))' >"$T/big.txt"
@@ -227,6 +265,7 @@ daemon_alive
 
 log "restart keeps the last ping state"
 assert_eq "$(ping steady)" 200 "steady ping"
+steady_at=$(date +%s%3N)
 wait_for 5 "steady up" state_is steady up
 last=$(hb steady last_ping)
 assert_ne "$last" null "steady last_ping"
@@ -242,8 +281,16 @@ wait_for 5 "the restarted daemon's API" restored
 assert_eq "$(hb steady state)" up "steady state after the restart"
 assert_eq "$(hb steady last_ping)" "$last" "steady last_ping after the restart"
 assert_eq "$(hb failing last_ping)" "$failing_last" "failing last_ping after the restart"
-assert_eq "$(hb runs state)" failed "runs state after the restart"
-assert_between "$(hb runs last_duration_ms)" 1900 6000 "runs last_duration_ms after the restart"
+assert_eq "$(hb slow state)" failed "slow state after the restart"
+assert_between "$(hb slow last_duration_ms)" 1900 6000 "slow last_duration_ms after the restart"
+# Never pinged and missing its slots before: still down/missed (a fresh
+# "new" would read "late" with no problem at its first due time, which
+# resolved its alert until the next miss fired it again).
+assert_eq "$(hb silent state)" down "silent state after the restart"
+assert_eq "$(hb silent problem)" missed "silent problem after the restart"
+assert_eq "$(hb silent last_ping)" null "silent last_ping after the restart"
+# The next steady ping meets the next slot only from half its 6 s period on.
+while [ $(($(date +%s%3N) - steady_at)) -lt 3500 ]; do sleep 0.1; done
 assert_eq "$(ping steady)" 200 "steady ping after the restart"
 sleep 1
 assert_eq "$(count steady failed)" "$steady_failed" "steady failures (no spurious miss after the restart)"
@@ -260,10 +307,10 @@ assert_eq "$(json_get "$T/body" 'pings.#')" 2 "execjob pings (start, end)"
 assert_eq "$(json_get "$T/body" 'pings.0.exit_code')" 0 "exec's exit code ping"
 assert_eq "$(json_get "$T/body" 'pings.0.body')" "hi" "exec's output tail"
 assert_ne "$(json_get "$T/body" 'pings.0.duration_ms')" null "exec's run duration"
-run_capture rc "$T/exec.out" "$T/exec.err" "$YARDSTICK" exec --check execjob --url "$B" \
+run_capture rc "$T/exec.out" "$T/exec.err" "$YARDSTICK" exec --check execfail --url "$B" \
     --token globaltok -- sh -c 'exit 3'
 assert_eq "$rc" 3 "exec exit code of a failing command"
-wait_for 5 "the exit 3 of execjob" at_least execjob failed 1 "(exit 3)"
+wait_for 5 "the exit 3 of execfail" at_least execfail failed 1 "(exit 3)"
 daemon_alive
 
 term_wait "$DAEMON"

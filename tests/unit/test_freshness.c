@@ -549,8 +549,7 @@ static void test_dir_probe(void **state)
 /* Every check of the test: h1-h7 and queued scan a pattern the hold stops
  * (the brace alternative "hung" is the marker; released, the pattern finds
  * etcd-2.db), other one it does not. */
-static struct ys_config *load_hung(const char *dir, const char *const *names,
-                                   const char *timeout)
+static struct ys_config *load_hung(const char *dir, const char *const *names, const char *timeout)
 {
     char yaml[4096];
     size_t len = (size_t)snprintf(yaml, sizeof yaml, "checks:\n");
@@ -580,8 +579,8 @@ static const struct ys_check *check_named(const struct ys_config *cfg, const cha
     return NULL;
 }
 
-static struct ys_probe *start_probe(uv_loop_t *loop, const struct ys_config *cfg,
-                                    const char *name, struct run *run)
+static struct ys_probe *start_probe(uv_loop_t *loop, const struct ys_config *cfg, const char *name,
+                                    struct run *run)
 {
     struct ys_probe_env env = {.loop = loop};
     const struct ys_check *c = check_named(cfg, name);
@@ -640,7 +639,7 @@ static void test_hung_scan(void **state)
     struct run r[8];
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
-    static const char *const names[] = {"h1", "h2",     "h3",    "h4", "h5",
+    static const char *const names[] = {"h1", "h2", "h3",     "h4",    "h5",
                                         "h6", "h7", "queued", "other", NULL};
     static const char *const gone[] = {"gone", NULL}, *const late[] = {"late", NULL};
     struct ys_config *cfg = load_hung(t->dir, names, "500ms");

@@ -578,7 +578,7 @@ static struct ys_result miss_at(int64_t ts)
     ys_result_init(&r);
     r.check_id = 7;
     r.ts_ms = ts;
-    ys_result_fail(&r, YS_EC_TIMEOUT, "missed: no success ping");
+    ys_result_fail(&r, YS_EC_TIMEOUT, "missed: no success ping for the slot");
     return r;
 }
 

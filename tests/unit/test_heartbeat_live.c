@@ -6,7 +6,12 @@
  * callback reports up -> late -> down, pings are stored through a real
  * writer with the run's duration and body, a restart rebuilt from those
  * stored pings is UP with no spurious miss, and passive checks are never
- * scheduled (the scheduler would call a NULL start).
+ * scheduled (the scheduler would call a NULL start). Also: a ping queued
+ * before its deadline but read after the timer fired still meets its
+ * slot; a never-pinged check whose miss is stored restarts DOWN/missed
+ * (its alert neither resolves nor fires again) without emitting that miss
+ * twice; and a reload does not read the default zone from disk (the
+ * config carries it).
  *
  * Periods are short (1 s, grace 300 ms); the asserted times leave hundreds
  * of milliseconds of slack for a loaded machine or valgrind.
@@ -14,7 +19,9 @@
 #include "config/diag.h"
 #include "config/model.h"
 #include "core/clock.h"
+#include "core/cron.h"
 #include "core/err.h"
+#include "core/tz.h"
 #include "live/heartbeats.h"
 #include "live/state.h"
 #include "sched/scheduler.h"
@@ -30,6 +37,7 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "store_fixture.h"
 
@@ -307,6 +315,128 @@ static void test_stored_and_restored(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Sleeps until the wall clock reaches at_ms (the loop is not run). */
+static void sleep_until(int64_t at_ms)
+{
+    for (int64_t now = ys_wall_ms(); now < at_ms; now = ys_wall_ms())
+        usleep((useconds_t)((at_ms - now) * 1000));
+}
+
+/* The loop was busy past the deadline while a ping stamped before it
+ * waited in the queue. libuv runs timers before the async handle, so the
+ * timer must read the queue first: the ping meets its slot, and no miss
+ * is emitted for it. */
+static void test_timer_reads_queued_pings_first(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct seen seen = {0};
+    struct ys_config *cfg = load_cfg(job_yaml);
+    struct ys_heartbeats *hb = ys_heartbeats_new(NULL, on_result, &seen);
+    ys_heartbeats_apply(hb, cfg, ys_wall_ms());
+    ys_config_unref(cfg);
+    ys_heartbeats_start(hb, &loop);
+    struct ys_hb_status st;
+    assert_int_equal(ys_heartbeats_status(hb, "job", ys_wall_ms(), &st), 0);
+    int64_t deadline = st.next_due_ms + 300;
+    sleep_until(deadline + 50);
+    struct ys_ping p = {.ts_ms = deadline - 100, .kind = YS_PING_SUCCESS, .exit_code = -1};
+    assert_int_equal(ys_heartbeats_intake(hb, "job", &p, NULL, 0), 0);
+    run_for(&loop, 50);
+    assert_int_equal(seen.n_results, 1);
+    assert_true(seen.results[0].ok);
+    assert_int_equal(seen.results[0].ts_ms, p.ts_ms);
+    ys_heartbeats_close(hb);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ys_heartbeats_free(hb);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A check never pinged whose "missed" alert was firing at shutdown: its
+ * miss is in the store, its pings are not. Restarted, it must read DOWN
+ * with problem missed from the first report on (NEW, then LATE with no
+ * problem, resolved the alert and fired it again a second later), emit
+ * the stored miss no second time, and go on missing its next slots. */
+static void test_restart_keeps_a_miss(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ys_err err = {{0}};
+    struct ys_store *s = fixture_open(false, 0);
+    int64_t now = ys_wall_ms();
+    struct ys_result miss;
+    ys_result_init(&miss);
+    miss.check_id = 6; /* job */
+    miss.ts_ms = now - 200;
+    ys_result_fail(&miss, YS_EC_TIMEOUT, "missed: no success ping for the slot");
+    assert_int_equal(s->type->append(s, &miss, 1, &err), 0);
+
+    struct seen seen = {0};
+    struct ys_config *cfg = load_cfg(job_yaml);
+    struct ys_heartbeats *hb = ys_heartbeats_new(NULL, on_result, &seen);
+    ys_heartbeats_set_change_cb(hb, on_change, &seen);
+    ys_heartbeats_apply(hb, cfg, now);
+    ys_config_unref(cfg);
+    assert_int_equal(ys_heartbeats_restore(hb, s, now, &err), 0);
+    ys_store_close(s);
+    struct ys_hb_status st;
+    assert_int_equal(ys_heartbeats_status(hb, "job", now, &st), 0);
+    assert_int_equal(st.state, YS_HB_DOWN);
+    assert_int_equal(st.problem, YS_HBP_MISSED);
+    assert_int_equal(st.last_ping_ms, 0);
+    assert_int_equal(st.next_due_ms, miss.ts_ms - 300 + 1000); /* the missed slot's + 1 period */
+
+    ys_heartbeats_start(hb, &loop);
+    run_for(&loop, 1500);
+    assert_true(seen.n_changes >= 1);
+    assert_int_equal(seen.states[0], YS_HB_DOWN);
+    for (size_t i = 0; i < seen.n_changes; i++)
+        assert_int_equal(seen.problems[i], YS_HBP_MISSED);
+    assert_true(seen.n_results >= 1); /* the slot due 500 ms after the restart */
+    for (size_t i = 0; i < seen.n_results; i++) {
+        assert_false(seen.results[i].ok);
+        assert_true(seen.results[i].ts_ms > miss.ts_ms);
+    }
+    ys_heartbeats_close(hb);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ys_heartbeats_free(hb);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A cron heartbeat without tz runs in defaults.timezone, loaded with the
+ * config (off the loop): applying it reads no zone file. The name is
+ * changed to one that does not exist after loading; a table that loaded
+ * the zone again would fall back to UTC. */
+static void test_default_zone_from_config(void **state)
+{
+    (void)state;
+    struct ys_config *cfg = load_cfg("defaults: { timezone: Europe/Berlin }\n"
+                                     "checks:\n"
+                                     "  - name: job\n"
+                                     "    kind: heartbeat\n"
+                                     "    cron: \"30 2 * * *\"\n");
+    free(cfg->defaults.timezone);
+    cfg->defaults.timezone = strdup("Nowhere/Gone");
+    struct ys_heartbeats *hb = ys_heartbeats_new(NULL, NULL, NULL);
+    int64_t now = ys_wall_ms();
+    ys_heartbeats_apply(hb, cfg, now);
+    ys_config_unref(cfg);
+    struct ys_tz berlin, utc;
+    struct ys_cron c;
+    struct ys_err err = {{0}};
+    assert_int_equal(ys_tz_load("Europe/Berlin", NULL, &berlin, &err), 0);
+    ys_tz_utc(&utc);
+    assert_int_equal(ys_cron_parse("30 2 * * *", &c, &err), 0);
+    struct ys_hb_status st;
+    assert_int_equal(ys_heartbeats_status(hb, "job", now, &st), 0);
+    assert_int_equal(st.next_due_ms, ys_cron_next(&c, &berlin, now));
+    assert_true(st.next_due_ms != ys_cron_next(&c, &utc, now));
+    ys_tz_free(&berlin);
+    ys_heartbeats_free(hb);
+}
+
 static int n_sched_results;
 
 static void count_result(const struct ys_check *check, const struct ys_result *r, void *arg)
@@ -348,6 +478,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pings_and_miss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_and_restored, setup, teardown),
         cmocka_unit_test(test_never_scheduled),
+        cmocka_unit_test(test_timer_reads_queued_pings_first),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_a_miss, setup, teardown),
+        cmocka_unit_test(test_default_zone_from_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

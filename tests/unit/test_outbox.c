@@ -214,7 +214,8 @@ static struct ys_outbox *start(void)
     struct ys_store_options opt = {.path = path};
     struct ys_outbox *o = NULL;
     struct ys_err err = {{0}};
-    if (ys_outbox_start(cfg, "sqlite", &opt, "http://127.0.0.1:8080/", &o, &err) != 0)
+    struct ys_outbox_options oo = {.base_url = "http://127.0.0.1:8080/"};
+    if (ys_outbox_start(cfg, "sqlite", &opt, &oo, &o, &err) != 0)
         fail_msg("start: %s", err.msg);
     return o;
 }
@@ -349,7 +350,7 @@ static struct log_find log_rows(const char *key)
     struct ys_store *s = fixture_open(true, 0);
     struct log_find f = {.key = key};
     struct ys_err err = {{0}};
-    assert_int_equal(s->type->outbox_log(s, 0, 1000, log_cb, &f, &err), 0);
+    assert_int_equal(s->type->outbox_log(s, 0, 0, log_cb, &f, &err), 0);
     ys_store_close(s);
     return f;
 }
@@ -682,16 +683,21 @@ static void test_failing_alert_does_not_block_others(void **state)
     cfg = load_cfg(HOOK_CONFIG);
     snprintf(rcv.bad_key, sizeof rcv.bad_key, "r/bad");
     struct ys_outbox *o = start();
-    enum { BAD = 300 };
+    /* More rows than one scan used to read, and than a lookup of far's
+     * next row looks at (YS_OUTBOX_NEXT_WINDOW): far's second row is
+     * found by reading the heads again. */
+    enum { BAD = 1100 };
+    submit(o, "far", YS_EVENT_FIRING, 4, HOOK);
     for (int i = 0; i < BAD; i++)
         submit(o, "bad", YS_EVENT_REPEAT, 1000 + i, HOOK);
     submit(o, "good", YS_EVENT_FIRING, 1, HOOK);
     submit(o, "fine", YS_EVENT_FIRING, 2, HOOK);
     submit(o, "good", YS_EVENT_RESOLVED, 3, HOOK);
+    submit(o, "far", YS_EVENT_RESOLVED, 5, HOOK);
     ys_outbox_flush(o);
-    WAIT_FOR(15000, all_received(1, 3), "the other alerts' rows");
+    WAIT_FOR(15000, all_received(1, 5), "the other alerts' rows");
     assert_order_per_key();
-    WAIT_FOR(5000, stats_of(o, "hook").delivered == 3, "three deliveries counted");
+    WAIT_FOR(5000, stats_of(o, "hook").delivered == 5, "five deliveries counted");
     /* Every pending row is counted, not just those one scan reads. */
     WAIT_FOR(5000, stats_of(o, "hook").pending == BAD, "the pending gauge");
     /* The failing alert's rows stay in order: only its first was tried. */
@@ -706,6 +712,34 @@ static void test_failing_alert_does_not_block_others(void **state)
     }
     pthread_mutex_unlock(&rcv.mu);
     assert_true(n_bad >= 1);
+    ys_outbox_stop(o);
+}
+
+/* More alerts pending than a notifier lists at once: every one goes, once. */
+static void test_many_alerts(void **state)
+{
+    (void)state;
+    cfg = load_cfg(HOOK_CONFIG);
+    receiver_down();
+    struct ys_outbox *o = start();
+    enum { N = 300 };
+    for (int i = 1; i <= N; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        submit(o, key, YS_EVENT_FIRING, i, HOOK);
+    }
+    submit(o, "k1", YS_EVENT_RESOLVED, N + 1, HOOK);
+    ys_outbox_flush(o);
+    WAIT_FOR(10000, stats_of(o, "hook").pending == N + 1, "every row counted pending");
+    WAIT_FOR(10000, stats_of(o, "hook").attempts_failed >= 3, "failed attempts");
+    receiver_up();
+    WAIT_FOR(60000, all_received(1, N + 1), "every alert's rows");
+    assert_order_per_key();
+    sleep_ms(300);
+    for (int i = 1; i <= N + 1; i++)
+        if (times_received(i) != 1)
+            fail_msg("seq %d received %d times", i, times_received(i));
+    WAIT_FOR(5000, stats_of(o, "hook").pending == 0, "nothing pending");
     ys_outbox_stop(o);
 }
 
@@ -774,6 +808,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_old_orphan_found, setup, teardown_all),
         cmocka_unit_test_setup_teardown(test_failing_alert_does_not_block_others, setup,
                                         teardown_all),
+        cmocka_unit_test_setup_teardown(test_many_alerts, setup, teardown_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

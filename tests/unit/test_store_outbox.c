@@ -4,7 +4,8 @@
  * when it fails half way), ids increase across commits and are never
  * reused after pruning, outbox_pending keeps a notifier's rows in id order,
  * outbox_update moves a row on, outbox_log reads newest first, outbox_heads
- * gives each alert key's first pending row (any number of rows behind it),
+ * gives each alert key's first pending row (any number of rows behind it)
+ * soonest due first, outbox_next an alert's next row within a window,
  * outbox_count_pending counts them all, outbox_notifier_heads finds every
  * notifier with pending rows however old, query_alerts
  * returns the firing and the recently resolved, pruning spares pending rows
@@ -119,14 +120,24 @@ static struct got_rows *logged(struct ys_store *s, int64_t since, size_t max)
     return &g;
 }
 
-static struct got_rows *heads(struct ys_store *s, const char *notifier, const char *key,
-                               size_t max)
+static struct got_rows *heads(struct ys_store *s, const char *notifier, size_t max)
 {
     static struct got_rows g;
     memset(&g, 0, sizeof g);
     struct ys_err err = {{0}};
-    if (s->type->outbox_heads(s, notifier, key, max, collect_row, &g, &err) < 0)
+    if (s->type->outbox_heads(s, notifier, max, collect_row, &g, &err) < 0)
         fail_msg("outbox_heads: %s", err.msg);
+    return &g;
+}
+
+static struct got_rows *next(struct ys_store *s, const char *notifier, const char *key,
+                             int64_t after, size_t window)
+{
+    static struct got_rows g;
+    memset(&g, 0, sizeof g);
+    struct ys_err err = {{0}};
+    if (s->type->outbox_next(s, notifier, key, after, window, collect_row, &g, &err) < 0)
+        fail_msg("outbox_next: %s", err.msg);
     return &g;
 }
 
@@ -502,9 +513,10 @@ static void set_state(struct ys_store *s, struct ys_outbox_row *r, uint8_t state
         fail_msg("outbox_update: %s", err.msg);
 }
 
-/* Heads: each alert key's first pending row, ordered by id, whatever
- * number of rows an earlier key has; the pending count is exact. */
-static void test_heads_and_count(void **state)
+/* Heads: each alert key's first pending row, soonest due first, whatever
+ * number of rows an earlier key has; the pending count is exact; next
+ * finds an alert's next row within its window. */
+static void test_heads_next_count(void **state)
 {
     (void)state;
     struct ys_store *s = fixture_open(false, 0);
@@ -519,39 +531,66 @@ static void test_heads_and_count(void **state)
     r[BAD + 4] = row("hook", "a", T0 + BAD + 3, "a2");
     r[BAD + 5] = row("hook", "c", T0 + BAD + 4, "c1");
     commit(s, NULL, 0, r, BAD + 6);
-    struct got_rows *g = heads(s, "hook", NULL, 0);
+    struct got_rows *g = heads(s, "hook", 0);
     assert_int_equal(g->n, 4);
     assert_int_equal(g->v[0].id, r[0].id); /* bad's first */
     assert_string_equal(g->v[1].payload, "b1");
     assert_string_equal(g->v[2].payload, "a1");
     assert_string_equal(g->v[3].payload, "c1");
     assert_string_equal(g->v[3].alert_key, "c");
-    assert_int_equal(heads(s, "hook", NULL, 2)->n, 2);
+    assert_int_equal(heads(s, "hook", 2)->n, 2);
+    assert_int_equal(heads(s, "pager", 0)->n, 0);
     assert_int_equal(count_pending(s, "hook"), BAD + 5);
     assert_int_equal(count_pending(s, "mail"), 1);
     assert_int_equal(count_pending(s, "pager"), 0);
-    /* One key only. */
-    g = heads(s, "hook", "a", 0);
+
+    /* bad's head failed and waits: the heads due sooner come first. */
+    struct ys_outbox_row u = r[0];
+    u.attempts = 1;
+    u.next_attempt_ms = T0 + DAY;
+    struct ys_err err = {{0}};
+    assert_int_equal(s->type->outbox_update(s, &u, &err), 0);
+    g = heads(s, "hook", 0);
+    assert_string_equal(g->v[0].payload, "b1");
+    assert_string_equal(g->v[3].payload, "bad");
+    assert_int_equal(g->v[3].attempts, 1);
+    g = heads(s, "hook", 3); /* the cut leaves out the one in backoff */
+    assert_int_equal(g->n, 3);
+    assert_string_equal(g->v[2].payload, "c1");
+
+    /* next: an alert's next row after an id; a key's first from 0. */
+    g = next(s, "hook", "a", r[BAD + 2].id, 0);
     assert_int_equal(g->n, 1);
-    assert_string_equal(g->v[0].payload, "a1");
-    assert_int_equal(heads(s, "hook", "zzz", 0)->n, 0);
-    assert_int_equal(heads(s, "pager", NULL, 0)->n, 0);
-    /* A head delivered: the key's next row is its head; a given-up one too. */
-    set_state(s, &r[BAD + 2], YS_OUTBOX_DELIVERED);
-    set_state(s, &r[BAD], YS_OUTBOX_GIVEN_UP);
-    g = heads(s, "hook", NULL, 0);
+    assert_string_equal(g->v[0].payload, "a2");
+    assert_string_equal(next(s, "hook", "a", 0, 0)->v[0].payload, "a1");
+    assert_string_equal(next(s, "hook", "bad", r[7].id, 0)->v[0].payload, "bad");
+    assert_int_equal(next(s, "hook", "bad", r[7].id, 0)->v[0].id, r[8].id);
+    assert_int_equal(next(s, "hook", "c", r[BAD + 5].id, 0)->n, 0); /* c's last */
+    assert_int_equal(next(s, "hook", "zzz", 0, 0)->n, 0);
+    assert_int_equal(next(s, "mail", "b", 0, 0)->n, 0);     /* another notifier's */
+    /* The window counts the notifier's pending rows after the id: a is
+     * 402nd of hook's, so a window of 401 from the start misses it. */
+    assert_int_equal(next(s, "hook", "a", 0, BAD + 1)->n, 0);
+    assert_int_equal(next(s, "hook", "a", 0, BAD + 2)->n, 1);
+    assert_int_equal(next(s, "hook", "a", r[BAD].id, 1)->n, 1);
+
+    /* Done rows are not pending: a2 is a's head once a1 is delivered. */
+    struct ys_outbox_row d = r[BAD + 2];
+    d.state = YS_OUTBOX_DELIVERED;
+    d.done_ms = T0 + DAY;
+    assert_int_equal(s->type->outbox_update(s, &d, &err), 0);
+    g = heads(s, "hook", 0);
     assert_int_equal(g->n, 4);
-    assert_int_equal(g->v[0].id, r[0].id);
-    assert_string_equal(g->v[1].payload, "b2");
-    assert_string_equal(g->v[2].payload, "a2");
-    assert_string_equal(g->v[3].payload, "c1");
-    assert_int_equal(count_pending(s, "hook"), BAD + 3);
+    assert_string_equal(g->v[1].payload, "a2");
+    assert_string_equal(next(s, "hook", "a", 0, 0)->v[0].payload, "a2");
+    assert_int_equal(count_pending(s, "hook"), BAD + 4);
     free(r);
     ys_store_close(s);
     /* Reads work read-only. */
     s = fixture_open(true, 0);
-    assert_int_equal(heads(s, "hook", NULL, 0)->n, 4);
-    assert_int_equal(count_pending(s, "hook"), BAD + 3);
+    assert_int_equal(heads(s, "hook", 0)->n, 4);
+    assert_int_equal(next(s, "hook", "b", 0, 0)->n, 1);
+    assert_int_equal(count_pending(s, "hook"), BAD + 4);
     ys_store_close(s);
 }
 
@@ -600,7 +639,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_pending_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_heads_and_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heads_next_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notifier_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_atomic, setup, teardown),

@@ -344,13 +344,22 @@ static void test_ping_queue_bounds(void **state)
     p.ping.check_id = 1;
     p.body = body;
     p.body_len = mib;
+    size_t room, room_bytes;
+    ys_writer_ping_room(w, &room, &room_bytes);
+    assert_int_equal(room, 1024);
+    assert_int_equal(room_bytes, 16 * mib);
     for (int i = 0; i < 16; i++)
         assert_int_equal(ys_writer_push_ping(w, &p), 0);
+    ys_writer_ping_room(w, &room, &room_bytes);
+    assert_int_equal(room, 1024 - 16);
+    assert_int_equal(room_bytes, 0);
     assert_int_equal(ys_writer_push_ping(w, &p), YS_EBUSY); /* bytes full */
     p.body_len = 0;
     for (int i = 16; i < 1024; i++) /* bodyless pings still fit, up to the count */
         assert_int_equal(ys_writer_push_ping(w, &p), 0);
     assert_int_equal(ys_writer_push_ping(w, &p), YS_EBUSY); /* count full */
+    ys_writer_ping_room(w, &room, &room_bytes);
+    assert_int_equal(room, 0);
     free(body);
     struct ys_writer_stats st;
     ys_writer_stats(w, &st);
