@@ -31,7 +31,7 @@
 
 #define YS_OUTBOX_QUEUE_MAX 4096   /* submissions waiting for the thread */
 #define YS_OUTBOX_SCAN_MAX 256     /* heads (an alert's next row) a notifier keeps listed */
-#define YS_OUTBOX_NEXT_WINDOW 1024 /* pending rows looked at, at most, for an alert's next row */
+#define YS_OUTBOX_NEXT_WINDOW 256  /* pending rows looked at, at most, for an alert's next row */
 #define YS_OUTBOX_EXPIRE_MAX 4096  /* rows given up per notifier per pass (then the next pass) */
 #define YS_OUTBOX_REPOST_BATCH 256 /* alerts per Alertmanager re-post */
 #define YS_NEVER INT64_MAX
