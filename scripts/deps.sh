@@ -17,6 +17,8 @@ TEST_PKGS=(
   knot  # a real authoritative DNS server for tests/integration/test_dns*.sh
   knot-dnsutils  # kdig, to poll the servers in tests/integration/test_dns_propagation.sh
   prometheus-alertmanager  # a real Alertmanager for tests/integration/test_alertmanager.sh
+  docker-registry  # a real OCI registry for tests/integration/test_registry.sh
+  etcd-server  # a real etcd for tests/integration/test_etcd.sh
 )
 BENCH_PKGS=(
   prometheus-blackbox-exporter

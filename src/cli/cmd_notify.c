@@ -275,7 +275,7 @@ struct drain {
     const char *notifier; /* NULL: every configured one */
     int64_t *ids;         /* ascending once collected */
     size_t n_ids, cap;
-    int64_t since_ms;     /* the oldest collected row's creation */
+    int64_t since_ms; /* the oldest collected row's creation */
     size_t pending, given_up;
     struct ys_outbox_row last; /* a row still pending or given up, for its error */
 };
@@ -331,19 +331,45 @@ static int drain_row(const struct ys_outbox_row *row, void *arg)
     return 0;
 }
 
-/* Waits until every row d collected is delivered or given up. */
+/* Pending rows of the notifiers in question, ours or not: a count in the
+ * store's index, cheap enough to poll. */
+static int count_left(struct ys_store *rd, const struct drain *d, uint64_t *left,
+                      struct ys_err *err)
+{
+    *left = 0;
+    for (size_t i = 0; i < d->cfg->n_notifiers; i++) {
+        const char *name = d->cfg->notifiers[i].name;
+        uint64_t n = 0;
+        if (d->notifier && strcmp(d->notifier, name) != 0)
+            continue;
+        int rc = rd->type->outbox_count_pending(rd, name, &n, err);
+        if (rc < 0)
+            return rc;
+        *left += n;
+    }
+    return 0;
+}
+
+/* Waits until every row d collected is delivered or given up. The count
+ * says when nothing is pending; the log, which tells our rows' states,
+ * is read then, at the deadline, and every second in case rows of a
+ * daemon keep the count up. */
 static int wait_drained(struct ys_store *rd, struct drain *d, const struct notify_opts *o)
 {
     struct ys_err err = {{0}};
     int rc = 0;
     int64_t deadline = ys_wall_ms() + o->wait_ms;
-    for (;;) {
-        d->pending = d->given_up = 0;
-        if (d->n_ids == 0)
+    for (unsigned polls = 1; d->n_ids > 0; polls++) {
+        uint64_t left = 0;
+        if ((rc = count_left(rd, d, &left, &err)) < 0)
             break;
-        rc = rd->type->outbox_log(rd, d->since_ms, 0, drain_row, d, &err);
-        if (rc < 0 || d->pending == 0 || ys_wall_ms() >= deadline)
-            break;
+        bool last = left == 0 || ys_wall_ms() >= deadline;
+        if (last || polls % (1000 / POLL_MS) == 0) {
+            d->pending = d->given_up = 0;
+            rc = rd->type->outbox_log(rd, d->since_ms, 0, drain_row, d, &err);
+            if (rc < 0 || d->pending == 0 || last)
+                break;
+        }
         sleep_ms(POLL_MS);
     }
     if (rc < 0) {

@@ -74,6 +74,7 @@ static void config_free(struct ys_config *c)
     ys_model_free_server(c);
     ys_model_free_notifiers(c);
     ys_model_free_alerts(c);
+    ys_model_free_sources(c);
     free(c->defaults.timezone);
     ys_tz_free(&c->default_tz);
     free(c->index);
@@ -448,6 +449,8 @@ static int config_from_tree(const struct ys_node *root, const char *path, struct
     parse_storage(ys_node_get(root, "storage"), &c->storage, d);
     parse_defaults(ys_node_get(root, "defaults"), &c->defaults, tz, d);
     parse_checks(ys_node_get(root, "checks"), c, d);
+    ys_model_parse_sources(ys_node_get(root, "sources"), c, d);
+    ys_model_resolve_sources(ys_node_get(root, "checks"), c, d);
     ys_model_parse_notifiers(ys_node_get(root, "notifiers"), c, d);
     ys_model_parse_slos(ys_node_get(root, "slos"), c, d);
     ys_model_parse_goals(root, c, tz, d);

@@ -62,6 +62,9 @@ struct ys_check {
     int incident_open_after;  /* consecutive failures that open an incident (2) */
     int incident_close_after; /* consecutive successes that close it (1) */
     void *spec;           /* the kind's parsed fields; freed by type->free_spec */
+    /* The `source:` of a kind that reads one (promql), resolved by name
+     * into config->sources (model_source.c); NULL for other kinds. */
+    const struct ys_source *source;
 };
 
 enum ys_indicator { YS_SLI_AVAILABILITY = 0, YS_SLI_LATENCY };
@@ -172,6 +175,23 @@ struct ys_notifier {
     int64_t rate_window_ms;
 };
 
+/* sources: named endpoints that kinds read from (model_source.c). */
+enum ys_source_kind { YS_SOURCE_PROMETHEUS = 0 };
+
+struct ys_source {
+    char *name;
+    int line, col;
+    enum ys_source_kind kind;
+    char *url;                 /* base URL, http(s), without a trailing slash */
+    char *bearer_token;        /* NULL: none */
+    char *username, *password; /* basic_auth; NULL: none (never both with a token) */
+    char *ca_file;             /* tls.ca_file; NULL: the system store */
+    bool insecure_skip_verify; /* tls.insecure_skip_verify */
+    struct ys_strmap headers;  /* sent with every request */
+    int64_t timeout_ms;        /* 0: the check's timeout only */
+    uint64_t fingerprint;      /* hash of the source's subtree, folded into its checks' */
+};
+
 /* alerts: rules over checks, SLOs and goals (model_alert.c; src/alert/). */
 enum ys_alert_kind {
     YS_ALERT_CHECK_DOWN = 0, /* an incident is open (the check's incident rule) */
@@ -248,6 +268,8 @@ struct ys_config {
     size_t n_alerts;
     struct ys_maintenance *maintenance;
     size_t n_maintenance;
+    struct ys_source *sources;
+    size_t n_sources;
     atomic_int refs; /* any thread may ref and unref (the notifier thread does) */
     /* Private to model.c: open-addressing index of checks by name for
      * ys_config_find; slots hold check index + 1, 0 is empty; index_cap is

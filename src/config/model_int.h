@@ -55,6 +55,14 @@ void ys_model_members(const struct ys_node *n, struct ys_config *c, const char *
 void ys_model_parse_alerts(const struct ys_node *root, struct ys_config *c,
                            const struct ys_tz *tz, struct ys_diag *d);
 void ys_model_free_alerts(struct ys_config *c);
+/* Reads sources: (NULL or null: none) into c->sources (model_source.c). */
+void ys_model_parse_sources(const struct ys_node *seq, struct ys_config *c, struct ys_diag *d);
+/* Sets check->source for every check of checks (the borrowed checks:
+ * node) whose kind has a `source` key, reporting unknown names. Needs the
+ * checks and the sources parsed. */
+void ys_model_resolve_sources(const struct ys_node *checks, struct ys_config *c,
+                              struct ys_diag *d);
+void ys_model_free_sources(struct ys_config *c);
 /* Reads a window such as 30d, month or quarter; returns 0 or YS_ECONFIG. */
 int ys_model_window(const struct ys_node *n, const char *what, struct ys_window *out,
                     struct ys_diag *d);

@@ -227,8 +227,8 @@ static int plan_poll(struct ys_outbox *o, int64_t now_ms, struct curl_waitfd *fd
                 next = now_ms;
             if (f->wake_ms < next)
                 next = f->wake_ms;
-            if (o->reposts && f->conf && f->conf->type->ops->resend_interval_ms &&
-                o->n_firing && f->next_repost_ms < next)
+            if (o->reposts && f->conf && f->conf->type->ops->resend_interval_ms && o->n_firing &&
+                f->next_repost_ms < next)
                 next = f->next_repost_ms;
         }
     }
@@ -257,13 +257,12 @@ static void pass(struct ys_outbox *o)
 static void *thread_main(void *arg)
 {
     struct ys_outbox *o = arg;
-    int64_t now;
     if (o->reposts)
         ys_outbox_firing_load(o);
     struct curl_waitfd *fds = NULL;
     size_t fds_cap = 0;
     for (;;) {
-        now = ys_wall_ms();
+        int64_t now = ys_wall_ms();
         bool stopping = take_work(o, now);
         commit_pending(o, now, stopping);
         if (stopping)
@@ -299,8 +298,7 @@ int ys_outbox_start(struct ys_config *cfg, const char *store_kind,
     if (rc == 0 && (!o->store->type->notify_commit || !o->store->type->outbox_pending ||
                     !o->store->type->outbox_update || !o->store->type->query_alerts ||
                     !o->store->type->outbox_log || !o->store->type->outbox_heads ||
-                    !o->store->type->outbox_next ||
-                    !o->store->type->outbox_count_pending ||
+                    !o->store->type->outbox_next || !o->store->type->outbox_count_pending ||
                     !o->store->type->outbox_notifier_heads))
         rc = ys_err_set(err, YS_ESTORE, "the %s store does not keep a notification outbox",
                         store_kind);

@@ -28,7 +28,7 @@ struct ys_outbox_stats_one {
 #define YS_OUTBOX_REMOVED "(removed)"
 
 struct ys_outbox_stats {
-    size_t n; /* one per configured notifier, then YS_OUTBOX_REMOVED */
+    size_t n;                      /* one per configured notifier, then YS_OUTBOX_REMOVED */
     struct ys_outbox_stats_one *v; /* owned by the caller after ys_outbox_stats; free() it */
     uint64_t submitted, dropped;   /* dropped: the submit queue was full */
 };

@@ -63,9 +63,10 @@ void ys_outbox_why_old(const struct ys_outbox_nf *f, const struct ys_outbox_row 
         snprintf(why, size, "not delivered within max_age %.31s%s%.160s", age, sep,
                  row->last_error);
     else
-        snprintf(why, size,
-                 "notifier '%.63s' is not in the config and the notification is %.31s old%s%.60s",
-                 row->notifier, age, sep, row->last_error);
+        snprintf(
+            why, size,
+            "notifier '%.63s' is not in the config and the notification is older than %.31s%s%.60s",
+            row->notifier, age, sep, row->last_error);
 }
 
 int64_t ys_outbox_orphan_max_age(const struct ys_config *cfg)
@@ -109,8 +110,8 @@ void ys_outbox_expire(struct ys_outbox *o, struct ys_outbox_nf *f, const char *n
         a->cutoff = now_ms - max_age_ms;
         a->young_ms = INT64_MIN;
         struct ys_err err = {{0}};
-        if (o->store->type->outbox_pending(o->store, notifier, EXPIRE_BATCH, collect_old, a,
-                                           &err) < 0) {
+        if (o->store->type->outbox_pending(o->store, notifier, EXPIRE_BATCH, collect_old, a, &err) <
+            0) {
             ys_error("notify", "notifier %s: cannot read the outbox: %s", notifier, err.msg);
             *next_ms = now_ms + 1000;
             break;

@@ -5,31 +5,31 @@
  * its firing), so only the first pending row of each alert key, its head,
  * may go. The heads are read from the store as such (outbox_heads), so an
  * alert whose first row keeps failing holds back its own later rows only,
- * however many it has queued, never another alert's. The first head in
- * the list whose retry time has come is started if the notifier's token
- * bucket has a token; otherwise the scan notes when to look again (the
- * earliest retry time, give-up time or token).
+ * however many it has queued, never another alert's. Of the heads whose
+ * retry time has come, the oldest (lowest id) is started if the
+ * notifier's token bucket has a token; otherwise the scan notes when to
+ * look again (the earliest retry time, give-up time or token).
  *
  * The list (struct ys_outbox_nf.heads) is kept between scans, because
- * reading it whole costs the notifier's whole pending backlog (the store
- * groups every pending row by key). It is kept whole by hand instead:
- * when a head leaves (delivered or given up) its alert's next row is
- * looked up among the next YS_OUTBOX_NEXT_WINDOW pending rows (all of
- * them when there are no more), and a row committed for an alert not in
- * the list is its head. The list is read
- * whole again only when it may lack a head: at start and after a reload,
- * when a lookup missed (the alert may have a later row) or a commit could
- * not be placed, and nothing listed is due; or when it was cut at
- * YS_OUTBOX_SCAN_MAX heads (read soonest due first, so the cut leaves out
- * those in the longest backoff) and the cut is due. A backlog then costs
- * about one small lookup per delivery rather than a read of everything.
+ * reading it costs the notifier's whole pending backlog (the store groups
+ * every pending row by key). It is kept whole by hand instead: when a
+ * head leaves (delivered or given up), its alert's next row is looked up
+ * among the next YS_OUTBOX_NEXT_WINDOW pending rows (all of them when
+ * there are no more), and a row committed for an alert not in the list is
+ * that alert's head. The list is read again only when it may lack a head:
+ * at start and after a reload; when a lookup missed (the alert may have a
+ * row further on) or a commit could not be placed, and nothing listed is
+ * due; when it was cut at YS_OUTBOX_SCAN_MAX heads (read soonest due
+ * first, so the cut leaves out those in the longest backoff) and the cut
+ * is due. A backlog then costs a small lookup per delivery, not a read of
+ * everything.
  *
  * Before each read, the rows at the front of the queue (the oldest) that
  * are older than the notifier's max_age are given up (outbox_expire.c).
- * The pending gauge is the store's count at each read, less the rows that
- * left since. An outbox with only_key (notify send beside a daemon) reads
- * that key's head alone and leaves every other row, old ones included, to
- * the daemon.
+ * The pending gauge is the store's count at each read, plus the rows
+ * committed and less those done since. An outbox with only_key (notify
+ * send beside a daemon) reads that key's head alone and leaves every
+ * other row, old ones included, to the daemon.
  *
  * Outbox thread only.
  */
@@ -130,8 +130,7 @@ static void head_leaves(struct ys_outbox *o, struct ys_outbox_nf *f, size_t i)
         return;
     /* With few rows pending (or one alert's only, for notify send) the
      * lookup reads them all and a miss means there is no next row. */
-    size_t window =
-        o->only_key || f->pending <= YS_OUTBOX_NEXT_WINDOW ? 0 : YS_OUTBOX_NEXT_WINDOW;
+    size_t window = o->only_key || f->pending <= YS_OUTBOX_NEXT_WINDOW ? 0 : YS_OUTBOX_NEXT_WINDOW;
     size_t before = f->n_heads;
     struct ys_err err = {{0}};
     if (o->store->type->outbox_next(o->store, f->name, key, id, window, collect_head, f, &err) <

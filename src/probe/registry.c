@@ -15,6 +15,9 @@ extern const struct ys_probe_type ys_probe_dns_records;
 extern const struct ys_probe_type ys_probe_dns_propagation;
 extern const struct ys_probe_type ys_probe_freshness;
 extern const struct ys_probe_type ys_probe_heartbeat;
+extern const struct ys_probe_type ys_probe_registry;
+extern const struct ys_probe_type ys_probe_etcd;
+extern const struct ys_probe_type ys_probe_promql;
 
 static const struct ys_probe_type *const kinds[] = {
     &ys_probe_http,
@@ -23,7 +26,10 @@ static const struct ys_probe_type *const kinds[] = {
     &ys_probe_dns_records,
     &ys_probe_dns_propagation,
     &ys_probe_freshness,
+    &ys_probe_etcd,
     &ys_probe_heartbeat, /* passive: start is NULL, fed by pings */
+    &ys_probe_registry,
+    &ys_probe_promql,
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

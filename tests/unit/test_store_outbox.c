@@ -567,7 +567,7 @@ static void test_heads_next_count(void **state)
     assert_int_equal(next(s, "hook", "bad", r[7].id, 0)->v[0].id, r[8].id);
     assert_int_equal(next(s, "hook", "c", r[BAD + 5].id, 0)->n, 0); /* c's last */
     assert_int_equal(next(s, "hook", "zzz", 0, 0)->n, 0);
-    assert_int_equal(next(s, "mail", "b", 0, 0)->n, 0);     /* another notifier's */
+    assert_int_equal(next(s, "mail", "b", 0, 0)->n, 0); /* another notifier's */
     /* The window counts the notifier's pending rows after the id: a is
      * 402nd of hook's, so a window of 401 from the start misses it. */
     assert_int_equal(next(s, "hook", "a", 0, BAD + 1)->n, 0);

@@ -1,0 +1,867 @@
+/*
+ * oci.c - the `registry` probe kind (see oci.h): does a tag resolve, does
+ * its index cover the required platforms, are a signature and an SBOM
+ * attached, how many tags are there, and how old is the newest tag
+ * matching a pattern.
+ *
+ * A probe (struct oci_probe, base first as `super`) is a chain of HTTP
+ * requests through the loop's libcurl multi handle, one at a time: each
+ * done callback handles its response and starts the next (advance()). One
+ * uv_timer_t bounds the whole chain by check->timeout_ms, and also defers
+ * a failure found while starting a request, so done never runs before
+ * start has returned.
+ *
+ * Authentication is what registries do: a request answered 401 with a
+ * `Bearer realm=..,service=..,scope=..` challenge sends the client to the
+ * realm for a token (with basic credentials if the check has them), and
+ * the request is retried with it; a Basic challenge gets the credentials
+ * directly. The token is kept for the rest of the probe only (scope
+ * repository:<name>:pull covers every request here).
+ *
+ * Signatures and SBOMs are found by cosign's tag scheme: the manifests
+ * sha256-<hex>.sig, .sbom and .att (an attestation counts as an SBOM).
+ * The OCI referrers API is not asked: Debian's docker-registry (2.8) does
+ * not implement it.
+ *
+ * With tag_pattern, every tag is listed (Link pagination), the matching
+ * ones are version-sorted and the highest YS_OCI_MAX_CANDIDATES have
+ * their config blob's `created` read; the newest becomes the probe's tag.
+ *
+ * A failed condition (a missing platform, too many tags, no signature)
+ * does not stop the chain, so the facts stay complete; the message names
+ * the first one. Transport and HTTP errors stop it. Loop thread only.
+ */
+/* strverscmp is GNU: the build defines _GNU_SOURCE. */
+#include "probe/curl_multi.h"
+#include "probe/oci.h"
+#include "probe/probe.h"
+
+#include "core/duration.h"
+#include "core/err.h"
+#include "core/xalloc.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define YS_OCI_MAX_CANDIDATES 25
+#define MAX_BODY (4 * 1024 * 1024)
+#define MAX_TAG_PAGES 100
+
+static const char accept_manifests[] = "Accept: application/vnd.oci.image.index.v1+json, "
+                                       "application/vnd.docker.distribution.manifest.list.v2+json, "
+                                       "application/vnd.oci.image.manifest.v1+json, "
+                                       "application/vnd.docker.distribution.manifest.v2+json";
+
+enum step {
+    ST_TOKEN,
+    ST_TAGS,          /* a page of tags/list */
+    ST_CAND_MANIFEST, /* tag_pattern: a candidate's manifest */
+    ST_CAND_CHILD,    /* its image manifest, when it is an index */
+    ST_CAND_CONFIG,   /* its config blob, for `created` */
+    ST_MANIFEST,      /* the tag's manifest */
+    ST_CONFIG,        /* a single image's config, for its platform */
+    ST_SIG,
+    ST_SBOM,
+    ST_ATT,
+};
+
+struct oci_probe {
+    struct ys_probe super;
+    const struct ys_oci_spec *spec;
+    struct ys_curl_multi *multi;
+    CURL *easy; /* the request in flight, NULL between requests */
+    struct curl_slist *hdrs;
+    uv_timer_t timer;
+    bool over;
+    int closing;
+    /* the current request */
+    enum step step; /* what the main request is for */
+    char *url;      /* its URL, kept to retry after authentication */
+    bool head;
+    bool in_token; /* the request in flight is the token request */
+    char *token_url;
+    char *bearer;   /* "Authorization: Bearer ..." once we have a token */
+    bool use_basic; /* send the credentials on every request */
+    bool auth_tried;
+    /* the response */
+    long status;
+    char *body;
+    size_t body_len, body_cap;
+    bool too_big;
+    char *h_auth, *h_digest, *h_link, *h_ctype;
+    /* what was learned */
+    char *tag; /* the tag judged: spec->tag or the newest candidate */
+    char digest[80];
+    struct ys_strlist platforms;
+    bool manifest_done, config_done, tags_done, sig_done, sbom_done;
+    bool need_config;
+    char *config_digest;
+    int64_t n_tags;
+    unsigned pages;
+    bool signature, sbom;
+    struct ys_strlist cands;
+    size_t cand_i;
+    int64_t best_created_ms;
+    char *best_tag;
+};
+
+extern const struct ys_probe_type ys_probe_registry;
+
+static void advance(struct oci_probe *p);
+static void issue(struct oci_probe *p, const char *url);
+static void write_facts(struct oci_probe *p);
+static const char *url_path(const struct oci_probe *p);
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static void free_response(struct oci_probe *p)
+{
+    free(p->h_auth);
+    free(p->h_digest);
+    free(p->h_link);
+    free(p->h_ctype);
+    p->h_auth = p->h_digest = p->h_link = p->h_ctype = NULL;
+    p->body_len = 0;
+    p->too_big = false;
+}
+
+static void maybe_free(struct oci_probe *p)
+{
+    if (!p->over || p->closing)
+        return;
+    free_response(p);
+    free(p->body);
+    free(p->url);
+    free(p->token_url);
+    free(p->bearer);
+    free(p->tag);
+    free(p->config_digest);
+    free(p->best_tag);
+    ys_strlist_free(&p->platforms);
+    ys_strlist_free(&p->cands);
+    free(p);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    struct oci_probe *p = h->data;
+    p->closing--;
+    maybe_free(p);
+}
+
+static void drop_easy(struct oci_probe *p)
+{
+    if (p->easy) {
+        ys_curl_multi_remove(p->multi, p->easy);
+        ys_curl_multi_easy_put(p->multi, p->easy);
+        p->easy = NULL;
+    }
+    curl_slist_free_all(p->hdrs);
+    p->hdrs = NULL;
+}
+
+static void teardown(struct oci_probe *p)
+{
+    p->over = true;
+    drop_easy(p);
+    uv_timer_stop(&p->timer);
+    p->closing++;
+    uv_close((uv_handle_t *)&p->timer, on_close);
+}
+
+static void finish(struct oci_probe *p)
+{
+    if (p->over)
+        return;
+    /* What was learned before a failure is still worth showing. */
+    if (p->digest[0] || p->tags_done)
+        write_facts(p);
+    ys_probe_base_finish(&p->super);
+    teardown(p);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct oci_probe *p = t->data;
+    char limit[32];
+    ys_duration_format(p->super.check->timeout_ms, limit, sizeof limit);
+    if (p->easy)
+        ys_result_fail(&p->super.result, YS_EC_TIMEOUT, "timed out after %s waiting for %s", limit,
+                       url_path(p));
+    else
+        ys_result_fail(&p->super.result, YS_EC_TIMEOUT, "timed out after %s", limit);
+    finish(p);
+}
+
+static void on_deferred(uv_timer_t *t)
+{
+    finish(t->data);
+}
+
+/* Ends the probe after this callback returns (never inside start). */
+static void end_soon(struct oci_probe *p)
+{
+    uv_timer_stop(&p->timer);
+    uv_timer_start(&p->timer, on_deferred, 0, 0);
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct oci_probe *p = arg;
+    size_t n = size * nmemb;
+    if (p->body_len + n > MAX_BODY) {
+        p->too_big = true;
+        return 0;
+    }
+    if (p->body_len + n + 1 > p->body_cap) {
+        size_t cap = p->body_cap ? p->body_cap : 8192;
+        while (cap < p->body_len + n + 1)
+            cap *= 2;
+        p->body = ys_xrealloc(p->body, cap);
+        p->body_cap = cap;
+    }
+    memcpy(p->body + p->body_len, data, n);
+    p->body_len += n;
+    p->body[p->body_len] = '\0';
+    return n;
+}
+
+static void set_tls(CURL *e, const struct ys_tls_spec *t)
+{
+    if (t->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+    if (t->cert_file)
+        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+    if (t->key_file)
+        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+    if (t->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
+static void on_response(CURL *easy, CURLcode code, void *arg);
+
+/* Sends url (the main request's or the token endpoint's). A failure to
+ * start ends the probe on the next loop turn. */
+static void issue(struct oci_probe *p, const char *url)
+{
+    const struct ys_oci_spec *s = p->spec;
+    free_response(p);
+    CURL *e = ys_curl_multi_easy_get(p->multi);
+    if (!e) {
+        ys_result_fail(&p->super.result, YS_EC_INTERNAL, "curl: cannot allocate a handle");
+        end_soon(p);
+        return;
+    }
+    p->hdrs = curl_slist_append(NULL, "User-Agent: yardstick/" YS_VERSION);
+    if (!p->in_token) {
+        p->hdrs = curl_slist_append(p->hdrs, accept_manifests);
+        if (p->bearer)
+            p->hdrs = curl_slist_append(p->hdrs, p->bearer);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* A backstop only: the probe's timer bounds the whole chain. */
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)p->super.check->timeout_ms + 1000);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* Blobs are often redirected to object storage; libcurl does not carry
+     * our Authorization header to another host. */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->hdrs);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+    if (!p->in_token && p->head)
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    if (s->username && (p->in_token || p->use_basic)) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, s->username);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, s->password);
+    }
+    set_tls(e, &s->tls);
+    p->easy = e;
+    if (ys_curl_multi_add(p->multi, e, on_response, p) < 0) {
+        ys_curl_multi_easy_put(p->multi, e);
+        p->easy = NULL;
+        ys_result_fail(&p->super.result, YS_EC_INTERNAL, "curl: cannot start a request");
+        end_soon(p);
+    }
+}
+
+/* Starts the main request of step st on url (owned). */
+static void request(struct oci_probe *p, enum step st, char *url, bool head)
+{
+    p->step = st;
+    free(p->url);
+    p->url = url;
+    p->head = head;
+    p->in_token = false;
+    issue(p, url);
+}
+
+static char *manifest_url(struct oci_probe *p, const char *ref)
+{
+    return ys_xasprintf("%s/v2/%s/manifests/%s", p->spec->url, p->spec->repository, ref);
+}
+
+static char *blob_url(struct oci_probe *p, const char *digest)
+{
+    return ys_xasprintf("%s/v2/%s/blobs/%s", p->spec->url, p->spec->repository, digest);
+}
+
+/* The request's path, for messages: "/v2/org/api/manifests/v1". */
+static const char *url_path(const struct oci_probe *p)
+{
+    const char *u = p->in_token ? p->token_url : p->url;
+    const char *h = strstr(u, "://");
+    const char *path = h ? strchr(h + 3, '/') : NULL;
+    return path ? path : u;
+}
+
+static char *copy_header(CURL *e, const char *name)
+{
+    struct curl_header *h = NULL;
+    if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+        return NULL;
+    return ys_xstrdup(h->value);
+}
+
+static void transport_failed(struct oci_probe *p, CURL *e, CURLcode code)
+{
+    const char *eb = ys_curl_multi_errbuf(e);
+    const char *why = eb[0] ? eb : curl_easy_strerror(code);
+    enum ys_errclass ec = YS_EC_CONNECT;
+    switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST: ec = YS_EC_DNS; break;
+    case CURLE_OPERATION_TIMEDOUT: ec = YS_EC_TIMEOUT; break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE: ec = YS_EC_TLS; break;
+    default: break;
+    }
+    ys_result_fail(&p->super.result, ec, "%s %s: %s", p->in_token ? "token" : "GET", url_path(p),
+                   why);
+}
+
+/* ---- authentication --------------------------------------------------------- */
+
+static char *token_url(struct oci_probe *p, const struct ys_oci_challenge *c)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        abort();
+    char *out = NULL, *url = NULL;
+    char *scope =
+        c->scope ? ys_xstrdup(c->scope) : ys_xasprintf("repository:%s:pull", p->spec->repository);
+    char *q1 = c->service ? ys_xasprintf("service=%s", c->service) : NULL;
+    char *q2 = ys_xasprintf("scope=%s", scope);
+    if (curl_url_set(u, CURLUPART_URL, c->realm, 0) == CURLUE_OK &&
+        (!q1 ||
+         curl_url_set(u, CURLUPART_QUERY, q1, CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK) &&
+        curl_url_set(u, CURLUPART_QUERY, q2, CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK)
+        out = ys_xstrdup(url);
+    curl_free(url);
+    curl_url_cleanup(u);
+    free(scope);
+    free(q1);
+    free(q2);
+    return out;
+}
+
+/* A 401 on the main request: follow the challenge once. */
+static void challenged(struct oci_probe *p)
+{
+    struct ys_oci_challenge c;
+    struct ys_err err = {{0}};
+    struct ys_result *r = &p->super.result;
+    if (p->auth_tried) {
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: %s", url_path(p),
+                       p->spec->username ? "credentials refused" : "anonymous access refused");
+        return finish(p);
+    }
+    p->auth_tried = true;
+    if (ys_oci_challenge_parse(p->h_auth, &c, &err) < 0) {
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: %s", url_path(p), err.msg);
+        return finish(p);
+    }
+    if (c.scheme == YS_OCI_AUTH_BASIC) {
+        ys_oci_challenge_free(&c);
+        if (!p->spec->username) {
+            ys_result_fail(r, YS_EC_HTTP_STATUS,
+                           "HTTP 401 from %s: the registry wants a username and password",
+                           url_path(p));
+            return finish(p);
+        }
+        p->use_basic = true;
+        return issue(p, p->url);
+    }
+    free(p->token_url);
+    p->token_url = token_url(p, &c);
+    ys_oci_challenge_free(&c);
+    if (!p->token_url) {
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: bad token realm", url_path(p));
+        return finish(p);
+    }
+    p->in_token = true;
+    issue(p, p->token_url);
+}
+
+static void got_token(struct oci_probe *p)
+{
+    struct ys_result *r = &p->super.result;
+    /* The realm without its query (service and scope) names the endpoint. */
+    const char *realm = url_path(p);
+    int realm_len = (int)strcspn(realm, "?");
+    if (p->status != 200) {
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "token endpoint %.*s answered HTTP %ld (%s)",
+                       realm_len, realm, p->status,
+                       p->spec->username ? "credentials refused" : "anonymous");
+        return finish(p);
+    }
+    json_error_t je;
+    json_t *root = json_loadb(p->body ? p->body : "", p->body_len, 0, &je);
+    const char *tok = json_string_value(json_object_get(root, "token"));
+    if (!tok || !tok[0])
+        tok = json_string_value(json_object_get(root, "access_token"));
+    if (!tok || !tok[0] || strpbrk(tok, "\r\n")) {
+        json_decref(root);
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "token endpoint %.*s gave no token", realm_len, realm);
+        return finish(p);
+    }
+    free(p->bearer);
+    p->bearer = ys_xasprintf("Authorization: Bearer %s", tok);
+    json_decref(root);
+    p->in_token = false;
+    issue(p, p->url);
+}
+
+/* ---- conditions ---------------------------------------------------------------- */
+
+/* "linux/arm64" is covered by linux/arm64 and linux/arm64/v8; a variant
+ * asked for must match. */
+static bool platform_covers(const char *have, const char *want)
+{
+    size_t n = strlen(want);
+    bool want_variant = strchr(strchr(want, '/') + 1, '/') != NULL;
+    if (strncmp(have, want, n) != 0)
+        return false;
+    return have[n] == '\0' || (have[n] == '/' && !want_variant);
+}
+
+static void check_platforms(struct oci_probe *p)
+{
+    for (size_t i = 0; i < p->spec->platforms.n; i++) {
+        const char *want = p->spec->platforms.v[i];
+        bool found = false;
+        for (size_t j = 0; j < p->platforms.n && !found; j++)
+            found = platform_covers(p->platforms.v[j], want);
+        if (!found) {
+            ys_result_fail(&p->super.result, YS_EC_ASSERTION, "%s:%s lacks platform %s",
+                           p->spec->repository, p->tag, want);
+            return;
+        }
+    }
+}
+
+static void strlist_push(struct ys_strlist *l, char *s)
+{
+    l->v = ys_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = s;
+}
+
+/* The sha256 of the body, when a registry sends no Docker-Content-Digest. */
+static void body_digest(struct oci_probe *p)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(p->body ? p->body : "", p->body_len, md, &n, EVP_sha256(), NULL);
+    int o = snprintf(p->digest, sizeof p->digest, "sha256:");
+    for (unsigned i = 0; i < n && i < 32; i++)
+        o += snprintf(p->digest + o, sizeof p->digest - (size_t)o, "%02x", md[i]);
+}
+
+static int version_cmp(const void *a, const void *b)
+{
+    return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* cosign's tag for what is attached to the digest: "sha256:ab.." with
+ * suffix "sig" is the manifest tagged "sha256-ab...sig". */
+static char *cosign_url(struct oci_probe *p, const char *suffix)
+{
+    char ref[112];
+    snprintf(ref, sizeof ref, "%s.%s", p->digest, suffix);
+    char *colon = strchr(ref, ':');
+    if (colon)
+        *colon = '-';
+    return manifest_url(p, ref);
+}
+
+/* ---- step handlers ------------------------------------------------------------- */
+
+static bool expect_ok(struct oci_probe *p, const char *what)
+{
+    if (p->status == 200)
+        return true;
+    ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: HTTP %ld from %s", what, p->status,
+                   url_path(p));
+    finish(p);
+    return false;
+}
+
+static void on_tags(struct oci_probe *p)
+{
+    struct ys_err err = {{0}};
+    if (p->status == 404) {
+        ys_result_fail(&p->super.result, YS_EC_ASSERTION, "repository %s not found",
+                       p->spec->repository);
+        return finish(p);
+    }
+    if (!expect_ok(p, "tag list"))
+        return;
+    struct ys_strlist page = {0};
+    if (ys_oci_tags_parse(p->body ? p->body : "", p->body_len, &page, &err) < 0) {
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
+        return finish(p);
+    }
+    p->n_tags += (int64_t)page.n;
+    for (size_t i = 0; i < page.n; i++) {
+        const char *t = page.v[i];
+        if (p->spec->tag_pattern) {
+            pcre2_match_data *md = pcre2_match_data_create_from_pattern(p->spec->tag_pattern, NULL);
+            int m = pcre2_match(p->spec->tag_pattern, (PCRE2_SPTR)t, strlen(t), 0, 0, md, NULL);
+            pcre2_match_data_free(md);
+            if (m >= 0) {
+                strlist_push(&p->cands, page.v[i]);
+                page.v[i] = NULL;
+            }
+        }
+    }
+    ys_strlist_free(&page);
+    char *next = p->h_link ? ys_oci_link_next(p->h_link) : NULL;
+    if (next && ++p->pages < MAX_TAG_PAGES) {
+        /* The Link target is usually a path; resolve it against this URL. */
+        CURLU *u = curl_url();
+        char *abs = NULL;
+        if (u && curl_url_set(u, CURLUPART_URL, p->url, 0) == CURLUE_OK &&
+            curl_url_set(u, CURLUPART_URL, next, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK) {
+            free(next);
+            request(p, ST_TAGS, ys_xstrdup(abs), false);
+            curl_free(abs);
+            curl_url_cleanup(u);
+            return;
+        }
+        curl_url_cleanup(u);
+    }
+    free(next);
+    p->tags_done = true;
+    if (p->spec->tag_pattern && p->cands.n > 1) {
+        qsort(p->cands.v, p->cands.n, sizeof *p->cands.v, version_cmp);
+        /* Keep the highest versions; the older ones are freed now. */
+        size_t drop = p->cands.n > YS_OCI_MAX_CANDIDATES ? p->cands.n - YS_OCI_MAX_CANDIDATES : 0;
+        for (size_t i = 0; i < drop; i++)
+            free(p->cands.v[i]);
+        memmove(p->cands.v, p->cands.v + drop, (p->cands.n - drop) * sizeof *p->cands.v);
+        p->cands.n -= drop;
+    }
+    if (p->spec->max_tags >= 0 && p->n_tags > p->spec->max_tags)
+        ys_result_fail(&p->super.result, YS_EC_ASSERTION,
+                       "%s has %lld tags, more than max_tags %lld", p->spec->repository,
+                       (long long)p->n_tags, (long long)p->spec->max_tags);
+    advance(p);
+}
+
+static void on_cand(struct oci_probe *p)
+{
+    struct ys_err err = {{0}};
+    const char *tag = p->cands.v[p->cand_i];
+    if (!expect_ok(p, tag))
+        return;
+    if (p->step == ST_CAND_CONFIG) {
+        char plat[64];
+        int64_t created = -1;
+        if (ys_oci_config_parse(p->body ? p->body : "", p->body_len, plat, sizeof plat, &created,
+                                &err) == 0 &&
+            created >= 0 && (!p->best_tag || created >= p->best_created_ms)) {
+            free(p->best_tag);
+            p->best_tag = ys_xstrdup(tag);
+            p->best_created_ms = created;
+        }
+        p->cand_i++;
+        return advance(p);
+    }
+    struct ys_oci_manifest m;
+    if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
+        return finish(p);
+    }
+    if (m.is_index && m.children.n > 0) {
+        size_t pick = 0;
+        for (size_t i = 0; i < m.platforms.n; i++)
+            if (strcmp(m.platforms.v[i], "linux/amd64") == 0)
+                pick = i;
+        char *url = manifest_url(p, m.children.v[pick]);
+        ys_oci_manifest_free(&m);
+        return request(p, ST_CAND_CHILD, url, false);
+    }
+    if (m.is_index || !m.config_digest) {
+        ys_oci_manifest_free(&m);
+        p->cand_i++;
+        return advance(p);
+    }
+    char *url = blob_url(p, m.config_digest);
+    ys_oci_manifest_free(&m);
+    request(p, ST_CAND_CONFIG, url, false);
+}
+
+static void on_manifest(struct oci_probe *p)
+{
+    struct ys_err err = {{0}};
+    if (p->status == 404) {
+        ys_result_fail(&p->super.result, YS_EC_ASSERTION, "tag not found: %s:%s",
+                       p->spec->repository, p->tag);
+        return finish(p);
+    }
+    if (!expect_ok(p, p->tag))
+        return;
+    if (p->h_digest && strlen(p->h_digest) < sizeof p->digest)
+        snprintf(p->digest, sizeof p->digest, "%s", p->h_digest);
+    else
+        body_digest(p);
+    struct ys_oci_manifest m;
+    if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
+        return finish(p);
+    }
+    p->manifest_done = true;
+    if (m.is_index) {
+        p->platforms = m.platforms;
+        m.platforms = (struct ys_strlist){0};
+        check_platforms(p);
+    } else {
+        /* A single image: its platform is in its config blob. */
+        p->config_digest = m.config_digest;
+        m.config_digest = NULL;
+        p->need_config = true;
+    }
+    ys_oci_manifest_free(&m);
+    advance(p);
+}
+
+static void on_config(struct oci_probe *p)
+{
+    struct ys_err err = {{0}};
+    if (!expect_ok(p, "config blob"))
+        return;
+    char plat[64];
+    int64_t created;
+    if (ys_oci_config_parse(p->body ? p->body : "", p->body_len, plat, sizeof plat, &created,
+                            &err) < 0) {
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
+        return finish(p);
+    }
+    if (plat[0])
+        strlist_push(&p->platforms, ys_xstrdup(plat));
+    p->config_done = true;
+    check_platforms(p);
+    advance(p);
+}
+
+/* HEAD of a cosign tag: 200 present, 404 absent, anything else an error. */
+static void on_attached(struct oci_probe *p)
+{
+    if (p->status != 200 && p->status != 404) {
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "HTTP %ld from HEAD %s", p->status,
+                       url_path(p));
+        return finish(p);
+    }
+    bool found = p->status == 200;
+    if (p->step == ST_SIG) {
+        p->signature = found;
+        p->sig_done = true;
+    } else {
+        p->sbom = p->sbom || found;
+        /* No .sbom: an attestation (.att) counts too. */
+        if (p->step == ST_SBOM && !found) {
+            return request(p, ST_ATT, cosign_url(p, "att"), true);
+        }
+        p->sbom_done = true;
+    }
+    advance(p);
+}
+
+static void on_response(CURL *easy, CURLcode code, void *arg)
+{
+    struct oci_probe *p = arg;
+    p->status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &p->status);
+    p->h_auth = copy_header(easy, "WWW-Authenticate");
+    p->h_digest = copy_header(easy, "Docker-Content-Digest");
+    p->h_link = copy_header(easy, "Link");
+    p->h_ctype = copy_header(easy, "Content-Type");
+    if (code != CURLE_OK && !p->too_big)
+        transport_failed(p, easy, code);
+    ys_curl_multi_easy_put(p->multi, easy);
+    p->easy = NULL;
+    curl_slist_free_all(p->hdrs);
+    p->hdrs = NULL;
+    struct ys_result *r = &p->super.result;
+    r->status = (uint16_t)(p->status > 0 && p->status < 1000 ? p->status : 0);
+    r->bytes += (int64_t)p->body_len;
+    if (p->too_big)
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: response larger than 4 MiB", url_path(p));
+    if (code != CURLE_OK || p->too_big)
+        return finish(p);
+    if (p->in_token)
+        return got_token(p);
+    if (p->status == 401)
+        return challenged(p);
+    switch (p->step) {
+    case ST_TAGS: on_tags(p); break;
+    case ST_CAND_MANIFEST:
+    case ST_CAND_CHILD:
+    case ST_CAND_CONFIG: on_cand(p); break;
+    case ST_MANIFEST: on_manifest(p); break;
+    case ST_CONFIG: on_config(p); break;
+    case ST_SIG:
+    case ST_SBOM:
+    case ST_ATT: on_attached(p); break;
+    case ST_TOKEN: break;
+    }
+}
+
+/* ---- the chain ------------------------------------------------------------------ */
+
+/* {"tag","digest","platforms":[...],"tags":N,"signature":b,"sbom":b}; the
+ * platform list gives way to its length when the whole does not fit. */
+static void write_facts(struct oci_probe *p)
+{
+    json_t *o = json_object();
+    if (p->spec->tag_pattern && p->tag)
+        json_object_set_new(o, "tag", json_string(p->tag));
+    if (p->digest[0])
+        json_object_set_new(o, "digest", json_string(p->digest));
+    json_t *pl = json_array();
+    for (size_t i = 0; i < p->platforms.n; i++)
+        json_array_append_new(pl, json_string(p->platforms.v[i]));
+    json_object_set_new(o, "platforms", pl);
+    if (p->tags_done)
+        json_object_set_new(o, "tags", json_integer(p->n_tags));
+    if (p->sig_done)
+        json_object_set_new(o, "signature", json_boolean(p->signature));
+    if (p->sbom_done)
+        json_object_set_new(o, "sbom", json_boolean(p->sbom));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text && strlen(text) >= sizeof p->super.result.facts) {
+        free(text);
+        json_object_set_new(o, "platforms", json_integer((json_int_t)p->platforms.n));
+        json_object_set_new(o, "more", json_true());
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+    if (text && strlen(text) < sizeof p->super.result.facts)
+        memcpy(p->super.result.facts, text, strlen(text) + 1);
+    free(text);
+    json_decref(o);
+}
+
+static void verdict(struct oci_probe *p)
+{
+    struct ys_result *r = &p->super.result;
+    if (p->spec->require_signature && !p->signature)
+        ys_result_fail(r, YS_EC_ASSERTION, "%s:%s has no signature (%s.sig)", p->spec->repository,
+                       p->tag, "sha256-<digest>");
+    if (p->spec->require_sbom && !p->sbom)
+        ys_result_fail(r, YS_EC_ASSERTION, "%s:%s has no SBOM (%s.sbom or .att)",
+                       p->spec->repository, p->tag, "sha256-<digest>");
+    if (p->spec->tag_pattern) {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        int64_t now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+        r->value = (double)(now_ms - p->best_created_ms) / 1000.0;
+        r->flags |= YS_RF_HAS_VALUE;
+    } else if (p->tags_done) {
+        r->value = (double)p->n_tags;
+        r->flags |= YS_RF_HAS_VALUE;
+    }
+    finish(p);
+}
+
+/* Starts the next request the spec still needs, or ends with a verdict. */
+static void advance(struct oci_probe *p)
+{
+    const struct ys_oci_spec *s = p->spec;
+    if ((s->tag_pattern || s->max_tags >= 0) && !p->tags_done &&
+        (s->tag_pattern || p->manifest_done))
+        return request(p, ST_TAGS, ys_xasprintf("%s/v2/%s/tags/list?n=1000", s->url, s->repository),
+                       false);
+    if (s->tag_pattern && !p->tag) {
+        if (p->cand_i < p->cands.n)
+            return request(p, ST_CAND_MANIFEST, manifest_url(p, p->cands.v[p->cand_i]), false);
+        if (!p->best_tag) {
+            ys_result_fail(&p->super.result, YS_EC_ASSERTION, "no tag of %s matches %s",
+                           s->repository, s->tag_pattern_text);
+            return finish(p);
+        }
+        p->tag = ys_xstrdup(p->best_tag);
+    }
+    if (!p->manifest_done)
+        return request(p, ST_MANIFEST, manifest_url(p, p->tag), false);
+    if (p->need_config && !p->config_done && s->platforms.n)
+        return request(p, ST_CONFIG, blob_url(p, p->config_digest), false);
+    if (!p->sig_done)
+        return request(p, ST_SIG, cosign_url(p, "sig"), true);
+    if (!p->sbom_done)
+        return request(p, ST_SBOM, cosign_url(p, "sbom"), true);
+    verdict(p);
+}
+
+/* ---- the type ------------------------------------------------------------------- */
+
+static int oci_start(struct ys_probe_env *env, const struct ys_check *check, ys_probe_done_cb done,
+                     void *arg, struct ys_probe **out)
+{
+    struct oci_probe *p = ys_xcalloc(1, sizeof *p);
+    ys_probe_base_init(&p->super, &ys_probe_registry, check, done, arg);
+    p->spec = check->spec;
+    p->multi = env->curl;
+    p->best_created_ms = -1;
+    if (p->spec->tag)
+        p->tag = ys_xstrdup(p->spec->tag);
+    uv_timer_init(env->loop, &p->timer);
+    p->timer.data = p;
+    /* As in freshness.c: the loop's clock may be stale by a millisecond. */
+    uv_update_time(env->loop);
+    uv_timer_start(&p->timer, on_timeout, (uint64_t)check->timeout_ms + 1, 0);
+    advance(p);
+    *out = &p->super;
+    return 0;
+}
+
+static void oci_cancel(struct ys_probe *probe)
+{
+    struct oci_probe *p = (struct oci_probe *)probe;
+    if (p->over)
+        return;
+    p->super.done = NULL;
+    teardown(p);
+}
+
+const struct ys_probe_type ys_probe_registry = {
+    .name = "registry",
+    .keys = ys_oci_keys,
+    .parse = ys_oci_spec_parse,
+    .free_spec = ys_oci_spec_free,
+    .start = oci_start,
+    .cancel = oci_cancel,
+};

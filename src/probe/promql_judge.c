@@ -1,0 +1,219 @@
+/*
+ * promql_judge.c - turns one /api/v1/query response into a verdict
+ * (promql.h). Pure: no I/O, so recorded responses are its unit tests.
+ *
+ * The response is parsed with jansson. Only instant results make sense for
+ * a check: a vector (one sample per series) or a scalar. Sample values are
+ * strings in Prometheus's JSON ("0.5", "NaN", "+Inf"), read with strtod,
+ * which accepts those spellings.
+ *
+ * The stored value is the one that decides the verdict: with several
+ * series, the minimum for mode all (if it passes a lower bound, all do)
+ * and the maximum for mode any; NaN samples are skipped for it (fmin and
+ * fmax ignore NaN). A value that is not finite is not stored, since the
+ * store and the JSON output carry finite numbers only. No series at all
+ * is "no data", never 0: a missing metric must not look like a zero.
+ */
+#include "probe/promql.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LABELS_MAX 128 /* a failing series' labels, quoted in the message */
+
+/* The number in a [ts, "value"] pair; false if the pair is malformed. */
+static bool sample_value(const json_t *pair, double *out)
+{
+    const char *s = json_string_value(json_array_get(pair, 1));
+    if (!json_is_array(pair) || json_array_size(pair) != 2 || !s || !*s)
+        return false;
+    char *end;
+    *out = strtod(s, &end);
+    return *end == '\0';
+}
+
+/* Whether v satisfies the spec's condition (always, without one). */
+static bool satisfies(const struct ys_promql_spec *s, double v)
+{
+    switch (s->op) {
+    case YS_PQ_GT: return v > s->threshold;
+    case YS_PQ_GE: return v >= s->threshold;
+    case YS_PQ_LT: return v < s->threshold;
+    case YS_PQ_LE: return v <= s->threshold;
+    case YS_PQ_EQ: return v == s->threshold;
+    case YS_PQ_NE: return v != s->threshold;
+    case YS_PQ_NONE: return true;
+    }
+    return true;
+}
+
+/* Whether every series of res has label k equal to v: such a label (job,
+ * instance, namespace of a single exporter) tells no series apart. */
+static bool shared_label(const json_t *res, const char *k, const char *v)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(res, i, e)
+    {
+        const char *o = json_string_value(json_object_get(json_object_get(e, "metric"), k));
+        if (!o || strcmp(o, v) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* {a="x",b="y"} of series e of res, cut to fit out: the labels that tell
+ * it from the others (all when it is alone), without __name__, which the
+ * query names already. */
+static void format_labels(const json_t *res, const json_t *e, char *out, size_t cap)
+{
+    const json_t *metric = json_object_get(e, "metric");
+    bool alone = json_array_size(res) < 2;
+    const char *k;
+    const json_t *v;
+    size_t len = 1;
+    snprintf(out, cap, "{");
+    json_object_foreach((json_t *)metric, k, v)
+    {
+        const char *val = json_string_value(v) ? json_string_value(v) : "";
+        if (len >= cap || strcmp(k, "__name__") == 0 || (!alone && shared_label(res, k, val)))
+            continue;
+        int n = snprintf(out + len, cap - len, "%s%s=\"%s\"", len > 1 ? "," : "", k, val);
+        len += n > 0 ? (size_t)n : 0;
+    }
+    if (len < cap)
+        snprintf(out + len, cap - len, "}");
+    else if (cap > 4)
+        memcpy(out + cap - 4, "...", 4);
+}
+
+struct tally {
+    size_t series, passing;
+    double decisive; /* min (all) or max (any), NaN skipped */
+    bool have_decisive;
+    double first_bad;                  /* the first failing series' value */
+    char first_bad_labels[LABELS_MAX]; /* and labels ("" for a scalar) */
+};
+
+/* Counts one sample; e is its series in res (NULL for a scalar). */
+static void count(const struct ys_promql_spec *s, double v, const json_t *res, const json_t *e,
+                  struct tally *t)
+{
+    bool ok = satisfies(s, v);
+    if (!ok && t->series == t->passing) {
+        t->first_bad = v;
+        if (e)
+            format_labels(res, e, t->first_bad_labels, sizeof t->first_bad_labels);
+    }
+    t->series++;
+    t->passing += ok;
+    if (isnan(v))
+        return;
+    if (!t->have_decisive)
+        t->decisive = v;
+    else
+        t->decisive = s->mode == YS_PQ_ALL ? fmin(t->decisive, v) : fmax(t->decisive, v);
+    t->have_decisive = true;
+}
+
+/* Reads data.result into t; returns NULL or what is wrong with it. */
+static const char *read_result(const struct ys_promql_spec *s, const json_t *data, struct tally *t)
+{
+    const char *type = json_string_value(json_object_get(data, "resultType"));
+    const json_t *res = json_object_get(data, "result");
+    double v;
+    if (!type || !res)
+        return "malformed response: no data.resultType or data.result";
+    if (strcmp(type, "scalar") == 0) {
+        if (!sample_value(res, &v))
+            return "malformed response: a scalar that is not [time, \"value\"]";
+        count(s, v, NULL, NULL, t);
+        return NULL;
+    }
+    if (strcmp(type, "vector") != 0)
+        return strcmp(type, "matrix") == 0
+                   ? "the query returned a range vector (matrix); write an instant query"
+                   : "the query returned a string or an unknown type, not a vector or scalar";
+    if (!json_is_array(res))
+        return "malformed response: data.result is not a list";
+    size_t i;
+    const json_t *e;
+    json_array_foreach(res, i, e)
+    {
+        if (!sample_value(json_object_get(e, "value"), &v))
+            return "malformed response: a series without a [time, \"value\"] sample";
+        count(s, v, res, e, t);
+    }
+    return NULL;
+}
+
+static void verdict(const struct ys_promql_spec *s, const struct tally *t, struct ys_result *r)
+{
+    snprintf(r->facts, sizeof r->facts, "{\"series\":%zu,\"passing\":%zu}", t->series, t->passing);
+    if (t->series == 0) {
+        ys_result_fail(r, YS_EC_ASSERTION, "no data: the query returned no series");
+        return;
+    }
+    if (t->have_decisive && isfinite(t->decisive)) {
+        r->value = t->decisive;
+        r->flags |= YS_RF_HAS_VALUE;
+    }
+    bool ok = s->mode == YS_PQ_ALL ? t->passing == t->series : t->passing > 0;
+    if (ok)
+        return;
+    if (t->series == 1)
+        ys_result_fail(r, YS_EC_ASSERTION, "value %g does not satisfy %s", t->first_bad, s->expect);
+    else if (s->mode == YS_PQ_ALL)
+        ys_result_fail(r, YS_EC_ASSERTION, "%zu of %zu series do not satisfy %s (%s = %g)",
+                       t->series - t->passing, t->series, s->expect, t->first_bad_labels,
+                       t->first_bad);
+    else
+        ys_result_fail(r, YS_EC_ASSERTION, "none of %zu series satisfies %s (max %g)", t->series,
+                       s->expect, t->decisive);
+}
+
+void ys_promql_judge(const struct ys_promql_spec *s, long http_status, const char *body, size_t len,
+                     struct ys_result *r)
+{
+    if (http_status == 401 || http_status == 403) {
+        ys_result_fail(r, YS_EC_HTTP_STATUS,
+                       "HTTP %ld from Prometheus: %s (check the source's bearer_token or "
+                       "basic_auth)",
+                       http_status, http_status == 401 ? "unauthorized" : "forbidden");
+        return;
+    }
+    json_error_t jerr;
+    json_t *doc = body && len ? json_loadb(body, len, 0, &jerr) : NULL;
+    const char *status = json_string_value(json_object_get(doc, "status"));
+    if (!status) {
+        if (http_status < 200 || http_status > 299)
+            ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP %ld from Prometheus (not an API response)",
+                           http_status);
+        else
+            ys_result_fail(r, YS_EC_ASSERTION, "malformed response: %s",
+                           doc   ? "no status field"
+                           : len ? jerr.text
+                                 : "empty body");
+        json_decref(doc);
+        return;
+    }
+    if (strcmp(status, "success") != 0) {
+        const char *type = json_string_value(json_object_get(doc, "errorType"));
+        const char *msg = json_string_value(json_object_get(doc, "error"));
+        ys_result_fail(r, http_status >= 400 ? YS_EC_HTTP_STATUS : YS_EC_ASSERTION,
+                       "Prometheus error %s: %s", type ? type : "(no type)",
+                       msg ? msg : "(no message)");
+        json_decref(doc);
+        return;
+    }
+    struct tally t = {0};
+    const char *bad = read_result(s, json_object_get(doc, "data"), &t);
+    if (bad)
+        ys_result_fail(r, YS_EC_ASSERTION, "%s", bad);
+    else
+        verdict(s, &t, r);
+    json_decref(doc);
+}
