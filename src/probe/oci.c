@@ -387,12 +387,18 @@ static void challenged(struct oci_probe *p)
     if (p->auth_tried) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: %s", url_path(p),
                        p->spec->username ? "credentials refused" : "anonymous access refused");
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     p->auth_tried = true;
     if (ys_oci_challenge_parse(p->h_auth, &c, &err) < 0) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: %s", url_path(p), err.msg);
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     if (c.scheme == YS_OCI_AUTH_BASIC) {
         ys_oci_challenge_free(&c);
@@ -400,17 +406,26 @@ static void challenged(struct oci_probe *p)
             ys_result_fail(r, YS_EC_HTTP_STATUS,
                            "HTTP 401 from %s: the registry wants a username and password",
                            url_path(p));
-            return finish(p);
+            {
+                finish(p);
+                return;
+            }
         }
         p->use_basic = true;
-        return issue(p, p->url);
+        {
+            issue(p, p->url);
+            return;
+        }
     }
     free(p->token_url);
     p->token_url = token_url(p, &c);
     ys_oci_challenge_free(&c);
     if (!p->token_url) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: bad token realm", url_path(p));
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     p->in_token = true;
     issue(p, p->token_url);
@@ -426,7 +441,10 @@ static void got_token(struct oci_probe *p)
         ys_result_fail(r, YS_EC_HTTP_STATUS, "token endpoint %.*s answered HTTP %ld (%s)",
                        realm_len, realm, p->status,
                        p->spec->username ? "credentials refused" : "anonymous");
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     json_error_t je;
     json_t *root = json_loadb(p->body ? p->body : "", p->body_len, 0, &je);
@@ -436,7 +454,10 @@ static void got_token(struct oci_probe *p)
     if (!tok || !tok[0] || strpbrk(tok, "\r\n")) {
         json_decref(root);
         ys_result_fail(r, YS_EC_HTTP_STATUS, "token endpoint %.*s gave no token", realm_len, realm);
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     free(p->bearer);
     p->bearer = ys_xasprintf("Authorization: Bearer %s", tok);
@@ -519,66 +540,94 @@ static bool expect_ok(struct oci_probe *p, const char *what)
     return false;
 }
 
+/* Moves the tags of page that tag_pattern matches to the candidates. */
+static void keep_matching(struct oci_probe *p, struct ys_strlist *page)
+{
+    const pcre2_code *re = p->spec->tag_pattern;
+    if (!re)
+        return;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    for (size_t i = 0; i < page->n; i++) {
+        const char *t = page->v[i];
+        if (pcre2_match(re, (PCRE2_SPTR)t, strlen(t), 0, 0, md, NULL) >= 0) {
+            strlist_push(&p->cands, page->v[i]);
+            page->v[i] = NULL;
+        }
+    }
+    pcre2_match_data_free(md);
+}
+
+/* The URL of the next page from the Link header (usually a path, resolved
+ * against this page's URL), owned, or NULL on the last page. */
+static char *next_page_url(struct oci_probe *p)
+{
+    char *next = p->h_link ? ys_oci_link_next(p->h_link) : NULL;
+    if (!next)
+        return NULL;
+    CURLU *u = curl_url();
+    char *abs = NULL, *out = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, p->url, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_URL, next, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
+        out = ys_xstrdup(abs);
+    curl_free(abs);
+    curl_url_cleanup(u);
+    free(next);
+    return out;
+}
+
+/* Keeps the YS_OCI_MAX_CANDIDATES highest versions, in version order. */
+static void trim_candidates(struct oci_probe *p)
+{
+    struct ys_strlist *c = &p->cands;
+    if (c->n < 2)
+        return;
+    qsort(c->v, c->n, sizeof *c->v, version_cmp);
+    size_t drop = c->n > YS_OCI_MAX_CANDIDATES ? c->n - YS_OCI_MAX_CANDIDATES : 0;
+    for (size_t i = 0; i < drop; i++)
+        free(c->v[i]);
+    memmove(c->v, c->v + drop, (c->n - drop) * sizeof *c->v);
+    c->n -= drop;
+}
+
 static void on_tags(struct oci_probe *p)
 {
     struct ys_err err = {{0}};
+    struct ys_result *r = &p->super.result;
     if (p->status == 404) {
-        ys_result_fail(&p->super.result, YS_EC_ASSERTION, "repository %s not found",
-                       p->spec->repository);
-        return finish(p);
+        ys_result_fail(r, YS_EC_ASSERTION, "repository %s not found", p->spec->repository);
+        {
+            finish(p);
+            return;
+        }
     }
     if (!expect_ok(p, "tag list"))
         return;
     struct ys_strlist page = {0};
     if (ys_oci_tags_parse(p->body ? p->body : "", p->body_len, &page, &err) < 0) {
-        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        return finish(p);
-    }
-    p->n_tags += (int64_t)page.n;
-    for (size_t i = 0; i < page.n; i++) {
-        const char *t = page.v[i];
-        if (p->spec->tag_pattern) {
-            pcre2_match_data *md = pcre2_match_data_create_from_pattern(p->spec->tag_pattern, NULL);
-            int m = pcre2_match(p->spec->tag_pattern, (PCRE2_SPTR)t, strlen(t), 0, 0, md, NULL);
-            pcre2_match_data_free(md);
-            if (m >= 0) {
-                strlist_push(&p->cands, page.v[i]);
-                page.v[i] = NULL;
-            }
-        }
-    }
-    ys_strlist_free(&page);
-    char *next = p->h_link ? ys_oci_link_next(p->h_link) : NULL;
-    if (next && ++p->pages < MAX_TAG_PAGES) {
-        /* The Link target is usually a path; resolve it against this URL. */
-        CURLU *u = curl_url();
-        char *abs = NULL;
-        if (u && curl_url_set(u, CURLUPART_URL, p->url, 0) == CURLUE_OK &&
-            curl_url_set(u, CURLUPART_URL, next, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK) {
-            free(next);
-            request(p, ST_TAGS, ys_xstrdup(abs), false);
-            curl_free(abs);
-            curl_url_cleanup(u);
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
+        {
+            finish(p);
             return;
         }
-        curl_url_cleanup(u);
     }
+    p->n_tags += (int64_t)page.n;
+    keep_matching(p, &page);
+    ys_strlist_free(&page);
+    char *next = next_page_url(p);
+    if (next && ++p->pages < MAX_TAG_PAGES) {
+        request(p, ST_TAGS, next, false);
+        return;
+    }
+    if (next)
+        ys_result_fail(r, YS_EC_ASSERTION, "%s has more than %d pages of tags (counted %lld)",
+                       p->spec->repository, MAX_TAG_PAGES, (long long)p->n_tags);
     free(next);
     p->tags_done = true;
-    if (p->spec->tag_pattern && p->cands.n > 1) {
-        qsort(p->cands.v, p->cands.n, sizeof *p->cands.v, version_cmp);
-        /* Keep the highest versions; the older ones are freed now. */
-        size_t drop = p->cands.n > YS_OCI_MAX_CANDIDATES ? p->cands.n - YS_OCI_MAX_CANDIDATES : 0;
-        for (size_t i = 0; i < drop; i++)
-            free(p->cands.v[i]);
-        memmove(p->cands.v, p->cands.v + drop, (p->cands.n - drop) * sizeof *p->cands.v);
-        p->cands.n -= drop;
-    }
+    trim_candidates(p);
     if (p->spec->max_tags >= 0 && p->n_tags > p->spec->max_tags)
-        ys_result_fail(&p->super.result, YS_EC_ASSERTION,
-                       "%s has %lld tags, more than max_tags %lld", p->spec->repository,
-                       (long long)p->n_tags, (long long)p->spec->max_tags);
+        ys_result_fail(r, YS_EC_ASSERTION, "%s has %lld tags, more than max_tags %lld",
+                       p->spec->repository, (long long)p->n_tags, (long long)p->spec->max_tags);
     advance(p);
 }
 
@@ -599,12 +648,18 @@ static void on_cand(struct oci_probe *p)
             p->best_created_ms = created;
         }
         p->cand_i++;
-        return advance(p);
+        {
+            advance(p);
+            return;
+        }
     }
     struct ys_oci_manifest m;
     if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     if (m.is_index && m.children.n > 0) {
         size_t pick = 0;
@@ -613,12 +668,18 @@ static void on_cand(struct oci_probe *p)
                 pick = i;
         char *url = manifest_url(p, m.children.v[pick]);
         ys_oci_manifest_free(&m);
-        return request(p, ST_CAND_CHILD, url, false);
+        {
+            request(p, ST_CAND_CHILD, url, false);
+            return;
+        }
     }
     if (m.is_index || !m.config_digest) {
         ys_oci_manifest_free(&m);
         p->cand_i++;
-        return advance(p);
+        {
+            advance(p);
+            return;
+        }
     }
     char *url = blob_url(p, m.config_digest);
     ys_oci_manifest_free(&m);
@@ -631,7 +692,10 @@ static void on_manifest(struct oci_probe *p)
     if (p->status == 404) {
         ys_result_fail(&p->super.result, YS_EC_ASSERTION, "tag not found: %s:%s",
                        p->spec->repository, p->tag);
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     if (!expect_ok(p, p->tag))
         return;
@@ -642,7 +706,10 @@ static void on_manifest(struct oci_probe *p)
     struct ys_oci_manifest m;
     if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     p->manifest_done = true;
     if (m.is_index) {
@@ -669,7 +736,10 @@ static void on_config(struct oci_probe *p)
     if (ys_oci_config_parse(p->body ? p->body : "", p->body_len, plat, sizeof plat, &created,
                             &err) < 0) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     if (plat[0])
         strlist_push(&p->platforms, ys_xstrdup(plat));
@@ -684,7 +754,10 @@ static void on_attached(struct oci_probe *p)
     if (p->status != 200 && p->status != 404) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "HTTP %ld from HEAD %s", p->status,
                        url_path(p));
-        return finish(p);
+        {
+            finish(p);
+            return;
+        }
     }
     bool found = p->status == 200;
     if (p->step == ST_SIG) {
@@ -694,7 +767,10 @@ static void on_attached(struct oci_probe *p)
         p->sbom = p->sbom || found;
         /* No .sbom: an attestation (.att) counts too. */
         if (p->step == ST_SBOM && !found) {
-            return request(p, ST_ATT, cosign_url(p, "att"), true);
+            {
+                request(p, ST_ATT, cosign_url(p, "att"), true);
+                return;
+            }
         }
         p->sbom_done = true;
     }
@@ -721,12 +797,18 @@ static void on_response(CURL *easy, CURLcode code, void *arg)
     r->bytes += (int64_t)p->body_len;
     if (p->too_big)
         ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: response larger than 4 MiB", url_path(p));
-    if (code != CURLE_OK || p->too_big)
-        return finish(p);
-    if (p->in_token)
-        return got_token(p);
-    if (p->status == 401)
-        return challenged(p);
+    if (code != CURLE_OK || p->too_big) {
+        finish(p);
+        return;
+    }
+    if (p->in_token) {
+        got_token(p);
+        return;
+    }
+    if (p->status == 401) {
+        challenged(p);
+        return;
+    }
     switch (p->step) {
     case ST_TAGS: on_tags(p); break;
     case ST_CAND_MANIFEST:
@@ -802,27 +884,42 @@ static void advance(struct oci_probe *p)
 {
     const struct ys_oci_spec *s = p->spec;
     if ((s->tag_pattern || s->max_tags >= 0) && !p->tags_done &&
-        (s->tag_pattern || p->manifest_done))
-        return request(p, ST_TAGS, ys_xasprintf("%s/v2/%s/tags/list?n=1000", s->url, s->repository),
-                       false);
+        (s->tag_pattern || p->manifest_done)) {
+        request(p, ST_TAGS, ys_xasprintf("%s/v2/%s/tags/list?n=1000", s->url, s->repository),
+                false);
+        return;
+    }
     if (s->tag_pattern && !p->tag) {
-        if (p->cand_i < p->cands.n)
-            return request(p, ST_CAND_MANIFEST, manifest_url(p, p->cands.v[p->cand_i]), false);
+        if (p->cand_i < p->cands.n) {
+            request(p, ST_CAND_MANIFEST, manifest_url(p, p->cands.v[p->cand_i]), false);
+            return;
+        }
         if (!p->best_tag) {
             ys_result_fail(&p->super.result, YS_EC_ASSERTION, "no tag of %s matches %s",
                            s->repository, s->tag_pattern_text);
-            return finish(p);
+            {
+                finish(p);
+                return;
+            }
         }
         p->tag = ys_xstrdup(p->best_tag);
     }
-    if (!p->manifest_done)
-        return request(p, ST_MANIFEST, manifest_url(p, p->tag), false);
-    if (p->need_config && !p->config_done && s->platforms.n)
-        return request(p, ST_CONFIG, blob_url(p, p->config_digest), false);
-    if (!p->sig_done)
-        return request(p, ST_SIG, cosign_url(p, "sig"), true);
-    if (!p->sbom_done)
-        return request(p, ST_SBOM, cosign_url(p, "sbom"), true);
+    if (!p->manifest_done) {
+        request(p, ST_MANIFEST, manifest_url(p, p->tag), false);
+        return;
+    }
+    if (p->need_config && !p->config_done && s->platforms.n) {
+        request(p, ST_CONFIG, blob_url(p, p->config_digest), false);
+        return;
+    }
+    if (!p->sig_done) {
+        request(p, ST_SIG, cosign_url(p, "sig"), true);
+        return;
+    }
+    if (!p->sbom_done) {
+        request(p, ST_SBOM, cosign_url(p, "sbom"), true);
+        return;
+    }
     verdict(p);
 }
 

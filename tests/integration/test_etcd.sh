@@ -7,7 +7,8 @@
 # Asserts on `yardstick check --format json`: a healthy member passes with
 # the read latency as value (0 < ms < 1000) and the version etcd itself
 # reports in the facts; two endpoints with one dead fail naming the dead
-# one (and pass with min_healthy: 1); an alarm makes /health false; a stopped etcd is a connect failure
+# one (and pass with min_healthy: 1); an alarm makes /health false; a
+# frozen etcd is a timeout; facts of 16 endpoints are trimmed whole; a stopped etcd is a connect failure
 # naming the endpoint; TLS without a client certificate fails in TLS.
 source "$(dirname "$0")/lib.sh"
 
@@ -136,6 +137,31 @@ assert_eq "$(get facts.0.read_ms)" "<missing>" "alarm: no read from an unhealthy
 alarm DEACTIVATE
 check "$T/plain.yaml"
 assert_healthy "alarm cleared" "$PLAIN"
+
+# A frozen etcd (SIGSTOP) accepts connections but never answers: the
+# check's timeout ends the probe, naming the step it was in.
+sed 's/^    timeout: 5s$/    timeout: 1s/' "$T/plain.yaml" >"$T/short.yaml"
+kill -STOP "$PLAIN_PID"
+check "$T/short.yaml"
+kill -CONT "$PLAIN_PID"
+assert_eq "$RC" 1 "frozen: exit code"
+assert_eq "$(get error)" timeout "frozen: error"
+assert_eq "$(get message)" "127.0.0.1:$PLAIN: health: timed out after 1s" "frozen: message"
+assert_between "$(get duration_ms)" 900 2500 "frozen: duration_ms"
+
+# Sixteen endpoints do not fit the result's facts: whole endpoints are
+# dropped from the end and {"more": true} says so; the JSON stays whole.
+{
+    printf 'checks:\n  - name: etcd\n    kind: etcd\n    timeout: 5s\n    endpoints:\n'
+    printf '      - http://127.0.0.1:%s\n' "$PLAIN"
+    for ((i = 0; i < 15; i++)); do printf '      - http://127.0.0.1:%s\n' "$(free_port)"; done
+    printf '    min_healthy: 1\n'
+} >"$T/many.yaml"
+check "$T/many.yaml"
+assert_eq "$(get ok)" true "many endpoints: ok ($(get message))"
+assert_eq "$(get facts.0.version)" "$ETCD_VERSION" "many endpoints: the first endpoint's facts"
+assert_eq "$(get facts.-1.more)" true "many endpoints: the facts end with more"
+assert_num "$(get 'facts.#')" -lt 16 "many endpoints: facts entries"
 
 # A stopped etcd: a connect failure naming the endpoint.
 term_wait "$PLAIN_PID" 15
