@@ -101,7 +101,9 @@ enum ys_measure_stat {
     YS_STAT_INCIDENTS,      /* count */
     YS_STAT_DOWNTIME,       /* seconds */
     YS_STAT_PASS_SHARE,     /* selector: percent of its checks whose last result passed */
-    YS_STAT_FRESHNESS       /* age of the newest passing result, seconds */
+    YS_STAT_FRESHNESS,      /* age of the newest passing result, seconds */
+    /* http cold_start: latency of cold / warm responses, seconds, from raw results */
+    YS_STAT_COLD_P50, YS_STAT_COLD_P95, YS_STAT_WARM_P50, YS_STAT_WARM_P95
 };
 
 struct ys_measure {
@@ -176,7 +178,7 @@ struct ys_notifier {
 };
 
 /* sources: named endpoints that kinds read from (model_source.c). */
-enum ys_source_kind { YS_SOURCE_PROMETHEUS = 0 };
+enum ys_source_kind { YS_SOURCE_PROMETHEUS = 0, YS_SOURCE_KUBERNETES };
 
 struct ys_source {
     char *name;
@@ -190,6 +192,12 @@ struct ys_source {
     struct ys_strmap headers;  /* sent with every request */
     int64_t timeout_ms;        /* 0: the check's timeout only */
     uint64_t fingerprint;      /* hash of the source's subtree, folded into its checks' */
+    /* kubernetes (probe/k8s_kubeconfig.c): url is the API server, and
+     * bearer_token, ca_file come from the kubeconfig or the pod. */
+    char *token_file;          /* read at every request (rotated tokens); NULL: none */
+    char *ca_pem;              /* certificate-authority-data, decoded; NULL: none */
+    char *cert_file, *key_file; /* client-certificate / client-key paths */
+    char *cert_pem, *key_pem;  /* client-certificate-data / client-key-data, decoded */
 };
 
 /* alerts: rules over checks, SLOs and goals (model_alert.c; src/alert/). */

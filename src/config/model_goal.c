@@ -54,11 +54,14 @@ static const struct stat_name check_stats[] = {
     {"cert_days_left", YS_STAT_CERT_DAYS_LEFT}, {"mttr", YS_STAT_MTTR},
     {"longest_outage", YS_STAT_LONGEST_OUTAGE}, {"incidents", YS_STAT_INCIDENTS},
     {"downtime", YS_STAT_DOWNTIME},         {"freshness", YS_STAT_FRESHNESS},
+    {"cold_p50", YS_STAT_COLD_P50},         {"cold_p95", YS_STAT_COLD_P95},
+    {"warm_p50", YS_STAT_WARM_P50},         {"warm_p95", YS_STAT_WARM_P95},
     {NULL, 0},
 };
 static const char *const check_stat_names[] = {
     "availability", "p50",  "p90",       "p95",       "p99",      "last_value",
-    "cert_days_left", "mttr", "longest_outage", "incidents", "downtime", "freshness", NULL,
+    "cert_days_left", "mttr", "longest_outage", "incidents", "downtime", "freshness",
+    "cold_p50", "cold_p95", "warm_p50", "warm_p95", NULL,
 };
 static const struct stat_name selector_stats[] = {
     {"pass_share", YS_STAT_PASS_SHARE}, {"availability", YS_STAT_AVAILABILITY}, {NULL, 0},

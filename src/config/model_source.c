@@ -12,8 +12,15 @@
  *       headers: { X-Scope-OrgID: team-a }
  *       timeout: 10s               # per request, capped by the check's timeout
  *
- * A check names its source with `source: cluster-a`; the kinds that take
- * one list "source" among their keys. After the checks and the sources are
+ *     - name: prod
+ *       kind: kubernetes           # credentials: probe/k8s_kubeconfig.c
+ *       kubeconfig: /etc/yardstick/kubeconfig   # or in_cluster: true
+ *       context: prod-admin        # default: the kubeconfig's current-context
+ *       timeout: 10s
+ *
+ * A check names its source with `source: cluster-a` (prometheus) or
+ * `cluster: prod` (kubernetes); the kinds that take one list "source" or
+ * "cluster" among their keys. After the checks and the sources are
  * read, ys_model_resolve_sources points each such check at its source and
  * folds the source's hash into the check's fingerprint, so a reload that
  * changes only the source restarts the checks that use it. Every problem
@@ -26,6 +33,7 @@
 #include "config/read.h"
 #include "core/hash.h"
 #include "core/xalloc.h"
+#include "probe/k8s.h"
 #include "probe/probe.h"
 
 #include <stdio.h>
@@ -37,7 +45,10 @@
 static const char *const source_keys[] = {
     "name", "kind", "url", "bearer_token", "basic_auth", "tls", "headers", "timeout", NULL,
 };
-static const char *const source_kinds[] = {"prometheus", NULL};
+static const char *const k8s_source_keys[] = {
+    "name", "kind", "kubeconfig", "context", "in_cluster", "timeout", NULL,
+};
+static const char *const source_kinds[] = {"prometheus", "kubernetes", NULL};
 static const char *const basic_keys[] = {"username", "password", NULL};
 static const char *const tls_keys[] = {"ca_file", "insecure_skip_verify", NULL};
 static const char *const url_schemes[] = {"http", "https", NULL};
@@ -58,10 +69,18 @@ static void parse_name_kind(const struct ys_node *n, const char *path, struct ys
     char *k = NULL;
     if (!kind) {
         ys_cfg_missing(n, "kind", path, d);
-    } else if (ys_cfg_string(kind, "kind", &k, d) == 0 && strcmp(k, "prometheus") != 0) {
+    } else if (ys_cfg_string(kind, "kind", &k, d) == 0 && strcmp(k, "kubernetes") == 0) {
+        s->kind = YS_SOURCE_KUBERNETES;
+        free(k);
+        return;
+    } else if (k && strcmp(k, "prometheus") != 0) {
         const char *near = ys_cfg_nearest(k, source_kinds);
-        ys_diag_add(d, kind->line, kind->col, "unknown source kind '%s' in %s%s", k, path,
-                    near ? " (did you mean 'prometheus'?)" : " (use prometheus)");
+        if (near)
+            ys_diag_add(d, kind->line, kind->col, "unknown source kind '%s' in %s (did you mean "
+                        "'%s'?)", k, path, near);
+        else
+            ys_diag_add(d, kind->line, kind->col,
+                        "unknown source kind '%s' in %s (use prometheus or kubernetes)", k, path);
     }
     s->kind = YS_SOURCE_PROMETHEUS;
     free(k);
@@ -133,6 +152,47 @@ static void parse_tls(const struct ys_node *n, const char *path, struct ys_sourc
                 &s->insecure_skip_verify, d);
 }
 
+/* A kubernetes source: its credentials come from a kubeconfig or the pod,
+ * read now so that a broken one is a config error, not a failing probe. */
+static void parse_kubernetes(const struct ys_node *n, const char *path, struct ys_source *s,
+                             struct ys_diag *d)
+{
+    char what[96], err[512];
+    ys_cfg_check_keys(n, k8s_source_keys, path, d);
+    const struct ys_node *kc = ys_node_get(n, "kubeconfig"), *ic = ys_node_get(n, "in_cluster");
+    char *kubeconfig = NULL, *context = NULL;
+    bool in_cluster = false;
+    if (ic)
+        ys_cfg_bool(ic, "in_cluster", &in_cluster, d);
+    ys_cfg_string(ys_node_get(n, "context"), "context", &context, d);
+    if (kc)
+        ys_cfg_string(kc, "kubeconfig", &kubeconfig, d);
+    if (kubeconfig && in_cluster) {
+        ys_diag_add(d, kc->line, kc->col, "%s: use kubeconfig or in_cluster, not both", path);
+    } else if (kubeconfig) {
+        if (ys_k8s_kubeconfig_load(kubeconfig, context, s, err, sizeof err) < 0)
+            ys_diag_add(d, kc->line, kc->col, "%s: %s", path, err);
+    } else if (in_cluster) {
+        if (ys_k8s_in_cluster_load(s, err, sizeof err) < 0)
+            ys_diag_add(d, ic->line, ic->col, "%s: %s", path, err);
+    } else if (!ic || d->n == 0) {
+        ys_diag_add(d, n->line, n->col, "%s: a kubernetes source needs kubeconfig: PATH or "
+                    "in_cluster: true", path);
+    }
+    free(kubeconfig);
+    free(context);
+    const struct ys_node *t = ys_node_get(n, "timeout");
+    snprintf(what, sizeof what, "%s.timeout", path);
+    int64_t ms = 0;
+    if (t && ys_cfg_duration(t, what, &ms, d) == 0) {
+        if (ms < SOURCE_MIN_TIMEOUT_MS)
+            ys_diag_add(d, t->line, t->col, "%s must be at least %dms", what,
+                        SOURCE_MIN_TIMEOUT_MS);
+        else
+            s->timeout_ms = ms;
+    }
+}
+
 static void parse_source(const struct ys_node *n, size_t i, struct ys_source *s, struct ys_diag *d)
 {
     char path[48], what[96];
@@ -144,8 +204,12 @@ static void parse_source(const struct ys_node *n, size_t i, struct ys_source *s,
         return;
     }
     s->fingerprint = ys_node_hash(n);
-    ys_cfg_check_keys(n, source_keys, path, d);
     parse_name_kind(n, path, s, d);
+    if (s->kind == YS_SOURCE_KUBERNETES) {
+        parse_kubernetes(n, path, s, d);
+        return;
+    }
+    ys_cfg_check_keys(n, source_keys, path, d);
     const struct ys_node *url = ys_node_get(n, "url");
     if (!url)
         ys_cfg_missing(n, "url", path, d);
@@ -202,23 +266,32 @@ void ys_model_parse_sources(const struct ys_node *seq, struct ys_config *c, stru
     }
 }
 
-/* Whether the kind lists `source` among its keys. */
-static bool kind_takes_source(const struct ys_probe_type *t)
+/* The key the kind names its source with: "source" (a prometheus source),
+ * "cluster" (a kubernetes one), or NULL when it takes none. */
+static const char *kind_source_key(const struct ys_probe_type *t)
 {
     for (size_t i = 0; t && t->keys && t->keys[i]; i++)
-        if (strcmp(t->keys[i], "source") == 0)
-            return true;
-    return false;
+        if (strcmp(t->keys[i], "source") == 0 || strcmp(t->keys[i], "cluster") == 0)
+            return t->keys[i];
+    return NULL;
 }
 
-static void resolve_one(const struct ys_node *n, struct ys_check *ck, struct ys_config *c,
-                        const char **names, struct ys_diag *d)
+static void resolve_one(const struct ys_node *n, const char *key, struct ys_check *ck,
+                        struct ys_config *c, const char **names, struct ys_diag *d)
 {
-    const struct ys_node *v = ys_node_get(n, "source");
+    const struct ys_node *v = ys_node_get(n, key);
     if (!v || v->type != YS_NODE_SCALAR || v->is_null)
         return; /* missing or mistyped: the kind's parser reports it */
+    enum ys_source_kind want =
+        strcmp(key, "cluster") == 0 ? YS_SOURCE_KUBERNETES : YS_SOURCE_PROMETHEUS;
     for (size_t j = 0; j < c->n_sources; j++) {
         if (c->sources[j].name && strcmp(c->sources[j].name, v->scalar) == 0) {
+            if (c->sources[j].kind != want) {
+                ys_diag_add(d, v->line, v->col, "%s '%s' of check '%s' is not a %s source", key,
+                            v->scalar, ck->name ? ck->name : "?",
+                            want == YS_SOURCE_KUBERNETES ? "kubernetes" : "prometheus");
+                return;
+            }
             ck->source = &c->sources[j];
             ck->fingerprint = ys_hash_bytes(ck->fingerprint, &c->sources[j].fingerprint,
                                             sizeof c->sources[j].fingerprint);
@@ -244,8 +317,9 @@ void ys_model_resolve_sources(const struct ys_node *checks, struct ys_config *c,
         names[j] = c->sources[j].name ? c->sources[j].name : "";
     for (size_t i = 0; i < c->n_checks; i++) {
         const struct ys_node *n = checks->items[i];
-        if (n->type == YS_NODE_MAP && kind_takes_source(c->checks[i].type))
-            resolve_one(n, &c->checks[i], c, names, d);
+        const char *key = kind_source_key(c->checks[i].type);
+        if (n->type == YS_NODE_MAP && key)
+            resolve_one(n, key, &c->checks[i], c, names, d);
     }
     free(names);
 }
@@ -260,6 +334,12 @@ void ys_model_free_sources(struct ys_config *c)
         free(s->username);
         free(s->password);
         free(s->ca_file);
+        free(s->token_file);
+        free(s->ca_pem);
+        free(s->cert_file);
+        free(s->key_file);
+        free(s->cert_pem);
+        free(s->key_pem);
         ys_strmap_free(&s->headers);
     }
     free(c->sources);

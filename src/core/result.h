@@ -38,6 +38,9 @@ enum ys_result_flags {
      * store sets it on what it encodes when facts is non-empty and clears
      * it on what query_raw returns, so nobody else sees or sets it. */
     YS_RF_FACTS_ROW = 1 << 4,
+    /* An http check with cold_start: the response came from a service
+     * that had scaled to zero. Stored through the codec's extra flags. */
+    YS_RF_COLD = 1 << 5,
 };
 
 #define YS_RESULT_MSG_MAX 240

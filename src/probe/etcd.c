@@ -66,7 +66,7 @@ struct endpoint_run {
     char version[YS_ETCD_TEXT_MAX]; /* "" until /version answered */
     bool healthy;
     bool cert_requested; /* the server asked for a client certificate */
-    double read_ms; /* < 0 until the read succeeded */
+    double read_ms;      /* < 0 until the read succeeded */
 };
 
 struct etcd_probe {
@@ -239,9 +239,7 @@ static void on_step_done(CURL *easy, CURLcode code, void *arg)
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     judge(r, status);
     /* After a failed health or readiness only the version is still asked. */
-    r->step = !r->failed                ? r->step + 1
-              : r->step < STEP_VERSION ? STEP_VERSION
-                                       : STEP_END;
+    r->step = !r->failed ? r->step + 1 : r->step < STEP_VERSION ? STEP_VERSION : STEP_END;
     if (r->step == STEP_END) {
         run_end(r);
         return;
@@ -420,12 +418,11 @@ static void verdict(struct etcd_probe *p)
         snprintf(vn, sizeof vn, " (etcd %s)", first_bad->version);
     /* The count matters once one endpoint does not tell the whole story. */
     if (healthy + 1 < p->spec->n || p->spec->min_healthy < p->spec->n)
-        ys_result_fail(r, first_bad->errclass, "%s%s: %s (%zu of %zu endpoints healthy, %zu needed)",
-                       first_bad->ep->name, vn, first_bad->msg, healthy, p->spec->n,
-                       p->spec->min_healthy);
+        ys_result_fail(r, first_bad->errclass,
+                       "%s%s: %s (%zu of %zu endpoints healthy, %zu needed)", first_bad->ep->name,
+                       vn, first_bad->msg, healthy, p->spec->n, p->spec->min_healthy);
     else
-        ys_result_fail(r, first_bad->errclass, "%s%s: %s", first_bad->ep->name, vn,
-                       first_bad->msg);
+        ys_result_fail(r, first_bad->errclass, "%s%s: %s", first_bad->ep->name, vn, first_bad->msg);
 }
 
 static void probe_free(struct etcd_probe *p)

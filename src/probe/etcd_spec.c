@@ -29,8 +29,7 @@ const char *const ys_etcd_keys[] = {"endpoints", "min_healthy", "tls", NULL};
 
 /* Splits one endpoint URL; reports at n and returns YS_ECONFIG when it has
  * a path, a query or credentials (the kind adds the paths itself). */
-static int parse_endpoint(const struct ys_node *n, struct ys_etcd_endpoint *ep,
-                          struct ys_diag *d)
+static int parse_endpoint(const struct ys_node *n, struct ys_etcd_endpoint *ep, struct ys_diag *d)
 {
     static const char *const schemes[] = {"http", "https", NULL};
     if (ys_cfg_url(n, "endpoints", schemes, d) < 0)

@@ -16,8 +16,15 @@
  * The success path formats no string and copies no body it does not need:
  * messages are built only when something fails.
  *
- * Lifecycle: start -> (libcurl runs) -> on_done: verdict, done callback,
- * cleanup; or start -> cancel: cleanup, done never runs. Loop thread only.
+ * cold_start (http_spec.h): in header mode the response header sets
+ * YS_RF_COLD; in idle mode every probe is cold by construction (the
+ * interval is longer than the idle period), the result is the first
+ * request's, and one more request right after it, on a new connection,
+ * measures the warm latency into facts as {"cold":true,"warm_us":N}.
+ *
+ * Lifecycle: start -> (libcurl runs) -> on_done: verdict, [idle mode: the
+ * warm request -> on_warm_done], done callback, cleanup; or start ->
+ * cancel: cleanup, done never runs. Loop thread only.
  */
 #include "probe/curl_multi.h"
 #include "probe/http_assert.h"
@@ -31,8 +38,10 @@
 #include "core/xalloc.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct http_probe {
     struct ys_probe super;
@@ -43,6 +52,7 @@ struct http_probe {
     size_t body_len, body_cap;
     int64_t received;     /* body bytes libcurl handed us */
     int64_t tls_start_us; /* monotonic time TCP was up and TLS began; 0 if not */
+    int64_t cold_end_us;  /* idle mode: monotonic time the first request ended */
     bool truncated;
 };
 
@@ -358,6 +368,18 @@ static void verdict(struct http_probe *p, CURLcode code)
                        (r->flags & YS_RF_HAS_TLS) ? &r->tls : NULL, now_s, r);
 }
 
+/* Header mode: the response says whether it was cold; facts say which. */
+static void mark_cold_header(struct http_probe *p)
+{
+    const struct ys_http_cold *c = &p->spec->cold;
+    const char *v = header_value(p->easy, c->header);
+    bool cold = v && strcasecmp(v, c->value) == 0;
+    if (cold)
+        p->super.result.flags |= YS_RF_COLD;
+    snprintf(p->super.result.facts, sizeof p->super.result.facts, "{\"cold\":%s}",
+             cold ? "true" : "false");
+}
+
 static void probe_free(struct http_probe *p)
 {
     ys_curl_multi_easy_put(p->multi, p->easy);
@@ -365,13 +387,61 @@ static void probe_free(struct http_probe *p)
     free(p);
 }
 
+/* The result's duration is the cold request's: the warm one after it is
+ * reported in facts only, so moving the start forward by the warm
+ * request's time makes ys_probe_base_finish measure the cold one. */
+static void finish(struct http_probe *p)
+{
+    if (p->cold_end_us)
+        p->super.start_mono_us += ys_mono_us() - p->cold_end_us;
+    ys_probe_base_finish(&p->super);
+    probe_free(p);
+}
+
+static void on_warm_done(CURL *easy, CURLcode code, void *arg)
+{
+    struct http_probe *p = arg;
+    curl_off_t total = 0;
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    char *f = p->super.result.facts;
+    if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && p->truncated))
+        snprintf(f, YS_RESULT_FACTS_MAX, "{\"cold\":true,\"warm_us\":%lld,\"warm_status\":%ld}",
+                 (long long)total, status);
+    else
+        snprintf(f, YS_RESULT_FACTS_MAX, "{\"cold\":true,\"warm_error\":\"%s\"}",
+                 curl_easy_strerror(code));
+    finish(p);
+}
+
+/* Idle mode: the same request again on a fresh connection (the easy
+ * handle keeps its options), now that the service is awake. */
+static bool start_warm(struct http_probe *p)
+{
+    p->cold_end_us = ys_mono_us();
+    p->body_len = 0;
+    p->received = 0;
+    p->truncated = false;
+    snprintf(p->super.result.facts, sizeof p->super.result.facts, "{\"cold\":true}");
+    return ys_curl_multi_add(p->multi, p->easy, on_warm_done, p) == 0;
+}
+
 static void on_done(CURL *easy, CURLcode code, void *arg)
 {
     (void)easy;
     struct http_probe *p = arg;
     verdict(p, code);
-    ys_probe_base_finish(&p->super);
-    probe_free(p);
+    enum ys_http_cold_mode mode = p->spec->cold.mode;
+    if (mode == YS_COLD_HEADER && p->super.result.status != 0) {
+        mark_cold_header(p);
+    } else if (mode == YS_COLD_IDLE) {
+        p->super.result.flags |= YS_RF_COLD;
+        /* A service that did not answer cold has no warm figure to give. */
+        if (p->super.result.status != 0 && start_warm(p))
+            return;
+    }
+    finish(p);
 }
 
 static int http_start(struct ys_probe_env *env, const struct ys_check *check, ys_probe_done_cb done,

@@ -12,6 +12,8 @@
 
 #include "config/diag.h"
 #include "config/read.h"
+#include "config/model.h"
+#include "core/duration.h"
 #include "core/err.h"
 #include "core/xalloc.h"
 #include "probe/http_assert.h"
@@ -24,7 +26,7 @@
 const char *const ys_http_keys[] = {
     "url",           "method",   "headers",    "body",       "follow_redirects",
     "max_redirects", "max_body", "ip_version", "connect_to", "expect",
-    "tls",           NULL,
+    "tls",           "cold_start", NULL,
 };
 
 static const char *const expect_keys[] = {
@@ -33,6 +35,7 @@ static const char *const expect_keys[] = {
 };
 static const char *const json_keys[] = {"path", "equals", "exists", NULL};
 static const char *const header_keys[] = {"name", "exists", "equals", "regex", NULL};
+static const char *const cold_keys[] = {"idle", "header", "value", NULL};
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
@@ -467,12 +470,78 @@ static int parse_expect(const struct ys_node *n, struct ys_http_spec *s, struct 
     return rc;
 }
 
+/* ---- cold_start -------------------------------------------------------- */
+
+/* In idle mode each probe must find the service scaled to zero, so the
+ * gap between probes has to be at least idle. A probe makes two requests,
+ * each up to the timeout, so the gap is at least interval - 2 x timeout. */
+static int check_idle_interval(const struct ys_node *check, const struct ys_node *idle,
+                               const struct ys_check *base, int64_t idle_ms, struct ys_diag *d)
+{
+    if (!base || base->interval_ms >= idle_ms + 2 * base->timeout_ms)
+        return 0;
+    const struct ys_node *at = ys_node_get(check, "interval");
+    char want[32], iv[32];
+    ys_duration_format(idle_ms + 2 * base->timeout_ms, want, sizeof want);
+    ys_duration_format(base->interval_ms, iv, sizeof iv);
+    if (!at)
+        at = idle;
+    ys_diag_add(d, at->line, at->col,
+                "interval %s is too short for cold_start.idle: probes must be at least idle "
+                "plus twice the timeout apart (%s)",
+                iv, want);
+    return YS_ECONFIG;
+}
+
+static int parse_cold(const struct ys_node *check, const struct ys_node *n,
+                      const struct ys_check *base, struct ys_http_cold *c, struct ys_diag *d)
+{
+    if (n->type != YS_NODE_MAP) {
+        ys_diag_add(d, n->line, n->col, "cold_start must be a mapping, not %s",
+                    ys_node_type_name(n));
+        return YS_ECONFIG;
+    }
+    int rc = ys_cfg_check_keys(n, cold_keys, "cold_start", d) > 0 ? YS_ECONFIG : 0;
+    const struct ys_node *idle = ys_node_get(n, "idle");
+    const struct ys_node *hdr = ys_node_get(n, "header");
+    const struct ys_node *val = ys_node_get(n, "value");
+    if ((idle != NULL) == (hdr != NULL)) {
+        ys_diag_add(d, n->line, n->col, "cold_start needs one of idle or header, not %s",
+                    idle ? "both" : "neither");
+        return YS_ECONFIG;
+    }
+    if (idle) {
+        c->mode = YS_COLD_IDLE;
+        if (val) {
+            ys_diag_add(d, val->line, val->col, "cold_start.value goes with header, not idle");
+            rc = YS_ECONFIG;
+        }
+        if (ys_cfg_duration(idle, "cold_start.idle", &c->idle_ms, d) < 0)
+            return YS_ECONFIG;
+        if (check_idle_interval(check, idle, base, c->idle_ms, d) < 0)
+            rc = YS_ECONFIG;
+        return rc;
+    }
+    c->mode = YS_COLD_HEADER;
+    if (ys_cfg_string(hdr, "cold_start.header", &c->header, d) < 0)
+        return YS_ECONFIG;
+    if (!is_token(c->header)) {
+        ys_diag_add(d, hdr->line, hdr->col, "cold_start.header: bad header name '%s'",
+                    c->header);
+        rc = YS_ECONFIG;
+    }
+    if (val && ys_cfg_string(val, "cold_start.value", &c->value, d) < 0)
+        rc = YS_ECONFIG;
+    if (!c->value)
+        c->value = ys_xstrdup("true");
+    return rc;
+}
+
 /* ---- entry points ------------------------------------------------------ */
 
 int ys_http_spec_parse(const struct ys_node *check, const struct ys_check *base,
                        struct ys_http_spec **out, struct ys_diag *d)
 {
-    (void)base;
     struct ys_http_spec *s = ys_xcalloc(1, sizeof *s);
     s->max_redirects = 10;
     s->max_body = DEFAULT_MAX_BODY;
@@ -481,6 +550,9 @@ int ys_http_spec_parse(const struct ys_node *check, const struct ys_check *base,
     int rc = parse_request(check, s, d);
     const struct ys_node *e = ys_node_get(check, "expect");
     if (e && parse_expect(e, s, d) < 0)
+        rc = YS_ECONFIG;
+    const struct ys_node *cold = ys_node_get(check, "cold_start");
+    if (cold && parse_cold(check, cold, base, &s->cold, d) < 0)
         rc = YS_ECONFIG;
     if (s->expect.n_status == 0) {
         add_status(&s->expect, (struct ys_http_status_range){200, 299}, "2xx");
@@ -541,5 +613,7 @@ void ys_http_spec_free(struct ys_http_spec *s)
     free(s->body);
     ys_tls_spec_free(&s->tls);
     free_expect(&s->expect);
+    free(s->cold.header);
+    free(s->cold.value);
     free(s);
 }

@@ -17,6 +17,7 @@
  *                { name: X-Id, regex: '^[0-9a-f]+$' }, { name: Server, exists: false } ]
  *     max_response_time: 2s
  *   tls: { ... }                         (see tls_spec.h)
+ *   cold_start: { idle: 90s }            (or { header: X-Cold-Start, value: "true" })
  *
  * Everything that can be done once is done at parse time: the request
  * headers are a ready curl_slist, status patterns are ranges, regexes are
@@ -96,6 +97,21 @@ struct ys_http_expect {
     int64_t max_response_time_ms; /* -1: no limit */
 };
 
+/* How a probe tells a cold response (a scale-to-zero service woken up)
+ * from a warm one; see docs/configuration.md, "Cold starts". */
+enum ys_http_cold_mode {
+    YS_COLD_OFF = 0,
+    YS_COLD_IDLE,   /* every probe follows an idle gap: cold, then one warm request */
+    YS_COLD_HEADER, /* a response header says whether it was cold */
+};
+
+struct ys_http_cold {
+    enum ys_http_cold_mode mode;
+    int64_t idle_ms; /* YS_COLD_IDLE: how long the service idles before it scales to zero */
+    char *header;    /* YS_COLD_HEADER: the header's name */
+    char *value;     /* YS_COLD_HEADER: the value that marks cold (case-insensitive) */
+};
+
 struct ys_http_spec {
     char *url; /* the URL requested (host replaced by tls.server_name if set) */
     bool https;
@@ -112,6 +128,7 @@ struct ys_http_spec {
     struct ys_tls_spec tls;
     struct ys_http_expect expect;
     bool need_body; /* some assertion reads the body: buffer it */
+    struct ys_http_cold cold;
 };
 
 /* The kind's own keys, NULL-terminated (for probe.h's keys). */

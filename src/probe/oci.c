@@ -387,18 +387,14 @@ static void challenged(struct oci_probe *p)
     if (p->auth_tried) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: %s", url_path(p),
                        p->spec->username ? "credentials refused" : "anonymous access refused");
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     p->auth_tried = true;
     if (ys_oci_challenge_parse(p->h_auth, &c, &err) < 0) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: %s", url_path(p), err.msg);
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     if (c.scheme == YS_OCI_AUTH_BASIC) {
         ys_oci_challenge_free(&c);
@@ -406,26 +402,20 @@ static void challenged(struct oci_probe *p)
             ys_result_fail(r, YS_EC_HTTP_STATUS,
                            "HTTP 401 from %s: the registry wants a username and password",
                            url_path(p));
-            {
-                finish(p);
-                return;
-            }
-        }
-        p->use_basic = true;
-        {
-            issue(p, p->url);
+            finish(p);
             return;
         }
+        p->use_basic = true;
+        issue(p, p->url);
+        return;
     }
     free(p->token_url);
     p->token_url = token_url(p, &c);
     ys_oci_challenge_free(&c);
     if (!p->token_url) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: bad token realm", url_path(p));
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     p->in_token = true;
     issue(p, p->token_url);
@@ -441,10 +431,8 @@ static void got_token(struct oci_probe *p)
         ys_result_fail(r, YS_EC_HTTP_STATUS, "token endpoint %.*s answered HTTP %ld (%s)",
                        realm_len, realm, p->status,
                        p->spec->username ? "credentials refused" : "anonymous");
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     json_error_t je;
     json_t *root = json_loadb(p->body ? p->body : "", p->body_len, 0, &je);
@@ -454,10 +442,8 @@ static void got_token(struct oci_probe *p)
     if (!tok || !tok[0] || strpbrk(tok, "\r\n")) {
         json_decref(root);
         ys_result_fail(r, YS_EC_HTTP_STATUS, "token endpoint %.*s gave no token", realm_len, realm);
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     free(p->bearer);
     p->bearer = ys_xasprintf("Authorization: Bearer %s", tok);
@@ -596,20 +582,16 @@ static void on_tags(struct oci_probe *p)
     struct ys_result *r = &p->super.result;
     if (p->status == 404) {
         ys_result_fail(r, YS_EC_ASSERTION, "repository %s not found", p->spec->repository);
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     if (!expect_ok(p, "tag list"))
         return;
     struct ys_strlist page = {0};
     if (ys_oci_tags_parse(p->body ? p->body : "", p->body_len, &page, &err) < 0) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     p->n_tags += (int64_t)page.n;
     keep_matching(p, &page);
@@ -648,18 +630,14 @@ static void on_cand(struct oci_probe *p)
             p->best_created_ms = created;
         }
         p->cand_i++;
-        {
-            advance(p);
-            return;
-        }
+        advance(p);
+        return;
     }
     struct ys_oci_manifest m;
     if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     if (m.is_index && m.children.n > 0) {
         size_t pick = 0;
@@ -668,18 +646,14 @@ static void on_cand(struct oci_probe *p)
                 pick = i;
         char *url = manifest_url(p, m.children.v[pick]);
         ys_oci_manifest_free(&m);
-        {
-            request(p, ST_CAND_CHILD, url, false);
-            return;
-        }
+        request(p, ST_CAND_CHILD, url, false);
+        return;
     }
     if (m.is_index || !m.config_digest) {
         ys_oci_manifest_free(&m);
         p->cand_i++;
-        {
-            advance(p);
-            return;
-        }
+        advance(p);
+        return;
     }
     char *url = blob_url(p, m.config_digest);
     ys_oci_manifest_free(&m);
@@ -692,10 +666,8 @@ static void on_manifest(struct oci_probe *p)
     if (p->status == 404) {
         ys_result_fail(&p->super.result, YS_EC_ASSERTION, "tag not found: %s:%s",
                        p->spec->repository, p->tag);
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     if (!expect_ok(p, p->tag))
         return;
@@ -706,10 +678,8 @@ static void on_manifest(struct oci_probe *p)
     struct ys_oci_manifest m;
     if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     p->manifest_done = true;
     if (m.is_index) {
@@ -736,10 +706,8 @@ static void on_config(struct oci_probe *p)
     if (ys_oci_config_parse(p->body ? p->body : "", p->body_len, plat, sizeof plat, &created,
                             &err) < 0) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     if (plat[0])
         strlist_push(&p->platforms, ys_xstrdup(plat));
@@ -754,10 +722,8 @@ static void on_attached(struct oci_probe *p)
     if (p->status != 200 && p->status != 404) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "HTTP %ld from HEAD %s", p->status,
                        url_path(p));
-        {
-            finish(p);
-            return;
-        }
+        finish(p);
+        return;
     }
     bool found = p->status == 200;
     if (p->step == ST_SIG) {
@@ -777,6 +743,17 @@ static void on_attached(struct oci_probe *p)
     advance(p);
 }
 
+/* Whether this response's status is the result's: the tag manifest's, or
+ * one that ends the probe. A 404 for an absent .sig is neither. */
+static bool status_counts(const struct oci_probe *p)
+{
+    if (p->in_token)
+        return p->status != 200;
+    if (p->step == ST_SIG || p->step == ST_SBOM || p->step == ST_ATT)
+        return p->status != 200 && p->status != 404;
+    return p->step == ST_MANIFEST || p->status != 200;
+}
+
 static void on_response(CURL *easy, CURLcode code, void *arg)
 {
     struct oci_probe *p = arg;
@@ -793,7 +770,8 @@ static void on_response(CURL *easy, CURLcode code, void *arg)
     curl_slist_free_all(p->hdrs);
     p->hdrs = NULL;
     struct ys_result *r = &p->super.result;
-    r->status = (uint16_t)(p->status > 0 && p->status < 1000 ? p->status : 0);
+    if (status_counts(p))
+        r->status = (uint16_t)(p->status > 0 && p->status < 1000 ? p->status : 0);
     r->bytes += (int64_t)p->body_len;
     if (p->too_big)
         ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: response larger than 4 MiB", url_path(p));
@@ -897,10 +875,8 @@ static void advance(struct oci_probe *p)
         if (!p->best_tag) {
             ys_result_fail(&p->super.result, YS_EC_ASSERTION, "no tag of %s matches %s",
                            s->repository, s->tag_pattern_text);
-            {
-                finish(p);
-                return;
-            }
+            finish(p);
+            return;
         }
         p->tag = ys_xstrdup(p->best_tag);
     }

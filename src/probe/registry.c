@@ -18,6 +18,9 @@ extern const struct ys_probe_type ys_probe_heartbeat;
 extern const struct ys_probe_type ys_probe_registry;
 extern const struct ys_probe_type ys_probe_etcd;
 extern const struct ys_probe_type ys_probe_promql;
+extern const struct ys_probe_type ys_probe_k8s_nodes;
+extern const struct ys_probe_type ys_probe_k8s_workloads;
+extern const struct ys_probe_type ys_probe_flux;
 
 static const struct ys_probe_type *const kinds[] = {
     &ys_probe_http,
@@ -30,6 +33,9 @@ static const struct ys_probe_type *const kinds[] = {
     &ys_probe_heartbeat, /* passive: start is NULL, fed by pings */
     &ys_probe_registry,
     &ys_probe_promql,
+    &ys_probe_k8s_nodes,
+    &ys_probe_k8s_workloads,
+    &ys_probe_flux,
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

@@ -8,6 +8,9 @@
  * over the window that ends at that local day's end (today: at now); days
  * with no data are left out, so the projection only fits real values.
  *
+ * cold_p50/cold_p95/warm_p50/warm_p95 (http cold_start) read raw results
+ * within the raw retention, the only place that tells cold from warm.
+ *
  * Cost: a rolling window of whole days whose trend days end on UTC
  * midnights reads the day rollups once and sums them per window
  * (daily_trend); anything else is one measurement per trend day. A
@@ -152,6 +155,53 @@ static int keep_record(const struct ys_goal_record *rec, void *arg)
     return 0;
 }
 
+/* cold_start latencies: rollups and sketches do not tell cold from warm,
+ * so these read raw results. Cold: results flagged YS_RF_COLD. Warm: in
+ * header mode the results not flagged; in idle mode the warm request's
+ * time the probe wrote into facts ("warm_us", probe/http.c). */
+struct cold_acc {
+    struct ys_sketch *sk;
+    bool warm;
+};
+
+static int add_cold(const struct ys_result *r, void *arg)
+{
+    struct cold_acc *a = arg;
+    bool cold = (r->flags & YS_RF_COLD) != 0;
+    /* Facts are our own one-line JSON of fixed shape: a search for the key
+     * is enough, no JSON parser needed. */
+    const char *w = cold ? strstr(r->facts, "\"warm_us\":") : NULL;
+    if (!a->warm && cold)
+        ys_sketch_add(a->sk, (double)r->duration_us, 1);
+    else if (a->warm && w)
+        ys_sketch_add(a->sk, (double)strtoll(w + 10, NULL, 10), 1);
+    else if (a->warm && !cold && strstr(r->facts, "\"cold\":false"))
+        ys_sketch_add(a->sk, (double)r->duration_us, 1);
+    return 0;
+}
+
+static int cold_stat(struct ys_store *s, const struct ys_config *cfg, const struct ys_idlist *ids,
+                     enum ys_measure_stat st, int64_t from, int64_t to, struct measurement *out,
+                     struct ys_err *err)
+{
+    int64_t raw = cfg->storage.retention.raw_ms > 0 ? cfg->storage.retention.raw_ms
+                                                    : 7 * YS_DAY_MS;
+    if (from < to - raw)
+        from = to - raw; /* older raw results are pruned: do not scan for them */
+    struct cold_acc a = {ys_sketch_new(), st == YS_STAT_WARM_P50 || st == YS_STAT_WARM_P95};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ids->n; i++)
+        rc = s->type->query_raw(s, ids->v[i], from, to, add_cold, &a, err);
+    /* Cold probes are rare by design (one per idle period): any counts. */
+    if (rc == 0 && ys_sketch_count(a.sk) > 0) {
+        bool p50 = st == YS_STAT_COLD_P50 || st == YS_STAT_WARM_P50;
+        out->value = ys_sketch_quantile(a.sk, p50 ? 0.50 : 0.95) / 1e6;
+        out->has = !isnan(out->value);
+    }
+    ys_sketch_free(a.sk);
+    return rc;
+}
+
 /* Counts-based statistics (SLI, availability, percentiles) and incident
  * statistics over the measure's window ending at at. */
 static int window_stat(struct ys_store *s, const struct ys_config *cfg, const struct ys_goal *g,
@@ -164,6 +214,8 @@ static int window_stat(struct ys_store *s, const struct ys_config *cfg, const st
     measure_window(cfg, m, &w);
     ys_window_bounds(&w, tz, at, &from, &end);
     int64_t to = end < at ? end : at;
+    if (m->stat >= YS_STAT_COLD_P50 && m->stat <= YS_STAT_WARM_P95)
+        return cold_stat(s, cfg, ids, m->stat, from, to, out, err);
     bool pct = m->stat >= YS_STAT_P50 && m->stat <= YS_STAT_P99;
     if (m->kind == YS_MEASURE_SLO && m->stat == YS_STAT_SLI && m->ref_index < cfg->n_slos &&
         cfg->slos[m->ref_index].indicator == YS_SLI_LATENCY)

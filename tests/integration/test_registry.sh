@@ -327,6 +327,7 @@ assert_eq "$(f tag_ok facts.digest)" "$INDEX" "tag_ok digest"
 assert_eq "$(f tag_ok facts.platforms)" "linux/amd64,linux/arm64/v8" "tag_ok platforms"
 assert_eq "$(f tag_ok facts.signature)" true "tag_ok signature"
 assert_eq "$(f tag_ok facts.sbom)" false "tag_ok sbom"
+assert_eq "$(f tag_ok status)" 200 "tag_ok status (the manifest's, not the absent .sbom's)"
 
 expect_fail missing_platform assertion "$REPO:v1.2.0 lacks platform linux/s390x"
 expect_fail variant_wrong assertion "lacks platform linux/arm64/v7"
@@ -345,6 +346,7 @@ expect_fail tags_over assertion "$REPO has 6 tags, more than max_tags 5"
 assert_eq "$(f tags_over facts.digest)" "$INDEX" "tags_over digest (checks go on after a failure)"
 
 expect_fail no_tag assertion "tag not found: $REPO:v9.9.9"
+assert_eq "$(f no_tag status)" 404 "no_tag status"
 
 expect_ok newest
 assert_eq "$(f newest facts.tag)" v1.1.0 "newest: by created, not by version"

@@ -164,9 +164,8 @@ static void test_health(void **state)
     bool h = false;
     char reason[YS_ETCD_TEXT_MAX];
     const char *why = NULL;
-    assert_int_equal(ys_etcd_parse_health(S("{\"health\":\"true\"}"), &h, reason, sizeof reason,
-                                          &why),
-                     0);
+    assert_int_equal(
+        ys_etcd_parse_health(S("{\"health\":\"true\"}"), &h, reason, sizeof reason, &why), 0);
     assert_true(h);
     assert_string_equal(reason, "");
     /* etcd 3.5's shape, with a reason. */
@@ -210,14 +209,15 @@ static void test_version(void **state)
     (void)state;
     char sv[YS_ETCD_TEXT_MAX], cv[YS_ETCD_TEXT_MAX];
     const char *why = NULL;
-    assert_int_equal(ys_etcd_parse_version(S("{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}"),
-                                           sv, sizeof sv, cv, sizeof cv, &why),
-                     0);
+    assert_int_equal(
+        ys_etcd_parse_version(S("{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}"), sv,
+                              sizeof sv, cv, sizeof cv, &why),
+        0);
     assert_string_equal(sv, "3.4.23");
     assert_string_equal(cv, "3.4.0");
-    assert_int_equal(ys_etcd_parse_version(S("{\"etcdserver\":\"3.4.23\"}"), sv, sizeof sv, cv,
-                                           sizeof cv, &why),
-                     YS_EINVAL);
+    assert_int_equal(
+        ys_etcd_parse_version(S("{\"etcdserver\":\"3.4.23\"}"), sv, sizeof sv, cv, sizeof cv, &why),
+        YS_EINVAL);
     assert_string_equal(why, "no \"etcdcluster\" string");
     assert_int_equal(ys_etcd_parse_version(S("{\"etcdserver\":3,\"etcdcluster\":\"3.4.0\"}"), sv,
                                            sizeof sv, cv, sizeof cv, &why),

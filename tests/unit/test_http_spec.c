@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "config/diag.h"
+#include "config/model.h"
 #include "config/node.h"
 #include "core/err.h"
 #include "probe/http_spec.h"
@@ -69,6 +70,16 @@ static void test_errors(void **state)
         {"url: http://a/\nconnect_to: nowhere\n", 2, 13, "connect_to: bad address 'nowhere'"},
         {"url: http://a/\nexpect:\n  max_response_time: 30\n", 3, 22, "max_response_time"},
         {"url: http://a/\ntls: { insecur: true }\n", 2, 8, "did you mean 'insecure'"},
+        {"url: http://a/\ncold_start: 90s\n", 2, 13, "cold_start must be a mapping"},
+        {"url: http://a/\ncold_start: {}\n", 2, 13, "needs one of idle or header, not neither"},
+        {"url: http://a/\ncold_start: { idle: 9s, header: X }\n", 2, 13, "not both"},
+        {"url: http://a/\ncold_start: { idle: soon }\n", 2, 21, "cold_start.idle"},
+        {"url: http://a/\ncold_start: { idle: 0s }\n", 2, 21, "cold_start.idle must be greater than zero"},
+        {"url: http://a/\ncold_start: { idle: 9s, value: x }\n", 2, 32,
+         "cold_start.value goes with header"},
+        {"url: http://a/\ncold_start: { header: 'X Y' }\n", 2, 23,
+         "cold_start.header: bad header name 'X Y'"},
+        {"url: http://a/\ncold_start: { header: X, iddle: 9s }\n", 2, 26, "did you mean 'idle'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct ys_diag d;
@@ -251,12 +262,81 @@ static void test_head_needs_no_body(void **state)
     ys_diag_free(&d);
 }
 
+/* parse() with a base check: cold_start's idle mode reads its interval. */
+static int parse_with(const char *yaml, int64_t interval_ms, int64_t timeout_ms,
+                      struct ys_http_spec **out, struct ys_diag *d)
+{
+    struct ys_check base = {0};
+    base.interval_ms = interval_ms;
+    base.timeout_ms = timeout_ms;
+    ys_diag_init(d, "t.yaml");
+    struct ys_node *root = ys_node_load_string(yaml, strlen(yaml), d);
+    assert_non_null(root);
+    int rc = ys_http_spec_parse(root, &base, out, d);
+    ys_node_free(root);
+    return rc;
+}
+
+static void test_cold_start(void **state)
+{
+    (void)state;
+    struct ys_diag d;
+    struct ys_http_spec *s;
+    assert_int_equal(parse("url: http://a/\n", &s, &d), 0);
+    assert_int_equal(s->cold.mode, YS_COLD_OFF);
+    ys_http_spec_free(s);
+    ys_diag_free(&d);
+
+    /* idle mode: the interval covers idle plus two timeouts (90 + 2 x 5). */
+    const char *idle = "url: http://a/\ninterval: 100s\ncold_start: { idle: 90s }\n";
+    assert_int_equal(parse_with(idle, 100000, 5000, &s, &d), 0);
+    assert_int_equal(s->cold.mode, YS_COLD_IDLE);
+    assert_int_equal(s->cold.idle_ms, 90000);
+    ys_http_spec_free(s);
+    ys_diag_free(&d);
+
+    /* One millisecond short: an error at the interval, saying what is needed. */
+    assert_int_equal(parse_with(idle, 99999, 5000, &s, &d), YS_ECONFIG);
+    assert_null(s);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.v[0].line, 2);
+    assert_int_equal(d.v[0].col, 11);
+    assert_non_null(strstr(d.v[0].msg, "too short for cold_start.idle"));
+    assert_non_null(strstr(d.v[0].msg, "(1m40s)"));
+    ys_diag_free(&d);
+
+    /* No interval written (the default applies): the error points at idle. */
+    assert_int_equal(parse_with("url: http://a/\ncold_start: { idle: 90s }\n", 30000, 10000, &s,
+                                &d),
+                     YS_ECONFIG);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.v[0].line, 2);
+    assert_int_equal(d.v[0].col, 21);
+    ys_diag_free(&d);
+
+    /* header mode: value defaults to "true"; the interval does not matter. */
+    assert_int_equal(parse_with("url: http://a/\ncold_start: { header: X-Cold-Start }\n", 1000,
+                                1000, &s, &d),
+                     0);
+    assert_int_equal(s->cold.mode, YS_COLD_HEADER);
+    assert_string_equal(s->cold.header, "X-Cold-Start");
+    assert_string_equal(s->cold.value, "true");
+    ys_http_spec_free(s);
+    ys_diag_free(&d);
+    assert_int_equal(parse("url: http://a/\ncold_start: { header: X-Cold, value: '1' }\n", &s, &d),
+                     0);
+    assert_string_equal(s->cold.value, "1");
+    ys_http_spec_free(s);
+    ys_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
         cmocka_unit_test(test_connect_to), cmocka_unit_test(test_head_needs_no_body),
+        cmocka_unit_test(test_cold_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,139 @@
+/*
+ * k8s.h - read-only Kubernetes checks: the `kubernetes` source's
+ * credentials (k8s_kubeconfig.c), a list client on the loop's libcurl multi
+ * handle (k8s_client.c), one probe runner every kind shares (k8s_probe.c)
+ * and the kinds themselves, each a spec parser plus a pure judge of the
+ * listed items (k8s_nodes.c, k8s_workloads.c, flux.c).
+ *
+ *   sources:
+ *     - name: prod
+ *       kind: kubernetes
+ *       kubeconfig: /etc/yardstick/kubeconfig   # or in_cluster: true
+ *       context: prod-admin                     # default: current-context
+ *   checks:
+ *     - { name: nodes, kind: k8s_nodes, cluster: prod }
+ *
+ * A kind's spec embeds struct ys_k8s_spec first: the list paths to fetch
+ * (one after the other) and the judge that turns their items into a
+ * verdict. Judges are pure, so recorded API responses are their tests.
+ */
+#ifndef YS_PROBE_K8S_H
+#define YS_PROBE_K8S_H
+
+#include "core/result.h"
+#include "probe/probe.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ys_node;
+struct ys_check;
+struct ys_diag;
+struct ys_source;
+struct ys_curl_multi;
+
+/* Caps: one page's body, the items of one list across its pages. */
+#define YS_K8S_MAX_PAGE (8 * 1024 * 1024)
+#define YS_K8S_MAX_ITEMS 20000
+#define YS_K8S_PAGE_LIMIT 500
+#define YS_K8S_MAX_PATHS 3
+
+/* Fills the kubernetes fields of s (url, bearer_token, token_file, ca_file,
+ * ca_pem, cert/key file or pem, insecure_skip_verify) from the kubeconfig
+ * at path, context ctx (NULL: its current-context). Returns 0, or
+ * YS_ECONFIG with a sentence in err (which names the file and position). */
+int ys_k8s_kubeconfig_load(const char *path, const char *ctx, struct ys_source *s, char *err,
+                           size_t cap);
+/* in_cluster: the pod's service account (token file, ca.crt) and
+ * KUBERNETES_SERVICE_HOST/PORT. Returns 0 or YS_ECONFIG with err. */
+int ys_k8s_in_cluster_load(struct ys_source *s, char *err, size_t cap);
+
+/* ---- the list client (k8s_client.c) ---- */
+
+struct ys_k8s_list;
+/* Called once: on success items is an array of every page's items
+ * (borrowed for the call) and r untouched; on failure items is NULL and r
+ * was failed with a message. */
+typedef void (*ys_k8s_list_cb)(json_t *items, struct ys_result *r, void *arg);
+
+/* GETs path (e.g. /api/v1/nodes) with query (already escaped,
+ * "labelSelector=..." or "" ) page by page. Every failure is written into
+ * r (borrowed until cb). Returns 0 (cb runs later) or an error. */
+int ys_k8s_list_start(struct ys_curl_multi *m, const struct ys_source *src, const char *path,
+                      const char *query, int64_t timeout_ms, struct ys_result *r,
+                      ys_k8s_list_cb cb, void *arg, struct ys_k8s_list **out);
+/* Stops the list early; cb never runs. */
+void ys_k8s_list_cancel(struct ys_k8s_list *l);
+
+/* Judges one page's HTTP answer: returns the parsed body (owned) on 200
+ * with an items array, else NULL with r failed (401/403 name the
+ * credentials; a Status document's message is quoted). Pure. */
+json_t *ys_k8s_page_parse(const char *src_name, long status, const char *body, size_t len,
+                          struct ys_result *r);
+
+/* ---- kinds ---- */
+
+typedef void (*ys_k8s_judge_fn)(const void *spec, json_t *const *lists, int64_t now_ms,
+                                struct ys_result *r);
+
+struct ys_k8s_spec {
+    char *paths[YS_K8S_MAX_PATHS];
+    size_t n_paths;
+    char *query; /* escaped labelSelector/fieldSelector, "" for none */
+    ys_k8s_judge_fn judge;
+};
+
+void ys_k8s_spec_base_free(struct ys_k8s_spec *b);
+/* Reads `cluster` (resolution is model_source.c's), and the optional
+ * `namespace`, `selector` (labelSelector) and `field_selector` common to the
+ * kinds into b; ns gets the namespace or NULL. Returns 0 or YS_ECONFIG. */
+int ys_k8s_spec_common(const struct ys_node *c, const char *kind, struct ys_k8s_spec *b,
+                       char **ns, struct ys_diag *d);
+/* Parses an RFC 3339 timestamp as the API writes it (2024-05-01T10:00:00Z).
+ * Returns epoch ms or -1. */
+int64_t ys_k8s_time(const char *s);
+/* The status of condition type in obj's status.conditions, or NULL; *ltt
+ * gets its lastTransitionTime (epoch ms) or -1; *msg its message. */
+const char *ys_k8s_condition(const json_t *obj, const char *type, int64_t *ltt, const char **msg);
+/* Appends "name" to a list in out (", "-separated) while it fits; counts
+ * the rest for a "+N more" the caller adds. */
+void ys_k8s_name_list(char *out, size_t cap, const char *name, size_t *dropped);
+
+/* The probe runner the kinds share (k8s_probe.c): start and cancel of
+ * every kind's struct ys_probe_type. */
+int ys_k8s_probe_start(struct ys_probe_env *env, const struct ys_check *check,
+                       ys_probe_done_cb done, void *arg, struct ys_probe **out);
+void ys_k8s_probe_cancel(struct ys_probe *probe);
+
+struct ys_k8s_nodes_spec {
+    struct ys_k8s_spec base;
+    double min_ready_pct; /* default 100 */
+};
+enum ys_k8s_workload { YS_K8S_DEPLOYMENT = 0, YS_K8S_STATEFULSET, YS_K8S_DAEMONSET };
+struct ys_k8s_workloads_spec {
+    struct ys_k8s_spec base;
+    enum ys_k8s_workload kinds[YS_K8S_MAX_PATHS]; /* of paths[i] */
+};
+struct ys_flux_spec {
+    struct ys_k8s_spec base;
+    bool helm[YS_K8S_MAX_PATHS]; /* paths[i] lists HelmReleases */
+};
+
+extern const char *const ys_k8s_nodes_keys[];
+extern const char *const ys_k8s_workloads_keys[];
+extern const char *const ys_flux_keys[];
+int ys_k8s_nodes_parse(const struct ys_node *c, void **spec, struct ys_diag *d);
+int ys_k8s_workloads_parse(const struct ys_node *c, void **spec, struct ys_diag *d);
+int ys_flux_parse(const struct ys_node *c, void **spec, struct ys_diag *d);
+void ys_k8s_nodes_judge(const void *spec, json_t *const *lists, int64_t now_ms,
+                        struct ys_result *r);
+void ys_k8s_workloads_judge(const void *spec, json_t *const *lists, int64_t now_ms,
+                            struct ys_result *r);
+void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struct ys_result *r);
+/* Frees any kind's spec (they all embed ys_k8s_spec first and own nothing
+ * else). */
+void ys_k8s_spec_free(void *spec);
+
+#endif

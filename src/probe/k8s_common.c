@@ -1,0 +1,159 @@
+/*
+ * k8s_common.c - what the Kubernetes kinds share (k8s.h): one page's
+ * verdict, the common spec keys, timestamps and conditions. Pure.
+ */
+#include "probe/k8s.h"
+
+#include "config/diag.h"
+#include "config/node.h"
+#include "config/read.h"
+#include "core/civil.h"
+#include "core/err.h"
+#include "core/xalloc.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *ys_k8s_page_parse(const char *src, long status, const char *body, size_t len,
+                          struct ys_result *r)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(body ? body : "", len, 0, &jerr);
+    /* A failed call answers with a Status document: quote its message. */
+    const char *msg = json_string_value(json_object_get(doc, "message"));
+    if (status == 401 || status == 403) {
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "cluster %s: %s (%ld): the credentials %s%s%s", src,
+                       status == 401 ? "unauthorized" : "forbidden", status,
+                       status == 401 ? "were refused" : "lack list permission",
+                       msg ? ": " : "", msg ? msg : "");
+    } else if (status != 200) {
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "cluster %s: HTTP %ld%s%s", src, status,
+                       msg ? ": " : "", msg ? msg : "");
+    } else if (!doc) {
+        ys_result_fail(r, YS_EC_ASSERTION, "cluster %s: the answer is not JSON: %s", src,
+                       jerr.text);
+    } else if (!json_is_array(json_object_get(doc, "items"))) {
+        ys_result_fail(r, YS_EC_ASSERTION, "cluster %s: the answer is not a list (no items)", src);
+    } else {
+        return doc;
+    }
+    json_decref(doc);
+    return NULL;
+}
+
+int64_t ys_k8s_time(const char *s)
+{
+    int y, mo, d, h, mi, sec;
+    char z = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &z) != 7 ||
+        z != 'Z' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    return ((ys_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL +
+           sec * 1000LL;
+}
+
+const char *ys_k8s_condition(const json_t *obj, const char *type, int64_t *ltt, const char **msg)
+{
+    const json_t *conds = json_object_get(json_object_get(obj, "status"), "conditions");
+    size_t i;
+    const json_t *c;
+    if (ltt)
+        *ltt = -1;
+    if (msg)
+        *msg = NULL;
+    json_array_foreach(conds, i, c)
+    {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (!t || strcmp(t, type) != 0)
+            continue;
+        if (ltt)
+            *ltt = ys_k8s_time(json_string_value(json_object_get(c, "lastTransitionTime")));
+        if (msg)
+            *msg = json_string_value(json_object_get(c, "message"));
+        return json_string_value(json_object_get(c, "status"));
+    }
+    return NULL;
+}
+
+void ys_k8s_name_list(char *out, size_t cap, const char *name, size_t *dropped)
+{
+    size_t len = strlen(out);
+    size_t need = strlen(name) + (len ? 2 : 0);
+    /* Keep room for ", +NNNN more" the caller may add. */
+    if (len + need + 16 >= cap) {
+        (*dropped)++;
+        return;
+    }
+    snprintf(out + len, cap - len, "%s%s", len ? ", " : "", name);
+}
+
+/* "key=value" for the query string, escaped. */
+static char *query_part(const char *key, const char *value)
+{
+    char *esc = curl_easy_escape(NULL, value, 0);
+    if (!esc)
+        abort(); /* libcurl only fails here when out of memory */
+    char *p = ys_xasprintf("%s=%s", key, esc);
+    curl_free(esc);
+    return p;
+}
+
+/* Kubernetes names: DNS labels (RFC 1123), up to 63 characters. */
+static bool valid_namespace(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return s[0] != '-' && s[n - 1] != '-';
+}
+
+int ys_k8s_spec_common(const struct ys_node *c, const char *kind, struct ys_k8s_spec *b, char **ns,
+                       struct ys_diag *d)
+{
+    size_t before = d->n;
+    char where[64], *name = NULL, *sel = NULL, *fsel = NULL;
+    snprintf(where, sizeof where, "%s check", kind);
+    const struct ys_node *cl = ys_node_get(c, "cluster");
+    if (!cl)
+        ys_cfg_missing(c, "cluster", where, d);
+    else
+        ys_cfg_string(cl, "cluster", &name, d);
+    free(name); /* model_source.c resolves it to check->source */
+    *ns = NULL;
+    const struct ys_node *n = ys_node_get(c, "namespace");
+    if (n && ys_cfg_string(n, "namespace", ns, d) == 0 && !valid_namespace(*ns)) {
+        ys_diag_add(d, n->line, n->col, "namespace '%s' is not a Kubernetes name", *ns);
+        free(*ns);
+        *ns = NULL;
+    }
+    ys_cfg_string(ys_node_get(c, "selector"), "selector", &sel, d);
+    ys_cfg_string(ys_node_get(c, "field_selector"), "field_selector", &fsel, d);
+    char *ls = sel ? query_part("labelSelector", sel) : NULL;
+    char *fs = fsel ? query_part("fieldSelector", fsel) : NULL;
+    b->query = ys_xasprintf("%s%s%s", ls ? ls : "", ls && fs ? "&" : "", fs ? fs : "");
+    free(ls);
+    free(fs);
+    free(sel);
+    free(fsel);
+    return d->n > before ? YS_ECONFIG : 0;
+}
+
+void ys_k8s_spec_base_free(struct ys_k8s_spec *b)
+{
+    for (size_t i = 0; i < b->n_paths; i++)
+        free(b->paths[i]);
+    free(b->query);
+}
+
+void ys_k8s_spec_free(void *spec)
+{
+    if (!spec)
+        return;
+    ys_k8s_spec_base_free(spec);
+    free(spec);
+}

@@ -1,0 +1,153 @@
+/*
+ * k8s_workloads.c - the `k8s_workloads` kind (k8s.h): Deployments,
+ * StatefulSets and DaemonSets whose available replicas reach the desired
+ * count.
+ *
+ *   - name: apps
+ *     kind: k8s_workloads
+ *     cluster: prod
+ *     namespace: shop               # default: all namespaces
+ *     selector: app.kubernetes.io/part-of=shop
+ *     kinds: [deployments, statefulsets, daemonsets]   # the default
+ *
+ * Desired and available: a Deployment's or StatefulSet's spec.replicas
+ * (1 when unset, as the API defaults it) against status.availableReplicas;
+ * a DaemonSet's status.desiredNumberScheduled against numberAvailable.
+ * The value is the percent of desired replicas available, summed over all;
+ * the message names the workloads short of their count.
+ */
+#include "probe/k8s.h"
+
+#include "config/diag.h"
+#include "config/node.h"
+#include "config/read.h"
+#include "core/err.h"
+#include "core/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const ys_k8s_workloads_keys[] = {"cluster",        "namespace", "selector",
+                                             "field_selector", "kinds",     NULL};
+
+static const char *const plural[] = {"deployments", "statefulsets", "daemonsets", NULL};
+static const char *const singular[] = {"deployment", "statefulset", "daemonset"};
+
+static void add_path(struct ys_k8s_workloads_spec *s, enum ys_k8s_workload k, const char *ns)
+{
+    for (size_t i = 0; i < s->base.n_paths; i++)
+        if (s->kinds[i] == k)
+            return; /* listed twice */
+    s->kinds[s->base.n_paths] = k;
+    s->base.paths[s->base.n_paths++] =
+        ns ? ys_xasprintf("/apis/apps/v1/namespaces/%s/%s", ns, plural[k])
+           : ys_xasprintf("/apis/apps/v1/%s", plural[k]);
+}
+
+int ys_k8s_workloads_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
+{
+    size_t before = d->n;
+    struct ys_k8s_workloads_spec *s = ys_xcalloc(1, sizeof *s);
+    char *ns = NULL;
+    ys_k8s_spec_common(c, "k8s_workloads", &s->base, &ns, d);
+    s->base.judge = ys_k8s_workloads_judge;
+    const struct ys_node *kn = ys_node_get(c, "kinds");
+    struct ys_strlist kinds = {0};
+    if (kn && ys_cfg_strlist(kn, "kinds", &kinds, d) == 0) {
+        for (size_t i = 0; i < kinds.n; i++) {
+            size_t k = 0;
+            while (plural[k] && strcmp(plural[k], kinds.v[i]) != 0)
+                k++;
+            if (plural[k])
+                add_path(s, (enum ys_k8s_workload)k, ns);
+            else
+                ys_diag_add(d, kn->line, kn->col,
+                            "kinds: '%s' is not deployments, statefulsets or daemonsets",
+                            kinds.v[i]);
+        }
+        if (kinds.n == 0)
+            ys_diag_add(d, kn->line, kn->col, "kinds must name at least one workload kind");
+    } else if (!kn) {
+        for (size_t k = 0; plural[k]; k++)
+            add_path(s, (enum ys_k8s_workload)k, ns);
+    }
+    ys_strlist_free(&kinds);
+    free(ns);
+    *spec = s;
+    return d->n > before ? YS_ECONFIG : 0;
+}
+
+static int64_t num(const json_t *obj, const char *a, const char *b, int64_t dflt)
+{
+    const json_t *v = json_object_get(json_object_get(obj, a), b);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+void ys_k8s_workloads_judge(const void *spec, json_t *const *lists, int64_t now_ms,
+                            struct ys_result *r)
+{
+    (void)now_ms;
+    const struct ys_k8s_workloads_spec *s = spec;
+    size_t total = 0, shortn = 0, dropped = 0;
+    int64_t want_sum = 0, have_sum = 0;
+    char names[200] = "";
+    for (size_t p = 0; p < s->base.n_paths; p++) {
+        size_t i;
+        const json_t *w;
+        json_array_foreach(lists[p], i, w)
+        {
+            int64_t want, have;
+            if (s->kinds[p] == YS_K8S_DAEMONSET) {
+                want = num(w, "status", "desiredNumberScheduled", 0);
+                have = num(w, "status", "numberAvailable", 0);
+            } else {
+                want = num(w, "spec", "replicas", 1);
+                have = num(w, "status", "availableReplicas", 0);
+            }
+            total++;
+            want_sum += want;
+            have_sum += have < want ? have : want;
+            if (have >= want)
+                continue;
+            shortn++;
+            const json_t *md = json_object_get(w, "metadata");
+            const char *wns = json_string_value(json_object_get(md, "namespace"));
+            const char *wname = json_string_value(json_object_get(md, "name"));
+            char one[192];
+            snprintf(one, sizeof one, "%s %s/%s %lld/%lld", singular[s->kinds[p]],
+                     wns ? wns : "?", wname ? wname : "?", (long long)have, (long long)want);
+            ys_k8s_name_list(names, sizeof names, one, &dropped);
+        }
+    }
+    snprintf(r->facts, sizeof r->facts, "{\"workloads\":%zu,\"short\":%zu}", total, shortn);
+    if (total == 0) {
+        ys_result_fail(r, YS_EC_ASSERTION, "no workloads matched");
+        return;
+    }
+    r->value = want_sum > 0 ? 100.0 * (double)have_sum / (double)want_sum : 100.0;
+    r->flags |= YS_RF_HAS_VALUE;
+    if (shortn == 0)
+        return;
+    char more[32] = "";
+    if (dropped)
+        snprintf(more, sizeof more, ", +%zu more", dropped);
+    ys_result_fail(r, YS_EC_ASSERTION, "%zu of %zu workloads short of replicas: %s%s", shortn,
+                   total, names, more);
+}
+
+static int workloads_parse(const struct ys_node *check, const struct ys_check *base, void **spec,
+                           struct ys_diag *d)
+{
+    (void)base;
+    return ys_k8s_workloads_parse(check, spec, d);
+}
+
+const struct ys_probe_type ys_probe_k8s_workloads = {
+    .name = "k8s_workloads",
+    .keys = ys_k8s_workloads_keys,
+    .parse = workloads_parse,
+    .free_spec = ys_k8s_spec_free,
+    .start = ys_k8s_probe_start,
+    .cancel = ys_k8s_probe_cancel,
+};
