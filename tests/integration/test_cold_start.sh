@@ -149,5 +149,5 @@ sed 's/interval: 4s/interval: 3s/' "$CFG" >"$T/short.yaml"
 run_capture RC "$T/short.out" "$T/short.err" "$YARDSTICK" validate -c "$T/short.yaml"
 assert_ne "$RC" 0 "validate of a too short interval"
 assert_contains "$(cat "$T/short.out" "$T/short.err")" \
-    "short.yaml:7:15: interval 3s is too short for cold_start.idle" "validate message"
+    "short.yaml:6:15: interval 3s is too short for cold_start.idle" "validate message"
 log "ok"
