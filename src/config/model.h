@@ -194,10 +194,10 @@ struct ys_source {
     uint64_t fingerprint;      /* hash of the source's subtree, folded into its checks' */
     /* kubernetes (probe/k8s_kubeconfig.c): url is the API server, and
      * bearer_token, ca_file come from the kubeconfig or the pod. */
-    char *token_file;          /* read at every request (rotated tokens); NULL: none */
-    char *ca_pem;              /* certificate-authority-data, decoded; NULL: none */
+    char *token_file;           /* read at every request (rotated tokens); NULL: none */
+    char *ca_pem;               /* certificate-authority-data, decoded; NULL: none */
     char *cert_file, *key_file; /* client-certificate / client-key paths */
-    char *cert_pem, *key_pem;  /* client-certificate-data / client-key-data, decoded */
+    char *cert_pem, *key_pem;   /* client-certificate-data / client-key-data, decoded */
 };
 
 /* alerts: rules over checks, SLOs and goals (model_alert.c; src/alert/). */

@@ -76,8 +76,10 @@ static void parse_name_kind(const struct ys_node *n, const char *path, struct ys
     } else if (k && strcmp(k, "prometheus") != 0) {
         const char *near = ys_cfg_nearest(k, source_kinds);
         if (near)
-            ys_diag_add(d, kind->line, kind->col, "unknown source kind '%s' in %s (did you mean "
-                        "'%s'?)", k, path, near);
+            ys_diag_add(d, kind->line, kind->col,
+                        "unknown source kind '%s' in %s (did you mean "
+                        "'%s'?)",
+                        k, path, near);
         else
             ys_diag_add(d, kind->line, kind->col,
                         "unknown source kind '%s' in %s (use prometheus or kubernetes)", k, path);
@@ -176,11 +178,22 @@ static void parse_kubernetes(const struct ys_node *n, const char *path, struct y
         if (ys_k8s_in_cluster_load(s, err, sizeof err) < 0)
             ys_diag_add(d, ic->line, ic->col, "%s: %s", path, err);
     } else if (!ic || d->n == 0) {
-        ys_diag_add(d, n->line, n->col, "%s: a kubernetes source needs kubeconfig: PATH or "
-                    "in_cluster: true", path);
+        ys_diag_add(d, n->line, n->col,
+                    "%s: a kubernetes source needs kubeconfig: PATH or "
+                    "in_cluster: true",
+                    path);
     }
     free(kubeconfig);
     free(context);
+    /* The kubeconfig's contents are not in the source's subtree: fold what
+     * was read from it in, so a reload after it changed restarts the
+     * checks that use it. */
+    const char *const read[] = {s->url,       s->bearer_token, s->token_file, s->ca_file, s->ca_pem,
+                                s->cert_file, s->key_file,     s->cert_pem,   s->key_pem};
+    for (size_t i = 0; i < sizeof read / sizeof read[0]; i++)
+        s->fingerprint = ys_hash_str(s->fingerprint, read[i] ? read[i] : "");
+    s->fingerprint =
+        ys_hash_bytes(s->fingerprint, &s->insecure_skip_verify, sizeof s->insecure_skip_verify);
     const struct ys_node *t = ys_node_get(n, "timeout");
     snprintf(what, sizeof what, "%s.timeout", path);
     int64_t ms = 0;

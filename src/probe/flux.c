@@ -44,9 +44,9 @@ static void add_path(struct ys_flux_spec *s, bool helm, const char *ns)
     const char *group = helm ? "helm.toolkit.fluxcd.io/v2" : "kustomize.toolkit.fluxcd.io/v1";
     const char *res = helm ? "helmreleases" : "kustomizations";
     s->helm[s->base.n_paths] = helm;
-    s->base.paths[s->base.n_paths++] = ns
-                                           ? ys_xasprintf("/apis/%s/namespaces/%s/%s", group, ns, res)
-                                           : ys_xasprintf("/apis/%s/%s", group, res);
+    s->base.paths[s->base.n_paths++] =
+        ns ? ys_xasprintf("/apis/%s/namespaces/%s/%s", group, ns, res)
+           : ys_xasprintf("/apis/%s/%s", group, res);
 }
 
 int ys_flux_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
@@ -60,14 +60,16 @@ int ys_flux_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
     struct ys_strlist kinds = {0};
     if (kn && ys_cfg_strlist(kn, "kinds", &kinds, d) == 0) {
         for (size_t i = 0; i < kinds.n; i++) {
-            if (strcmp(kinds.v[i], "kustomizations") == 0 || strcmp(kinds.v[i], "helmreleases") == 0)
+            if (strcmp(kinds.v[i], "kustomizations") == 0 ||
+                strcmp(kinds.v[i], "helmreleases") == 0)
                 add_path(s, kinds.v[i][0] == 'h', ns);
             else
-                ys_diag_add(d, kn->line, kn->col, "kinds: '%s' is not kustomizations or helmreleases",
-                            kinds.v[i]);
+                ys_diag_add(d, kn->line, kn->col,
+                            "kinds: '%s' is not kustomizations or helmreleases", kinds.v[i]);
         }
         if (kinds.n == 0)
-            ys_diag_add(d, kn->line, kn->col, "kinds must name kustomizations, helmreleases or both");
+            ys_diag_add(d, kn->line, kn->col,
+                        "kinds must name kustomizations, helmreleases or both");
     } else if (!kn) {
         add_path(s, false, ns);
         add_path(s, true, ns);
@@ -92,13 +94,14 @@ static void judge_one(const json_t *obj, bool helm, char *out, size_t cap)
     const char *attempted = str(obj, "status", "lastAttemptedRevision");
     const char *applied = str(obj, "status", "lastAppliedRevision");
     if (helm && !applied) {
-        const json_t *h0 = json_array_get(json_object_get(json_object_get(obj, "status"), "history"), 0);
+        const json_t *h0 =
+            json_array_get(json_object_get(json_object_get(obj, "status"), "history"), 0);
         applied = json_string_value(json_object_get(h0, "chartVersion"));
     }
     if (json_is_true(json_object_get(json_object_get(obj, "spec"), "suspend")))
         snprintf(out, cap, "suspended");
     else if (!ready || strcmp(ready, "True") != 0)
-        snprintf(out, cap, "Ready %s%s%.80s", ready ? ready : "missing", msg ? ": " : "",
+        snprintf(out, cap, "Ready %s%s%.60s", ready ? ready : "missing", msg ? ": " : "",
                  msg ? msg : "");
     else if (attempted && (!applied || strcmp(attempted, applied) != 0))
         snprintf(out, cap, "attempted %.40s, applied %.40s", attempted, applied ? applied : "none");
@@ -109,7 +112,7 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
     const struct ys_flux_spec *s = spec;
     size_t total = 0, failing = 0, dropped = 0;
     int64_t oldest = -1;
-    char names[200] = "";
+    char names[216] = "";
     for (size_t p = 0; p < s->base.n_paths; p++) {
         size_t i;
         const json_t *obj;
@@ -126,7 +129,8 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
                 continue;
             }
             failing++;
-            const char *ns = str(obj, "metadata", "namespace"), *name = str(obj, "metadata", "name");
+            const char *ns = str(obj, "metadata", "namespace"),
+                       *name = str(obj, "metadata", "name");
             snprintf(one, sizeof one, "%s %s/%s (%s)", s->helm[p] ? "HelmRelease" : "Kustomization",
                      ns ? ns : "?", name ? name : "?", why);
             ys_k8s_name_list(names, sizeof names, one, &dropped);

@@ -24,8 +24,8 @@
 #include <strings.h>
 
 const char *const ys_http_keys[] = {
-    "url",           "method",   "headers",    "body",       "follow_redirects",
-    "max_redirects", "max_body", "ip_version", "connect_to", "expect",
+    "url",           "method",     "headers",    "body",       "follow_redirects",
+    "max_redirects", "max_body",   "ip_version", "connect_to", "expect",
     "tls",           "cold_start", NULL,
 };
 
@@ -526,8 +526,7 @@ static int parse_cold(const struct ys_node *check, const struct ys_node *n,
     if (ys_cfg_string(hdr, "cold_start.header", &c->header, d) < 0)
         return YS_ECONFIG;
     if (!is_token(c->header)) {
-        ys_diag_add(d, hdr->line, hdr->col, "cold_start.header: bad header name '%s'",
-                    c->header);
+        ys_diag_add(d, hdr->line, hdr->col, "cold_start.header: bad header name '%s'", c->header);
         rc = YS_ECONFIG;
     }
     if (val && ys_cfg_string(val, "cold_start.value", &c->value, d) < 0)

@@ -16,6 +16,8 @@
  * A kind's spec embeds struct ys_k8s_spec first: the list paths to fetch
  * (one after the other) and the judge that turns their items into a
  * verdict. Judges are pure, so recorded API responses are their tests.
+ * Kinds: k8s_nodes.c, k8s_workloads.c, flux.c, k8s_pvcs.c, k8s_certs.c,
+ * k8s_condition.c, k8s_cronjobs.c.
  */
 #ifndef YS_PROBE_K8S_H
 #define YS_PROBE_K8S_H
@@ -62,8 +64,8 @@ typedef void (*ys_k8s_list_cb)(json_t *items, struct ys_result *r, void *arg);
  * "labelSelector=..." or "" ) page by page. Every failure is written into
  * r (borrowed until cb). Returns 0 (cb runs later) or an error. */
 int ys_k8s_list_start(struct ys_curl_multi *m, const struct ys_source *src, const char *path,
-                      const char *query, int64_t timeout_ms, struct ys_result *r,
-                      ys_k8s_list_cb cb, void *arg, struct ys_k8s_list **out);
+                      const char *query, int64_t timeout_ms, struct ys_result *r, ys_k8s_list_cb cb,
+                      void *arg, struct ys_k8s_list **out);
 /* Stops the list early; cb never runs. */
 void ys_k8s_list_cancel(struct ys_k8s_list *l);
 
@@ -89,8 +91,8 @@ void ys_k8s_spec_base_free(struct ys_k8s_spec *b);
 /* Reads `cluster` (resolution is model_source.c's), and the optional
  * `namespace`, `selector` (labelSelector) and `field_selector` common to the
  * kinds into b; ns gets the namespace or NULL. Returns 0 or YS_ECONFIG. */
-int ys_k8s_spec_common(const struct ys_node *c, const char *kind, struct ys_k8s_spec *b,
-                       char **ns, struct ys_diag *d);
+int ys_k8s_spec_common(const struct ys_node *c, const char *kind, struct ys_k8s_spec *b, char **ns,
+                       struct ys_diag *d);
 /* Parses an RFC 3339 timestamp as the API writes it (2024-05-01T10:00:00Z).
  * Returns epoch ms or -1. */
 int64_t ys_k8s_time(const char *s);
@@ -121,6 +123,39 @@ struct ys_flux_spec {
     bool helm[YS_K8S_MAX_PATHS]; /* paths[i] lists HelmReleases */
 };
 
+struct ys_k8s_pvcs_spec {
+    struct ys_k8s_spec base;
+};
+struct ys_k8s_certs_spec {
+    struct ys_k8s_spec base;
+    double min_days; /* fail when a certificate expires sooner; default 14 */
+};
+
+struct ys_k8s_cond_spec {
+    struct ys_k8s_spec base;
+    char *condition; /* a condition type, or NULL */
+    char *field;     /* a dotted field path (status.phase), or NULL */
+    char *equals;    /* the wanted condition status (default True) or field value */
+};
+extern const char *const ys_k8s_cond_keys[];
+int ys_k8s_cond_parse(const struct ys_node *c, void **spec, struct ys_diag *d);
+void ys_k8s_cond_judge(const void *spec, json_t *const *lists, int64_t now_ms, struct ys_result *r);
+void ys_k8s_cond_free(void *spec);
+struct ys_k8s_cronjobs_spec {
+    struct ys_k8s_spec base;
+    int64_t max_age_ms; /* fail when the last success is older; default 25h */
+};
+extern const char *const ys_k8s_cronjobs_keys[];
+int ys_k8s_cronjobs_parse(const struct ys_node *c, void **spec, struct ys_diag *d);
+void ys_k8s_cronjobs_judge(const void *spec, json_t *const *lists, int64_t now_ms,
+                           struct ys_result *r);
+extern const char *const ys_k8s_pvcs_keys[];
+extern const char *const ys_k8s_certs_keys[];
+int ys_k8s_pvcs_parse(const struct ys_node *c, void **spec, struct ys_diag *d);
+int ys_k8s_certs_parse(const struct ys_node *c, void **spec, struct ys_diag *d);
+void ys_k8s_pvcs_judge(const void *spec, json_t *const *lists, int64_t now_ms, struct ys_result *r);
+void ys_k8s_certs_judge(const void *spec, json_t *const *lists, int64_t now_ms,
+                        struct ys_result *r);
 extern const char *const ys_k8s_nodes_keys[];
 extern const char *const ys_k8s_workloads_keys[];
 extern const char *const ys_flux_keys[];
@@ -132,8 +167,8 @@ void ys_k8s_nodes_judge(const void *spec, json_t *const *lists, int64_t now_ms,
 void ys_k8s_workloads_judge(const void *spec, json_t *const *lists, int64_t now_ms,
                             struct ys_result *r);
 void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struct ys_result *r);
-/* Frees any kind's spec (they all embed ys_k8s_spec first and own nothing
- * else). */
+/* Frees any kind's spec that embeds ys_k8s_spec first and owns nothing
+ * else (all but k8s_condition's). */
 void ys_k8s_spec_free(void *spec);
 
 #endif

@@ -173,7 +173,9 @@ static void transfer_failed(struct ys_k8s_list *l, CURLcode code)
         *after = '\0';
     const char *src = l->src->name;
     switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST: ys_result_fail(l->r, YS_EC_DNS, "cluster %s: %s", src, why); return;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        ys_result_fail(l->r, YS_EC_DNS, "cluster %s: %s", src, why);
+        return;
     case CURLE_OPERATION_TIMEDOUT:
         ys_duration_format(l->timeout_ms, limit, sizeof limit);
         ys_result_fail(l->r, YS_EC_TIMEOUT, "cluster %s: timed out after %s", src, limit);
@@ -223,7 +225,8 @@ static bool take_page(struct ys_k8s_list *l, json_t *page)
         return false;
     }
     json_array_extend(l->items, items);
-    const char *next = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
+    const char *next =
+        json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
     free(l->cont);
     l->cont = next && next[0] ? ys_xstrdup(next) : NULL;
     return true;
@@ -270,8 +273,8 @@ static void on_done(CURL *easy, CURLcode code, void *arg)
 }
 
 int ys_k8s_list_start(struct ys_curl_multi *m, const struct ys_source *src, const char *path,
-                      const char *query, int64_t timeout_ms, struct ys_result *r,
-                      ys_k8s_list_cb cb, void *arg, struct ys_k8s_list **out)
+                      const char *query, int64_t timeout_ms, struct ys_result *r, ys_k8s_list_cb cb,
+                      void *arg, struct ys_k8s_list **out)
 {
     struct ys_k8s_list *l = ys_xcalloc(1, sizeof *l);
     l->multi = m;

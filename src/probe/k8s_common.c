@@ -26,8 +26,8 @@ json_t *ys_k8s_page_parse(const char *src, long status, const char *body, size_t
     if (status == 401 || status == 403) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "cluster %s: %s (%ld): the credentials %s%s%s", src,
                        status == 401 ? "unauthorized" : "forbidden", status,
-                       status == 401 ? "were refused" : "lack list permission",
-                       msg ? ": " : "", msg ? msg : "");
+                       status == 401 ? "were refused" : "lack list permission", msg ? ": " : "",
+                       msg ? msg : "");
     } else if (status != 200) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "cluster %s: HTTP %ld%s%s", src, status,
                        msg ? ": " : "", msg ? msg : "");
@@ -50,8 +50,7 @@ int64_t ys_k8s_time(const char *s)
     if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &z) != 7 ||
         z != 'Z' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
-    return ((ys_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL +
-           sec * 1000LL;
+    return ((ys_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL;
 }
 
 const char *ys_k8s_condition(const json_t *obj, const char *type, int64_t *ltt, const char **msg)

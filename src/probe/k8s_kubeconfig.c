@@ -62,16 +62,17 @@ static char *decode_b64(const char *in)
         if (in[i] != '\n' && in[i] != '\r' && in[i] != ' ')
             clean[n++] = in[i];
     char *out = ys_xmalloc(n / 4 * 3 + 4);
-    int got = n % 4 == 0 && n > 0 ? EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)n)
-                                  : -1;
+    int got = n % 4 == 0 && n > 0
+                  ? EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)n)
+                  : -1;
+    /* EVP_DecodeBlock counts the bytes the '=' padding stands for: drop them. */
+    for (size_t i = n; got > 0 && i > 0 && clean[i - 1] == '='; i--)
+        got--;
     free(clean);
     if (got < 0) {
         free(out);
         return NULL;
     }
-    /* EVP_DecodeBlock counts the padding's zero bytes: drop them. */
-    while (got > 0 && n >= 1 && out[got - 1] == '\0')
-        got--;
     out[got] = '\0';
     return out;
 }
@@ -107,8 +108,10 @@ static int read_user(const struct ys_node *user, const char *uname, const char *
     char where[160];
     snprintf(where, sizeof where, "%s: user '%s'", path, uname);
     if (ys_node_get(user, "exec") || ys_node_get(user, "auth-provider")) {
-        snprintf(err, cap, "%s uses an exec or auth-provider plugin; give it a token or a client "
-                 "certificate instead", where);
+        snprintf(err, cap,
+                 "%s uses an exec or auth-provider plugin; give it a token or a client "
+                 "certificate instead",
+                 where);
         return YS_ECONFIG;
     }
     const char *tok = scalar(user, "token"), *tf = scalar(user, "tokenFile");
@@ -157,7 +160,7 @@ int ys_k8s_kubeconfig_load(const char *path, const char *ctx, struct ys_source *
     struct ys_diag d;
     ys_diag_init(&d, path);
     struct ys_node *root = ys_node_load_file(path, &d);
-    if (!root || root->type != YS_NODE_MAP) {
+    if (!root || root->type != YS_NODE_MAP || d.n > 0) {
         if (d.n > 0)
             snprintf(err, cap, "kubeconfig %s:%d:%d: %s", path, d.v[0].line, d.v[0].col,
                      d.v[0].msg);

@@ -44,8 +44,7 @@ int ys_k8s_nodes_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
     return d->n > before ? YS_ECONFIG : 0;
 }
 
-void ys_k8s_nodes_judge(const void *spec, json_t *const *lists, int64_t now_ms,
-                        struct ys_result *r)
+void ys_k8s_nodes_judge(const void *spec, json_t *const *lists, int64_t now_ms, struct ys_result *r)
 {
     (void)now_ms;
     const struct ys_k8s_nodes_spec *s = spec;
@@ -59,7 +58,8 @@ void ys_k8s_nodes_judge(const void *spec, json_t *const *lists, int64_t now_ms,
             ready++;
             continue;
         }
-        const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
+        const char *name =
+            json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
         ys_k8s_name_list(names, sizeof names, name ? name : "?", &dropped);
     }
     snprintf(r->facts, sizeof r->facts, "{\"nodes\":%zu,\"ready\":%zu}", total, ready);
@@ -75,8 +75,9 @@ void ys_k8s_nodes_judge(const void *spec, json_t *const *lists, int64_t now_ms,
     char more[32] = "";
     if (dropped)
         snprintf(more, sizeof more, ", +%zu more", dropped);
-    ys_result_fail(r, YS_EC_ASSERTION, "%zu of %zu nodes Ready (%.1f%%, need %g%%); not Ready: %s%s",
-                   ready, total, pct, s->min_ready_pct, names, more);
+    ys_result_fail(r, YS_EC_ASSERTION,
+                   "%zu of %zu nodes Ready (%.1f%%, need %g%%); not Ready: %s%s", ready, total, pct,
+                   s->min_ready_pct, names, more);
 }
 
 static int nodes_parse(const struct ys_node *check, const struct ys_check *base, void **spec,

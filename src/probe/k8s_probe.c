@@ -5,6 +5,10 @@
  *
  * Lifecycle: start -> list 1 -> ... -> list N -> judge, done, free; or
  * start -> cancel: the list in flight is cancelled, done never runs.
+ * When the first list cannot even start (a token file that cannot be
+ * read), the failed result is still delivered, from a zero timer: the
+ * scheduler records nothing for a probe whose start fails, and a monitor
+ * whose credentials broke must say so rather than go quiet.
  * Loop thread only.
  */
 #include "probe/k8s.h"
@@ -25,6 +29,8 @@ struct k8s_probe {
     size_t next;              /* the path being listed */
     int64_t deadline_us, timeout_ms;
     json_t *lists[YS_K8S_MAX_PATHS];
+    uv_timer_t defer; /* initialised only when deferred */
+    bool deferred;
 };
 
 static void probe_free(struct k8s_probe *p)
@@ -35,6 +41,18 @@ static void probe_free(struct k8s_probe *p)
 }
 
 static int list_next(struct k8s_probe *p);
+
+static void on_closed(uv_handle_t *h)
+{
+    probe_free(h->data);
+}
+
+static void on_deferred(uv_timer_t *t)
+{
+    struct k8s_probe *p = t->data;
+    ys_probe_base_finish(&p->super);
+    uv_close((uv_handle_t *)&p->defer, on_closed);
+}
 
 static void on_list(json_t *items, struct ys_result *r, void *arg)
 {
@@ -77,9 +95,15 @@ int ys_k8s_probe_start(struct ys_probe_env *env, const struct ys_check *check,
         p->timeout_ms = p->source->timeout_ms;
     p->deadline_us = ys_mono_us() + p->timeout_ms * 1000;
     int rc = list_next(p);
-    if (rc < 0) {
+    if (rc < 0 && p->super.result.ok) {
         probe_free(p);
         return rc;
+    }
+    if (rc < 0) { /* the failure is in the result: deliver it */
+        uv_timer_init(env->loop, &p->defer);
+        p->defer.data = p;
+        p->deferred = true;
+        uv_timer_start(&p->defer, on_deferred, 0, 0);
     }
     *out = &p->super;
     return 0;
@@ -88,6 +112,11 @@ int ys_k8s_probe_start(struct ys_probe_env *env, const struct ys_check *check,
 void ys_k8s_probe_cancel(struct ys_probe *probe)
 {
     struct k8s_probe *p = (struct k8s_probe *)probe;
+    if (p->deferred) {
+        uv_timer_stop(&p->defer);
+        uv_close((uv_handle_t *)&p->defer, on_closed);
+        return;
+    }
     if (p->list)
         ys_k8s_list_cancel(p->list);
     probe_free(p);

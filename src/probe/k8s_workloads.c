@@ -115,8 +115,8 @@ void ys_k8s_workloads_judge(const void *spec, json_t *const *lists, int64_t now_
             const char *wns = json_string_value(json_object_get(md, "namespace"));
             const char *wname = json_string_value(json_object_get(md, "name"));
             char one[192];
-            snprintf(one, sizeof one, "%s %s/%s %lld/%lld", singular[s->kinds[p]],
-                     wns ? wns : "?", wname ? wname : "?", (long long)have, (long long)want);
+            snprintf(one, sizeof one, "%s %s/%s %lld/%lld", singular[s->kinds[p]], wns ? wns : "?",
+                     wname ? wname : "?", (long long)have, (long long)want);
             ys_k8s_name_list(names, sizeof names, one, &dropped);
         }
     }

@@ -21,6 +21,10 @@ extern const struct ys_probe_type ys_probe_promql;
 extern const struct ys_probe_type ys_probe_k8s_nodes;
 extern const struct ys_probe_type ys_probe_k8s_workloads;
 extern const struct ys_probe_type ys_probe_flux;
+extern const struct ys_probe_type ys_probe_k8s_pvcs;
+extern const struct ys_probe_type ys_probe_k8s_certificates;
+extern const struct ys_probe_type ys_probe_k8s_condition;
+extern const struct ys_probe_type ys_probe_k8s_cronjobs;
 
 static const struct ys_probe_type *const kinds[] = {
     &ys_probe_http,
@@ -36,6 +40,10 @@ static const struct ys_probe_type *const kinds[] = {
     &ys_probe_k8s_nodes,
     &ys_probe_k8s_workloads,
     &ys_probe_flux,
+    &ys_probe_k8s_pvcs,
+    &ys_probe_k8s_certificates,
+    &ys_probe_k8s_condition,
+    &ys_probe_k8s_cronjobs,
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

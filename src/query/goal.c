@@ -184,8 +184,7 @@ static int cold_stat(struct ys_store *s, const struct ys_config *cfg, const stru
                      enum ys_measure_stat st, int64_t from, int64_t to, struct measurement *out,
                      struct ys_err *err)
 {
-    int64_t raw = cfg->storage.retention.raw_ms > 0 ? cfg->storage.retention.raw_ms
-                                                    : 7 * YS_DAY_MS;
+    int64_t raw = cfg->storage.retention.raw_ms > 0 ? cfg->storage.retention.raw_ms : 7 * YS_DAY_MS;
     if (from < to - raw)
         from = to - raw; /* older raw results are pruned: do not scan for them */
     struct cold_acc a = {ys_sketch_new(), st == YS_STAT_WARM_P50 || st == YS_STAT_WARM_P95};

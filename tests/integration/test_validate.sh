@@ -147,4 +147,44 @@ run_capture rc "$T/g.out" "$T/g.err" env YS_TEST_URL=http://127.0.0.1:1/ YS_TEST
 assert_eq "$rc" 0 "validate exit code on a good file ($(cat "$T/g.err"))"
 assert_not_contains "$(cat "$T/g.err")" "good.yaml:" "validate output on a good file"
 
+# examples/infrastructure-goals.yaml validates, with the variables its
+# header lists (the TLS and kubeconfig files it names must exist; nothing
+# is contacted), so the example cannot rot. Counts: edit with the example.
+EX=$YS_SOURCE_DIR/examples/infrastructure-goals.yaml
+mkdir -p "$T/pki"
+touch "$T/pki/ca.crt" "$T/pki/client.crt" "$T/pki/client.key"
+cat >"$T/kubeconfig" <<'EOF'
+apiVersion: v1
+kind: Config
+current-context: cluster-a
+clusters:
+  - { name: a, cluster: { server: "https://127.0.0.1:1", insecure-skip-tls-verify: true } }
+  - { name: b, cluster: { server: "https://127.0.0.1:2", insecure-skip-tls-verify: true } }
+users:
+  - { name: reader, user: { token: not-a-real-token } }
+contexts:
+  - { name: cluster-a, context: { cluster: a, user: reader } }
+  - { name: cluster-b, context: { cluster: b, user: reader } }
+EOF
+EXVARS=(PING_TOKEN=p GHCR_USER=u GHCR_TOKEN=g ETCD_PKI_DIR="$T/pki" YS_KUBECONFIG="$T/kubeconfig")
+EXENV=(env PROM_TOKEN=t "${EXVARS[@]}")
+run_capture rc "$T/ex.out" "$T/ex.err" "${EXENV[@]}" "$YARDSTICK" validate -c "$EX"
+assert_eq "$rc" 0 "validate exit code on $EX ($(cat "$T/ex.err"))"
+assert_contains "$(cat "$T/ex.out")" "infrastructure-goals.yaml: ok (47 checks)" "example's check count"
+# Without one of its variables it is refused, naming the variable.
+run_capture rc "$T/ex2.out" "$T/ex2.err" env -u PROM_TOKEN "${EXVARS[@]}" "$YARDSTICK" validate -c "$EX"
+assert_eq "$rc" 2 "validate exit code on the example without PROM_TOKEN"
+assert_contains "$(cat "$T/ex2.err")" "PROM_TOKEN" "the unset variable is named"
+# Every goal of the plan is there; only those no check can measure are manual.
+(cd "$T" && "${EXENV[@]}" "$YARDSTICK" goal list -c "$EX") >"$T/goals.out"
+assert_eq "$(grep -c -E ' (slo|check|selector|manual) ' "$T/goals.out")" 35 "goals in the example"
+assert_eq "$(grep -c ' manual ' "$T/goals.out")" 6 "manual goals in the example"
+# The report runs on an empty store (storage.path is relative: in $T).
+run_capture rc "$T/rep.out" "$T/rep.err" bash -c 'cd "$1" && shift && "$@"' _ "$T" \
+    "${EXENV[@]}" "$YARDSTICK" report -c "$EX" --format markdown
+assert_eq "$rc" 0 "report exit code on the example with an empty store ($(cat "$T/rep.err"))"
+assert_contains "$(cat "$T/rep.out")" "# Infrastructure Goals 2025" "report title"
+assert_contains "$(cat "$T/rep.out")" "35 no data" "report counts every goal as no data"
+assert_contains "$(cat "$T/rep.out")" "| etcd backup frequency | Manual | — | Hourly | P0 |" "report row"
+
 log "all validate assertions passed"

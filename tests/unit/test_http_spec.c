@@ -74,7 +74,8 @@ static void test_errors(void **state)
         {"url: http://a/\ncold_start: {}\n", 2, 13, "needs one of idle or header, not neither"},
         {"url: http://a/\ncold_start: { idle: 9s, header: X }\n", 2, 13, "not both"},
         {"url: http://a/\ncold_start: { idle: soon }\n", 2, 21, "cold_start.idle"},
-        {"url: http://a/\ncold_start: { idle: 0s }\n", 2, 21, "cold_start.idle must be greater than zero"},
+        {"url: http://a/\ncold_start: { idle: 0s }\n", 2, 21,
+         "cold_start.idle must be greater than zero"},
         {"url: http://a/\ncold_start: { idle: 9s, value: x }\n", 2, 32,
          "cold_start.value goes with header"},
         {"url: http://a/\ncold_start: { header: 'X Y' }\n", 2, 23,
@@ -306,18 +307,18 @@ static void test_cold_start(void **state)
     ys_diag_free(&d);
 
     /* No interval written (the default applies): the error points at idle. */
-    assert_int_equal(parse_with("url: http://a/\ncold_start: { idle: 90s }\n", 30000, 10000, &s,
-                                &d),
-                     YS_ECONFIG);
+    assert_int_equal(
+        parse_with("url: http://a/\ncold_start: { idle: 90s }\n", 30000, 10000, &s, &d),
+        YS_ECONFIG);
     assert_int_equal(d.n, 1);
     assert_int_equal(d.v[0].line, 2);
     assert_int_equal(d.v[0].col, 21);
     ys_diag_free(&d);
 
     /* header mode: value defaults to "true"; the interval does not matter. */
-    assert_int_equal(parse_with("url: http://a/\ncold_start: { header: X-Cold-Start }\n", 1000,
-                                1000, &s, &d),
-                     0);
+    assert_int_equal(
+        parse_with("url: http://a/\ncold_start: { header: X-Cold-Start }\n", 1000, 1000, &s, &d),
+        0);
     assert_int_equal(s->cold.mode, YS_COLD_HEADER);
     assert_string_equal(s->cold.header, "X-Cold-Start");
     assert_string_equal(s->cold.value, "true");

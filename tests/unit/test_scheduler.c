@@ -105,6 +105,10 @@ static int slow_start(struct ys_probe_env *env, const struct ys_check *check,
     ys_probe_base_init(&p->super, &slow_type, check, done, arg);
     uv_timer_init(env->loop, &p->timer);
     p->timer.data = p;
+    /* The loop's clock is cached at the start of its iteration; on a busy
+     * machine (valgrind) it can lag the start time the probe just took,
+     * and the timer would fire before slow_ms had really passed. */
+    uv_update_time(env->loop);
     uv_timer_start(&p->timer, slow_fire, (uint64_t)slow_ms, 0);
     *out = &p->super;
     return 0;

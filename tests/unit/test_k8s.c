@@ -1,0 +1,584 @@
+/*
+ * test_k8s.c - the Kubernetes kinds without a cluster: the kubeconfig
+ * reader (contexts, token, base64 *-data fields, relative paths, refused
+ * exec plugins, missing pieces), the kubernetes source and `cluster:`
+ * resolution through ys_config_load_string, one page's verdict (401, 403,
+ * Status documents, not a list), and the judges of k8s_nodes,
+ * k8s_workloads, flux, k8s_pvcs, k8s_certificates, k8s_condition and
+ * k8s_cronjobs on the recorded API
+ * lists in tests/data/k8s/.
+ */
+#include "config/diag.h"
+#include "config/model.h"
+#include "core/err.h"
+#include "core/result.h"
+#include "probe/k8s.h"
+#include "probe/probe.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config_fixture.h"
+
+static char tmpdir[] = "/tmp/ys-test-k8s-XXXXXX";
+
+static void write_file(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" */
+#define PEM_B64 "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
+#define PEM "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+#define KUBECONFIG                                                                                 \
+    "apiVersion: v1\n"                                                                             \
+    "kind: Config\n"                                                                               \
+    "current-context: admin\n"                                                                     \
+    "clusters:\n"                                                                                  \
+    "  - name: prod\n"                                                                             \
+    "    cluster:\n"                                                                               \
+    "      server: https://10.0.0.1:6443/\n"                                                       \
+    "      certificate-authority-data: " PEM_B64 "\n"                                              \
+    "  - name: lab\n"                                                                              \
+    "    cluster: { server: https://lab:6443, certificate-authority: pki/ca.crt }\n"               \
+    "users:\n"                                                                                     \
+    "  - name: admin\n"                                                                            \
+    "    user: { token: abc.def }\n"                                                               \
+    "  - name: certs\n"                                                                            \
+    "    user:\n"                                                                                  \
+    "      client-certificate-data: " PEM_B64 "\n"                                                 \
+    "      client-key: /etc/k/key.pem\n"                                                           \
+    "      client-certificate: ignored-when-data-is-given\n"                                       \
+    "  - name: plugin\n"                                                                           \
+    "    user: { exec: { command: aws, args: [eks, get-token] } }\n"                               \
+    "  - name: halfcert\n"                                                                         \
+    "    user: { client-certificate: c.pem }\n"                                                    \
+    "contexts:\n"                                                                                  \
+    "  - { name: admin, context: { cluster: prod, user: admin } }\n"                               \
+    "  - { name: lab, context: { cluster: lab, user: certs } }\n"                                  \
+    "  - { name: plugin, context: { cluster: prod, user: plugin } }\n"                             \
+    "  - { name: half, context: { cluster: prod, user: halfcert } }\n"                             \
+    "  - { name: lost, context: { cluster: nowhere, user: admin } }\n"
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(tmpdir))
+        return -1;
+    write_file("kubeconfig", KUBECONFIG);
+    write_file("broken", "clusters: [\n");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/kubeconfig", tmpdir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/broken", tmpdir);
+    unlink(path);
+    rmdir(tmpdir);
+    return 0;
+}
+
+static void free_source(struct ys_source *s)
+{
+    free(s->url);
+    free(s->bearer_token);
+    free(s->ca_file);
+    free(s->token_file);
+    free(s->ca_pem);
+    free(s->cert_file);
+    free(s->key_file);
+    free(s->cert_pem);
+    free(s->key_pem);
+    memset(s, 0, sizeof *s);
+}
+
+static int kc(const char *ctx, struct ys_source *s, char *err, size_t cap)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/kubeconfig", tmpdir);
+    memset(s, 0, sizeof *s);
+    err[0] = '\0';
+    return ys_k8s_kubeconfig_load(path, ctx, s, err, cap);
+}
+
+static void test_kubeconfig_current_context(void **state)
+{
+    (void)state;
+    struct ys_source s;
+    char err[512];
+    assert_int_equal(kc(NULL, &s, err, sizeof err), 0);
+    assert_string_equal(s.url, "https://10.0.0.1:6443");
+    assert_string_equal(s.bearer_token, "abc.def");
+    assert_string_equal(s.ca_pem, PEM);
+    assert_null(s.ca_file);
+    assert_null(s.cert_file);
+    free_source(&s);
+}
+
+static void test_kubeconfig_named_context_paths(void **state)
+{
+    (void)state;
+    struct ys_source s;
+    char err[512], want[300];
+    assert_int_equal(kc("lab", &s, err, sizeof err), 0);
+    assert_string_equal(s.url, "https://lab:6443");
+    snprintf(want, sizeof want, "%s/pki/ca.crt", tmpdir); /* relative to the kubeconfig */
+    assert_string_equal(s.ca_file, want);
+    assert_string_equal(s.cert_pem, PEM); /* -data wins over the path */
+    assert_null(s.cert_file);
+    assert_string_equal(s.key_file, "/etc/k/key.pem");
+    assert_null(s.bearer_token);
+    free_source(&s);
+}
+
+static void test_kubeconfig_errors(void **state)
+{
+    (void)state;
+    struct ys_source s;
+    char err[512];
+    assert_int_equal(kc("plugin", &s, err, sizeof err), YS_ECONFIG);
+    assert_non_null(strstr(err, "user 'plugin' uses an exec or auth-provider plugin"));
+    free_source(&s);
+    assert_int_equal(kc("half", &s, err, sizeof err), YS_ECONFIG);
+    assert_non_null(strstr(err, "client certificate without its key"));
+    free_source(&s);
+    assert_int_equal(kc("lost", &s, err, sizeof err), YS_ECONFIG);
+    assert_non_null(strstr(err, "context 'lost' names no known cluster"));
+    free_source(&s);
+    assert_int_equal(kc("nope", &s, err, sizeof err), YS_ECONFIG);
+    assert_non_null(strstr(err, "has no context 'nope'"));
+    free_source(&s);
+
+    char path[256];
+    snprintf(path, sizeof path, "%s/broken", tmpdir);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ys_k8s_kubeconfig_load(path, NULL, &s, err, sizeof err), YS_ECONFIG);
+    assert_non_null(strstr(err, "kubeconfig "));
+    assert_non_null(strstr(err, "broken:"));
+    free_source(&s);
+}
+
+static void test_in_cluster(void **state)
+{
+    (void)state;
+    struct ys_source s = {0};
+    char err[256];
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    assert_int_equal(ys_k8s_in_cluster_load(&s, err, sizeof err), YS_ECONFIG);
+    assert_non_null(strstr(err, "KUBERNETES_SERVICE_HOST"));
+    setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
+    setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+    assert_int_equal(ys_k8s_in_cluster_load(&s, err, sizeof err), 0);
+    assert_string_equal(s.url, "https://[fd00::1]:443");
+    assert_string_equal(s.token_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+    assert_string_equal(s.ca_file, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+    free_source(&s);
+}
+
+static void test_config_cluster(void **state)
+{
+    (void)state;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "sources:\n"
+             "  - { name: prod, kind: kubernetes, kubeconfig: %s/kubeconfig, timeout: 3s }\n"
+             "  - { name: prom, kind: prometheus, url: 'http://p:9090' }\n"
+             "checks:\n"
+             "  - { name: n, kind: k8s_nodes, cluster: prod, selector: 'role in (a,b)' }\n"
+             "  - { name: w, kind: k8s_workloads, cluster: prod, namespace: shop,\n"
+             "      kinds: [daemonsets, deployments] }\n"
+             "  - { name: f, kind: flux, cluster: prod, kinds: [helmreleases] }\n",
+             tmpdir);
+    struct loaded l;
+    load(&l, yaml);
+    if (l.rc != 0)
+        dump(&l);
+    assert_int_equal(l.rc, 0);
+    const struct ys_check *n = &l.cfg->checks[0], *w = &l.cfg->checks[1], *f = &l.cfg->checks[2];
+    assert_ptr_equal(n->source, &l.cfg->sources[0]);
+    assert_int_equal(n->source->kind, YS_SOURCE_KUBERNETES);
+    assert_int_equal(n->source->timeout_ms, 3000);
+    const struct ys_k8s_spec *ns = n->spec, *ws = w->spec, *fs = f->spec;
+    assert_string_equal(ns->paths[0], "/api/v1/nodes");
+    assert_string_equal(ns->query, "labelSelector=role%20in%20%28a%2Cb%29");
+    assert_int_equal(ws->n_paths, 2);
+    assert_string_equal(ws->paths[0], "/apis/apps/v1/namespaces/shop/daemonsets");
+    assert_string_equal(ws->paths[1], "/apis/apps/v1/namespaces/shop/deployments");
+    assert_int_equal(fs->n_paths, 1);
+    assert_string_equal(fs->paths[0], "/apis/helm.toolkit.fluxcd.io/v2/helmreleases");
+    unload(&l);
+}
+
+/* The source's fingerprint follows the kubeconfig's contents, which are not
+ * in the config's own text, so a reload restarts the checks after a
+ * credential rotation. */
+static void test_fingerprint_follows_kubeconfig(void **state)
+{
+    (void)state;
+    char yaml[512], path[300];
+    snprintf(yaml, sizeof yaml, "sources:\n  - { name: p, kind: kubernetes, kubeconfig: %s/kc2 }\n",
+             tmpdir);
+    snprintf(path, sizeof path, "%s/kc2", tmpdir);
+    const char *kc1 = "current-context: c\n"
+                      "clusters: [{ name: k, cluster: { server: 'https://a:6443' } }]\n"
+                      "users: [{ name: u, user: { token: one } }]\n"
+                      "contexts: [{ name: c, context: { cluster: k, user: u } }]\n";
+    write_file("kc2", kc1);
+    struct loaded l;
+    load(&l, yaml);
+    assert_int_equal(l.rc, 0);
+    uint64_t fp1 = l.cfg->sources[0].fingerprint;
+    unload(&l);
+    load(&l, yaml);
+    assert_true(l.cfg->sources[0].fingerprint == fp1); /* same file, same hash */
+    unload(&l);
+    char kc2[512];
+    snprintf(kc2, sizeof kc2, "%s", kc1);
+    memcpy(strstr(kc2, "token: one"), "token: two", 10);
+    write_file("kc2", kc2);
+    load(&l, yaml);
+    assert_int_equal(l.rc, 0);
+    assert_string_equal(l.cfg->sources[0].bearer_token, "two");
+    assert_true(l.cfg->sources[0].fingerprint != fp1);
+    unload(&l);
+    unlink(path);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "sources:\n"
+             "  - { name: prom, kind: prometheus, url: 'http://p:9090' }\n"
+             "  - { name: k, kind: kubernetes }\n"
+             "  - { name: k2, kind: kubernetes, kubeconfig: /nonexistent/kc, in_cluster: true }\n"
+             "checks:\n"
+             "  - { name: a, kind: k8s_nodes, cluster: prom }\n"
+             "  - { name: b, kind: k8s_workloads, cluster: k, namespace: Bad_NS, kinds: [pods] }\n"
+             "  - { name: c, kind: flux }\n");
+    assert_int_equal(l.rc, YS_ECONFIG);
+    assert_diag(&l, 3, 5, "a kubernetes source needs kubeconfig: PATH or in_cluster: true");
+    assert_diag(&l, 4, 47, "use kubeconfig or in_cluster, not both");
+    assert_diag(&l, 6, 42, "cluster 'prom' of check 'a' is not a kubernetes source");
+    assert_diag(&l, 7, 60, "namespace 'Bad_NS' is not a Kubernetes name");
+    assert_diag(&l, 7, 75, "kinds: 'pods' is not deployments, statefulsets or daemonsets");
+    assert_diag(&l, 8, 5, "missing required field 'cluster'");
+    unload(&l);
+}
+
+static void test_page_parse(void **state)
+{
+    (void)state;
+    struct ys_result r;
+    const char *st =
+        "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"nodes is forbidden: "
+        "User \\\"x\\\" cannot list\",\"code\":403}";
+    ys_result_init(&r);
+    assert_null(ys_k8s_page_parse("prod", 403, st, strlen(st), &r));
+    assert_false(r.ok);
+    assert_int_equal(r.errclass, YS_EC_HTTP_STATUS);
+    assert_string_equal(r.message, "cluster prod: forbidden (403): the credentials lack list "
+                                   "permission: nodes is forbidden: User \"x\" cannot list");
+    ys_result_init(&r);
+    assert_null(ys_k8s_page_parse("prod", 401, "", 0, &r));
+    assert_string_equal(r.message,
+                        "cluster prod: unauthorized (401): the credentials were refused");
+    ys_result_init(&r);
+    assert_null(ys_k8s_page_parse("prod", 200, "{\"kind\":\"Node\"}", 15, &r));
+    assert_string_equal(r.message, "cluster prod: the answer is not a list (no items)");
+    ys_result_init(&r);
+    assert_null(ys_k8s_page_parse("prod", 200, "<html>", 6, &r));
+    assert_int_equal(r.errclass, YS_EC_ASSERTION);
+    ys_result_init(&r);
+    json_t *doc = ys_k8s_page_parse("prod", 200, "{\"items\":[]}", 12, &r);
+    assert_non_null(doc);
+    assert_true(r.ok);
+    json_decref(doc);
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    assert_int_equal(ys_k8s_time("1970-01-02T00:00:01Z"), 86401000);
+    assert_int_equal(ys_k8s_time("2026-11-28T12:00:00Z"), 1795867200000LL);
+    assert_int_equal(ys_k8s_time("2026-11-28 12:00:00"), -1);
+    assert_int_equal(ys_k8s_time(NULL), -1);
+}
+
+/* A recorded list's items (owned). */
+static json_t *items_of(const char *file)
+{
+    const char *unit = strstr(__FILE__, "unit/test_k8s.c");
+    char path[4096];
+    snprintf(path, sizeof path, "%.*sdata/k8s/%s", unit ? (int)(unit - __FILE__) : 0, __FILE__,
+             file);
+    json_error_t e;
+    json_t *doc = json_load_file(path, 0, &e);
+    if (!doc)
+        fail_msg("cannot load %s: %s", path, e.text);
+    json_t *items = json_incref(json_object_get(doc, "items"));
+    json_decref(doc);
+    return items;
+}
+
+static void test_nodes_judge(void **state)
+{
+    (void)state;
+    json_t *all = items_of("nodes-page1.json"), *p2 = items_of("nodes-page2.json");
+    json_array_extend(all, p2);
+    json_decref(p2);
+    struct ys_k8s_nodes_spec s = {.base = {.n_paths = 1}, .min_ready_pct = 100};
+    struct ys_result r;
+    ys_result_init(&r);
+    ys_k8s_nodes_judge(&s, &all, 0, &r);
+    assert_false(r.ok);
+    assert_true(r.flags & YS_RF_HAS_VALUE);
+    assert_float_equal(r.value, 200.0 / 3, 1e-9);
+    assert_string_equal(r.message, "2 of 3 nodes Ready (66.7%, need 100%); not Ready: n3");
+    assert_string_equal(r.facts, "{\"nodes\":3,\"ready\":2}");
+    s.min_ready_pct = 66;
+    ys_result_init(&r);
+    ys_k8s_nodes_judge(&s, &all, 0, &r);
+    assert_true(r.ok);
+    json_array_clear(all);
+    ys_result_init(&r);
+    ys_k8s_nodes_judge(&s, &all, 0, &r);
+    assert_false(r.ok);
+    assert_string_equal(r.message, "no nodes matched");
+    assert_false(r.flags & YS_RF_HAS_VALUE);
+    json_decref(all);
+}
+
+static void test_workloads_judge(void **state)
+{
+    (void)state;
+    json_t *lists[2] = {items_of("deployments.json"), json_array()};
+    /* A DaemonSet short by one of four. */
+    json_array_append_new(lists[1], json_pack("{s:{s:s,s:s},s:{s:i,s:i}}", "metadata", "name",
+                                              "node-exporter", "namespace", "mon", "status",
+                                              "desiredNumberScheduled", 4, "numberAvailable", 3));
+    struct ys_k8s_workloads_spec s = {.base = {.n_paths = 2},
+                                      .kinds = {YS_K8S_DEPLOYMENT, YS_K8S_DAEMONSET}};
+    struct ys_result r;
+    ys_result_init(&r);
+    ys_k8s_workloads_judge(&s, lists, 0, &r);
+    assert_false(r.ok);
+    assert_string_equal(r.message, "2 of 4 workloads short of replicas: deployment shop/api 1/2, "
+                                   "daemonset mon/node-exporter 3/4");
+    assert_float_equal(r.value, 100.0 * 9 / 11, 1e-9);
+    assert_string_equal(r.facts, "{\"workloads\":4,\"short\":2}");
+    json_decref(lists[0]);
+    json_decref(lists[1]);
+}
+
+static void test_flux_judge(void **state)
+{
+    (void)state;
+    json_t *lists[2] = {items_of("kustomizations.json"), items_of("helmreleases.json")};
+    struct ys_flux_spec s = {.base = {.n_paths = 2}, .helm = {false, true}};
+    struct ys_result r;
+    ys_result_init(&r);
+    int64_t now = ys_k8s_time("2026-11-30T00:00:00Z");
+    ys_flux_judge(&s, lists, now, &r);
+    assert_false(r.ok);
+    assert_string_equal(r.message,
+                        "3 of 5 not reconciled: Kustomization flux-system/apps (Ready False: "
+                        "kustomize build failed: accumulating resources), Kustomization "
+                        "infra/infra (suspended), HelmRelease cache/redis (attempted 19.6.1, "
+                        "applied 19.6.0)");
+    /* The oldest good Ready: flux-system since 2026-11-28T12:00:00Z. */
+    assert_float_equal(r.value, 36 * 3600, 1e-9);
+    assert_string_equal(r.facts, "{\"objects\":5,\"failing\":3}");
+
+    /* HelmReleases alone: podinfo is fine once redis applied what it tried. */
+    json_t *redis = json_array_get(lists[1], 1);
+    json_t *h0 = json_array_get(json_object_get(json_object_get(redis, "status"), "history"), 0);
+    json_object_set_new(h0, "chartVersion", json_string("19.6.1"));
+    struct ys_flux_spec hs = {.base = {.n_paths = 1}, .helm = {true}};
+    ys_result_init(&r);
+    ys_flux_judge(&hs, &lists[1], now, &r);
+    assert_true(r.ok);
+    assert_float_equal(r.value, 10 * 86400, 1e-9); /* redis Ready since 11-20 */
+    json_decref(lists[0]);
+    json_decref(lists[1]);
+}
+
+static void test_pvcs_judge(void **state)
+{
+    (void)state;
+    json_t *l = items_of("pvcs.json");
+    struct ys_k8s_pvcs_spec s = {.base = {.n_paths = 1}};
+    struct ys_result r;
+    ys_result_init(&r);
+    ys_k8s_pvcs_judge(&s, &l, 0, &r);
+    assert_false(r.ok);
+    assert_string_equal(r.message, "1 of 3 claims not Bound: db/data-postgres-1 Pending");
+    assert_float_equal(r.value, 200.0 / 3, 1e-9);
+    assert_string_equal(r.facts, "{\"pvcs\":3,\"bound\":2}");
+    json_array_remove(l, 1);
+    ys_result_init(&r);
+    ys_k8s_pvcs_judge(&s, &l, 0, &r);
+    assert_true(r.ok);
+    assert_float_equal(r.value, 100, 1e-9);
+    json_decref(l);
+}
+
+static void test_certs_judge(void **state)
+{
+    (void)state;
+    json_t *l = items_of("certificates.json");
+    int64_t now = ys_k8s_time("2035-12-22T00:00:00Z"); /* shop-tls: 10 days left */
+    struct ys_k8s_certs_spec s = {.base = {.n_paths = 1}, .min_days = 14};
+    struct ys_result r;
+    ys_result_init(&r);
+    ys_k8s_certs_judge(&s, &l, now, &r);
+    assert_false(r.ok);
+    assert_string_equal(r.message, "2 of 3 certificates failing: shop/shop-tls (10.0 days left), "
+                                   "ops/admin-tls (Ready False: Issuing certificate as Secret "
+                                   "does not exist)");
+    assert_float_equal(r.value, 10, 1e-9);
+    assert_string_equal(r.facts, "{\"certificates\":3,\"failing\":2}");
+    /* Ten days is enough at min_days 7; admin-tls still fails. */
+    s.min_days = 7;
+    ys_result_init(&r);
+    ys_k8s_certs_judge(&s, &l, now, &r);
+    assert_string_equal(r.message, "1 of 3 certificates failing: ops/admin-tls (Ready False: "
+                                   "Issuing certificate as Secret does not exist)");
+    /* Expired: a negative value. */
+    ys_result_init(&r);
+    ys_k8s_certs_judge(&s, &l, ys_k8s_time("2036-01-03T00:00:00Z"), &r);
+    assert_float_equal(r.value, -2, 1e-9);
+    json_decref(l);
+}
+
+static void test_condition_config(void **state)
+{
+    (void)state;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "sources:\n"
+             "  - { name: prod, kind: kubernetes, kubeconfig: %s/kubeconfig }\n"
+             "checks:\n"
+             "  - { name: a, kind: k8s_condition, cluster: prod, path: /apis/x.io/v1/things,\n"
+             "      condition: Synced }\n"
+             "  - { name: b, kind: k8s_condition, cluster: prod, path: /api/v1/pods,\n"
+             "      field: status.phase, equals: True }\n"
+             "  - { name: c, kind: k8s_condition, cluster: prod, path: '/api/v1/pods?x=1',\n"
+             "      field: status.phase }\n"
+             "  - { name: d, kind: k8s_condition, cluster: prod, path: /api/v1/pods }\n",
+             tmpdir);
+    struct loaded l;
+    load(&l, yaml);
+    assert_int_equal(l.rc, YS_ECONFIG);
+    assert_diag(&l, 8, 58, "path must be an API list path");
+    assert_diag(&l, 8, 5, "missing required field 'equals'");
+    assert_diag(&l, 10, 5, "needs condition: TYPE or field: PATH");
+    unload(&l);
+    /* The two good ones alone load, equals defaulting to True. */
+    char *cut = strstr(yaml, "  - { name: c");
+    *cut = '\0';
+    load(&l, yaml);
+    if (l.rc != 0)
+        dump(&l);
+    assert_int_equal(l.rc, 0);
+    const struct ys_k8s_cond_spec *a = l.cfg->checks[0].spec, *b = l.cfg->checks[1].spec;
+    assert_string_equal(a->base.paths[0], "/apis/x.io/v1/things");
+    assert_string_equal(a->condition, "Synced");
+    assert_string_equal(a->equals, "True");
+    assert_string_equal(b->field, "status.phase");
+    assert_string_equal(b->equals, "True");
+    unload(&l);
+}
+
+static void test_condition_judge(void **state)
+{
+    (void)state;
+    json_t *l = items_of("deployments.json");
+    struct ys_k8s_cond_spec s = {
+        .base = {.n_paths = 1}, .condition = "Available", .equals = "True"};
+    struct ys_result r;
+    ys_result_init(&r);
+    ys_k8s_cond_judge(&s, &l, 0, &r);
+    assert_false(r.ok);
+    /* coredns has no conditions at all in the recording. */
+    assert_string_equal(r.message, "2 of 3 not Available=True: shop/api (False), "
+                                   "kube-system/coredns (missing)");
+    assert_float_equal(r.value, 100.0 / 3, 1e-9);
+    struct ys_k8s_cond_spec f = {.base = {.n_paths = 1}, .field = "spec.replicas", .equals = "2"};
+    ys_result_init(&r);
+    ys_k8s_cond_judge(&f, &l, 0, &r);
+    assert_string_equal(r.message, "1 of 3 not spec.replicas=2: shop/web (3)");
+    struct ys_k8s_cond_spec g = {.base = {.n_paths = 1},
+                                 .field = "status.conditions.0.reason",
+                                 .equals = "MinimumReplicasAvailable"};
+    ys_result_init(&r);
+    ys_k8s_cond_judge(&g, &l, 0, &r);
+    assert_string_equal(r.facts, "{\"objects\":3,\"passing\":1}");
+    json_decref(l);
+}
+
+static void test_cronjobs_judge(void **state)
+{
+    (void)state;
+    json_t *l = items_of("cronjobs.json");
+    int64_t now = ys_k8s_time("2026-11-30T00:00:00Z");
+    struct ys_k8s_cronjobs_spec s = {.base = {.n_paths = 1}, .max_age_ms = 25LL * 3600 * 1000};
+    struct ys_result r;
+    ys_result_init(&r);
+    ys_k8s_cronjobs_judge(&s, &l, now, &r);
+    assert_false(r.ok);
+    assert_string_equal(r.message, "3 of 4 CronJobs failing: backup/files-backup (last success "
+                                   "9d21h ago), shop/report (suspended), shop/cleanup (never "
+                                   "succeeded)");
+    /* The oldest last success, files-backup's: 9d 21h 18m 50s before now. */
+    assert_float_equal(r.value, 9 * 86400 + 21 * 3600 + 18 * 60 + 50, 1e-9);
+    assert_string_equal(r.facts, "{\"cronjobs\":4,\"failing\":3}");
+    s.max_age_ms = 10LL * 86400 * 1000; /* files-backup is young enough now */
+    ys_result_init(&r);
+    ys_k8s_cronjobs_judge(&s, &l, now, &r);
+    assert_string_equal(r.message, "2 of 4 CronJobs failing: shop/report (suspended), "
+                                   "shop/cleanup (never succeeded)");
+    json_decref(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kubeconfig_current_context),
+        cmocka_unit_test(test_kubeconfig_named_context_paths),
+        cmocka_unit_test(test_kubeconfig_errors),
+        cmocka_unit_test(test_in_cluster),
+        cmocka_unit_test(test_config_cluster),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_fingerprint_follows_kubeconfig),
+        cmocka_unit_test(test_page_parse),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_nodes_judge),
+        cmocka_unit_test(test_workloads_judge),
+        cmocka_unit_test(test_flux_judge),
+        cmocka_unit_test(test_pvcs_judge),
+        cmocka_unit_test(test_certs_judge),
+        cmocka_unit_test(test_condition_config),
+        cmocka_unit_test(test_condition_judge),
+        cmocka_unit_test(test_cronjobs_judge),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
