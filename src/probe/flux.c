@@ -36,17 +36,20 @@
 const char *const ys_flux_keys[] = {"cluster",        "namespace", "selector",
                                     "field_selector", "kinds",     NULL};
 
-static void add_path(struct ys_flux_spec *s, bool helm, const char *ns)
+static const char *const kind_names[] = {"kustomizations", "helmreleases", NULL};
+
+static void add_path(void *spec, size_t k, const char *ns)
 {
+    struct ys_flux_spec *s = spec;
+    bool helm = k == 1;
     for (size_t i = 0; i < s->base.n_paths; i++)
         if (s->helm[i] == helm)
             return; /* listed twice */
-    const char *group = helm ? "helm.toolkit.fluxcd.io/v2" : "kustomize.toolkit.fluxcd.io/v1";
+    const char *group =
+        helm ? "/apis/helm.toolkit.fluxcd.io/v2" : "/apis/kustomize.toolkit.fluxcd.io/v1";
     const char *res = helm ? "helmreleases" : "kustomizations";
     s->helm[s->base.n_paths] = helm;
-    s->base.paths[s->base.n_paths++] =
-        ns ? ys_xasprintf("/apis/%s/namespaces/%s/%s", group, ns, res)
-           : ys_xasprintf("/apis/%s/%s", group, res);
+    s->base.paths[s->base.n_paths++] = ys_k8s_list_path(group, ns, res);
 }
 
 int ys_flux_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
@@ -56,25 +59,8 @@ int ys_flux_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
     char *ns = NULL;
     ys_k8s_spec_common(c, "flux", &s->base, &ns, d);
     s->base.judge = ys_flux_judge;
-    const struct ys_node *kn = ys_node_get(c, "kinds");
-    struct ys_strlist kinds = {0};
-    if (kn && ys_cfg_strlist(kn, "kinds", &kinds, d) == 0) {
-        for (size_t i = 0; i < kinds.n; i++) {
-            if (strcmp(kinds.v[i], "kustomizations") == 0 ||
-                strcmp(kinds.v[i], "helmreleases") == 0)
-                add_path(s, kinds.v[i][0] == 'h', ns);
-            else
-                ys_diag_add(d, kn->line, kn->col,
-                            "kinds: '%s' is not kustomizations or helmreleases", kinds.v[i]);
-        }
-        if (kinds.n == 0)
-            ys_diag_add(d, kn->line, kn->col,
-                        "kinds must name kustomizations, helmreleases or both");
-    } else if (!kn) {
-        add_path(s, false, ns);
-        add_path(s, true, ns);
-    }
-    ys_strlist_free(&kinds);
+    ys_k8s_spec_kinds(c, kind_names, "kustomizations or helmreleases",
+                      "kustomizations, helmreleases or both", add_path, s, ns, d);
     free(ns);
     *spec = s;
     return d->n > before ? YS_ECONFIG : 0;
@@ -119,53 +105,25 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
         json_array_foreach(lists[p], i, obj)
         {
             total++;
-            char why[160], one[240];
+            char why[160], ref[320], one[512];
             judge_one(obj, s->helm[p], why, sizeof why);
             if (!why[0]) {
                 int64_t ltt;
                 ys_k8s_condition(obj, "Ready", &ltt, NULL);
-                if (ltt >= 0 && (oldest < 0 || ltt < oldest))
-                    oldest = ltt;
+                ys_k8s_min_time(&oldest, ltt);
                 continue;
             }
             failing++;
-            const char *ns = str(obj, "metadata", "namespace"),
-                       *name = str(obj, "metadata", "name");
-            snprintf(one, sizeof one, "%s %s/%s (%s)", s->helm[p] ? "HelmRelease" : "Kustomization",
-                     ns ? ns : "?", name ? name : "?", why);
+            ys_k8s_ref(obj, ref, sizeof ref);
+            snprintf(one, sizeof one, "%s %s (%s)", s->helm[p] ? "HelmRelease" : "Kustomization",
+                     ref, why);
             ys_k8s_name_list(names, sizeof names, one, &dropped);
         }
     }
     snprintf(r->facts, sizeof r->facts, "{\"objects\":%zu,\"failing\":%zu}", total, failing);
-    if (oldest >= 0) {
-        r->value = now_ms > oldest ? (double)(now_ms - oldest) / 1000.0 : 0;
-        r->flags |= YS_RF_HAS_VALUE;
-    }
-    if (total == 0) {
-        ys_result_fail(r, YS_EC_ASSERTION, "no Kustomizations or HelmReleases matched");
-        return;
-    }
-    if (failing == 0)
-        return;
-    char more[32] = "";
-    if (dropped)
-        snprintf(more, sizeof more, ", +%zu more", dropped);
-    ys_result_fail(r, YS_EC_ASSERTION, "%zu of %zu not reconciled: %s%s", failing, total, names,
-                   more);
+    ys_k8s_age_value(r, now_ms, oldest);
+    ys_k8s_verdict(r, total, "Kustomizations or HelmReleases", failing > 0, names, dropped,
+                   "%zu of %zu not reconciled", failing, total);
 }
 
-static int flux_parse(const struct ys_node *check, const struct ys_check *base, void **spec,
-                      struct ys_diag *d)
-{
-    (void)base;
-    return ys_flux_parse(check, spec, d);
-}
-
-const struct ys_probe_type ys_probe_flux = {
-    .name = "flux",
-    .keys = ys_flux_keys,
-    .parse = flux_parse,
-    .free_spec = ys_k8s_spec_free,
-    .start = ys_k8s_probe_start,
-    .cancel = ys_k8s_probe_cancel,
-};
+YS_K8S_PROBE_TYPE(ys_probe_flux, "flux", ys_flux_keys, ys_flux_parse, ys_k8s_spec_free);

@@ -103,6 +103,59 @@ const char *ys_k8s_condition(const json_t *obj, const char *type, int64_t *ltt, 
  * the rest for a "+N more" the caller adds. */
 void ys_k8s_name_list(char *out, size_t cap, const char *name, size_t *dropped);
 
+/* "/api/v1/pvcs" style list path: prefix/resource, or
+ * prefix/namespaces/ns/resource when ns is not NULL. Owned. */
+char *ys_k8s_list_path(const char *prefix, const char *ns, const char *resource);
+/* The parse start of a kind with one list: the common keys into b, its
+ * path (ys_k8s_list_path) and judge. Errors go to d. */
+void ys_k8s_spec_one(const struct ys_node *c, const char *kind, struct ys_k8s_spec *b,
+                     const char *prefix, const char *resource, ys_k8s_judge_fn judge,
+                     struct ys_diag *d);
+/* Adds the list of kind k (an index into the names given to
+ * ys_k8s_spec_kinds) to spec, once. */
+typedef void (*ys_k8s_add_fn)(void *spec, size_t k, const char *ns);
+/* Reads c's optional `kinds`: each entry one of names (NULL-ended), added
+ * with add(spec, its index, ns); without the key, every one in order.
+ * Diagnostics: "kinds: 'X' is not <choices>", "kinds must name <empty>". */
+void ys_k8s_spec_kinds(const struct ys_node *c, const char *const *names, const char *choices,
+                       const char *empty, ys_k8s_add_fn add, void *spec, const char *ns,
+                       struct ys_diag *d);
+/* The value of r: v, and that r has one. */
+void ys_k8s_value(struct ys_result *r, double v);
+/* "namespace/name" of obj's metadata in out, "?" for either when missing.
+ * 320 bytes hold any (63 + 1 + 253); a line built from it longer than the
+ * judge's names buffer is dropped by ys_k8s_name_list whole, so its own
+ * size does not change the message. */
+void ys_k8s_ref(const json_t *obj, char *out, size_t cap);
+/* Lowers *min to t (epoch ms) when t is set (>= 0) and earlier. */
+void ys_k8s_min_time(int64_t *min, int64_t t);
+/* The value "seconds since oldest" (0 when in the future), if oldest >= 0. */
+void ys_k8s_age_value(struct ys_result *r, int64_t now_ms, int64_t oldest);
+/* Every kind's verdict: fails r with "no <plural> matched" when total is
+ * 0; else, when failed, with fmt's head followed by ": names" and
+ * ", +N more" for the dropped names. The caller writes facts and value. */
+void ys_k8s_verdict(struct ys_result *r, size_t total, const char *plural, bool failed,
+                    const char *names, size_t dropped, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* The struct ys_probe_type of a kind: its parse behind the registry's
+ * signature, the shared runner. */
+#define YS_K8S_PROBE_TYPE(var, kind, keys_, parse_fn, free_fn)                                     \
+    static int var##_parse(const struct ys_node *check, const struct ys_check *base, void **spec,  \
+                           struct ys_diag *d)                                                      \
+    {                                                                                              \
+        (void)base;                                                                                \
+        return parse_fn(check, spec, d);                                                           \
+    }                                                                                              \
+    const struct ys_probe_type var = {                                                             \
+        .name = kind,                                                                              \
+        .keys = keys_,                                                                             \
+        .parse = var##_parse,                                                                      \
+        .free_spec = free_fn,                                                                      \
+        .start = ys_k8s_probe_start,                                                               \
+        .cancel = ys_k8s_probe_cancel,                                                             \
+    }
+
 /* The probe runner the kinds share (k8s_probe.c): start and cancel of
  * every kind's struct ys_probe_type. */
 int ys_k8s_probe_start(struct ys_probe_env *env, const struct ys_check *check,

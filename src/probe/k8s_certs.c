@@ -32,13 +32,8 @@ int ys_k8s_certs_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
 {
     size_t before = d->n;
     struct ys_k8s_certs_spec *s = ys_xcalloc(1, sizeof *s);
-    char *ns = NULL;
-    ys_k8s_spec_common(c, "k8s_certificates", &s->base, &ns, d);
-    s->base.paths[s->base.n_paths++] =
-        ns ? ys_xasprintf("/apis/cert-manager.io/v1/namespaces/%s/certificates", ns)
-           : ys_xstrdup("/apis/cert-manager.io/v1/certificates");
-    s->base.judge = ys_k8s_certs_judge;
-    free(ns);
+    ys_k8s_spec_one(c, "k8s_certificates", &s->base, "/apis/cert-manager.io/v1", "certificates",
+                    ys_k8s_certs_judge, d);
     s->min_days = 14;
     const struct ys_node *m = ys_node_get(c, "min_days");
     if (m && ys_cfg_double(m, "min_days", &s->min_days, d) == 0 &&
@@ -61,8 +56,7 @@ void ys_k8s_certs_judge(const void *spec, json_t *const *lists, int64_t now_ms, 
         const char *ready = ys_k8s_condition(cert, "Ready", NULL, &msg);
         int64_t na = ys_k8s_time(
             json_string_value(json_object_get(json_object_get(cert, "status"), "notAfter")));
-        if (na >= 0 && (soonest < 0 || na < soonest))
-            soonest = na;
+        ys_k8s_min_time(&soonest, na);
         char why[96] = "";
         if (!ready || strcmp(ready, "True") != 0)
             snprintf(why, sizeof why, "Ready %s%s%.48s", ready ? ready : "missing", msg ? ": " : "",
@@ -72,43 +66,17 @@ void ys_k8s_certs_judge(const void *spec, json_t *const *lists, int64_t now_ms, 
         if (!why[0])
             continue;
         failing++;
-        const json_t *md = json_object_get(cert, "metadata");
-        const char *ns = json_string_value(json_object_get(md, "namespace"));
-        const char *name = json_string_value(json_object_get(md, "name"));
-        char one[192];
-        snprintf(one, sizeof one, "%s/%s (%s)", ns ? ns : "?", name ? name : "?", why);
+        char ref[320], one[512];
+        ys_k8s_ref(cert, ref, sizeof ref);
+        snprintf(one, sizeof one, "%s (%s)", ref, why);
         ys_k8s_name_list(names, sizeof names, one, &dropped);
     }
     snprintf(r->facts, sizeof r->facts, "{\"certificates\":%zu,\"failing\":%zu}", total, failing);
-    if (soonest >= 0) {
-        r->value = (double)(soonest - now_ms) / 86400000.0;
-        r->flags |= YS_RF_HAS_VALUE;
-    }
-    if (total == 0) {
-        ys_result_fail(r, YS_EC_ASSERTION, "no Certificates matched");
-        return;
-    }
-    if (failing == 0)
-        return;
-    char more[32] = "";
-    if (dropped)
-        snprintf(more, sizeof more, ", +%zu more", dropped);
-    ys_result_fail(r, YS_EC_ASSERTION, "%zu of %zu certificates failing: %s%s", failing, total,
-                   names, more);
+    if (soonest >= 0)
+        ys_k8s_value(r, (double)(soonest - now_ms) / 86400000.0);
+    ys_k8s_verdict(r, total, "Certificates", failing > 0, names, dropped,
+                   "%zu of %zu certificates failing", failing, total);
 }
 
-static int certs_parse(const struct ys_node *check, const struct ys_check *base, void **spec,
-                       struct ys_diag *d)
-{
-    (void)base;
-    return ys_k8s_certs_parse(check, spec, d);
-}
-
-const struct ys_probe_type ys_probe_k8s_certificates = {
-    .name = "k8s_certificates",
-    .keys = ys_k8s_certs_keys,
-    .parse = certs_parse,
-    .free_spec = ys_k8s_spec_free,
-    .start = ys_k8s_probe_start,
-    .cancel = ys_k8s_probe_cancel,
-};
+YS_K8S_PROBE_TYPE(ys_probe_k8s_certificates, "k8s_certificates", ys_k8s_certs_keys,
+                  ys_k8s_certs_parse, ys_k8s_spec_free);

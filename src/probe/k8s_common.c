@@ -1,6 +1,7 @@
 /*
  * k8s_common.c - what the Kubernetes kinds share (k8s.h): one page's
- * verdict, the common spec keys, timestamps and conditions. Pure.
+ * verdict, the common spec keys and list paths, timestamps, conditions
+ * and the shape of a kind's verdict. Pure.
  */
 #include "probe/k8s.h"
 
@@ -12,6 +13,7 @@
 #include "core/xalloc.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,4 +157,93 @@ void ys_k8s_spec_free(void *spec)
         return;
     ys_k8s_spec_base_free(spec);
     free(spec);
+}
+
+char *ys_k8s_list_path(const char *prefix, const char *ns, const char *resource)
+{
+    return ns ? ys_xasprintf("%s/namespaces/%s/%s", prefix, ns, resource)
+              : ys_xasprintf("%s/%s", prefix, resource);
+}
+
+void ys_k8s_spec_one(const struct ys_node *c, const char *kind, struct ys_k8s_spec *b,
+                     const char *prefix, const char *resource, ys_k8s_judge_fn judge,
+                     struct ys_diag *d)
+{
+    char *ns = NULL;
+    ys_k8s_spec_common(c, kind, b, &ns, d);
+    b->paths[b->n_paths++] = ys_k8s_list_path(prefix, ns, resource);
+    b->judge = judge;
+    free(ns);
+}
+
+void ys_k8s_spec_kinds(const struct ys_node *c, const char *const *names, const char *choices,
+                       const char *empty, ys_k8s_add_fn add, void *spec, const char *ns,
+                       struct ys_diag *d)
+{
+    const struct ys_node *kn = ys_node_get(c, "kinds");
+    struct ys_strlist kinds = {0};
+    if (kn && ys_cfg_strlist(kn, "kinds", &kinds, d) == 0) {
+        for (size_t i = 0; i < kinds.n; i++) {
+            size_t k = 0;
+            while (names[k] && strcmp(names[k], kinds.v[i]) != 0)
+                k++;
+            if (names[k])
+                add(spec, k, ns);
+            else
+                ys_diag_add(d, kn->line, kn->col, "kinds: '%s' is not %s", kinds.v[i], choices);
+        }
+        if (kinds.n == 0)
+            ys_diag_add(d, kn->line, kn->col, "kinds must name %s", empty);
+    } else if (!kn) {
+        for (size_t k = 0; names[k]; k++)
+            add(spec, k, ns);
+    }
+    ys_strlist_free(&kinds);
+}
+
+void ys_k8s_value(struct ys_result *r, double v)
+{
+    r->value = v;
+    r->flags |= YS_RF_HAS_VALUE;
+}
+
+void ys_k8s_ref(const json_t *obj, char *out, size_t cap)
+{
+    const json_t *md = json_object_get(obj, "metadata");
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *name = json_string_value(json_object_get(md, "name"));
+    snprintf(out, cap, "%s/%s", ns ? ns : "?", name ? name : "?");
+}
+
+void ys_k8s_min_time(int64_t *min, int64_t t)
+{
+    if (t >= 0 && (*min < 0 || t < *min))
+        *min = t;
+}
+
+void ys_k8s_age_value(struct ys_result *r, int64_t now_ms, int64_t oldest)
+{
+    if (oldest >= 0)
+        ys_k8s_value(r, now_ms > oldest ? (double)(now_ms - oldest) / 1000.0 : 0);
+}
+
+void ys_k8s_verdict(struct ys_result *r, size_t total, const char *plural, bool failed,
+                    const char *names, size_t dropped, const char *fmt, ...)
+{
+    if (total == 0) {
+        ys_result_fail(r, YS_EC_ASSERTION, "no %s matched", plural);
+        return;
+    }
+    if (!failed)
+        return;
+    /* head is cut where the message would be, so the result reads the same
+     * as one snprintf of the whole. */
+    char head[YS_RESULT_MSG_MAX], more[32] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    if (dropped)
+        snprintf(more, sizeof more, ", +%zu more", dropped);
+    ys_result_fail(r, YS_EC_ASSERTION, "%s: %s%s", head, names, more);
 }

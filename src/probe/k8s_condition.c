@@ -157,33 +157,12 @@ void ys_k8s_cond_judge(const void *spec, json_t *const *lists, int64_t now_ms, s
         ys_k8s_name_list(names, sizeof names, one, &dropped);
     }
     snprintf(r->facts, sizeof r->facts, "{\"objects\":%zu,\"passing\":%zu}", total, passing);
-    if (total == 0) {
-        ys_result_fail(r, YS_EC_ASSERTION, "no objects matched");
-        return;
-    }
-    r->value = 100.0 * (double)passing / (double)total;
-    r->flags |= YS_RF_HAS_VALUE;
-    if (passing == total)
-        return;
-    char more[32] = "";
-    if (dropped)
-        snprintf(more, sizeof more, ", +%zu more", dropped);
-    ys_result_fail(r, YS_EC_ASSERTION, "%zu of %zu not %.40s=%.32s: %s%s", total - passing, total,
-                   s->condition ? s->condition : s->field, s->equals, names, more);
+    if (total > 0)
+        ys_k8s_value(r, 100.0 * (double)passing / (double)total);
+    ys_k8s_verdict(r, total, "objects", passing != total, names, dropped,
+                   "%zu of %zu not %.40s=%.32s", total - passing, total,
+                   s->condition ? s->condition : s->field, s->equals);
 }
 
-static int cond_parse(const struct ys_node *check, const struct ys_check *base, void **spec,
-                      struct ys_diag *d)
-{
-    (void)base;
-    return ys_k8s_cond_parse(check, spec, d);
-}
-
-const struct ys_probe_type ys_probe_k8s_condition = {
-    .name = "k8s_condition",
-    .keys = ys_k8s_cond_keys,
-    .parse = cond_parse,
-    .free_spec = ys_k8s_cond_free,
-    .start = ys_k8s_probe_start,
-    .cancel = ys_k8s_probe_cancel,
-};
+YS_K8S_PROBE_TYPE(ys_probe_k8s_condition, "k8s_condition", ys_k8s_cond_keys, ys_k8s_cond_parse,
+                  ys_k8s_cond_free);

@@ -37,13 +37,8 @@ int ys_k8s_cronjobs_parse(const struct ys_node *c, void **spec, struct ys_diag *
 {
     size_t before = d->n;
     struct ys_k8s_cronjobs_spec *s = ys_xcalloc(1, sizeof *s);
-    char *ns = NULL;
-    ys_k8s_spec_common(c, "k8s_cronjobs", &s->base, &ns, d);
-    s->base.paths[s->base.n_paths++] =
-        ns ? ys_xasprintf("/apis/batch/v1/namespaces/%s/cronjobs", ns)
-           : ys_xstrdup("/apis/batch/v1/cronjobs");
-    s->base.judge = ys_k8s_cronjobs_judge;
-    free(ns);
+    ys_k8s_spec_one(c, "k8s_cronjobs", &s->base, "/apis/batch/v1", "cronjobs",
+                    ys_k8s_cronjobs_judge, d);
     s->max_age_ms = DEFAULT_MAX_AGE_MS;
     const struct ys_node *m = ys_node_get(c, "max_age");
     if (m)
@@ -64,8 +59,7 @@ void ys_k8s_cronjobs_judge(const void *spec, json_t *const *lists, int64_t now_m
     {
         const json_t *st = json_object_get(cj, "status");
         int64_t last = ys_k8s_time(json_string_value(json_object_get(st, "lastSuccessfulTime")));
-        if (last >= 0 && (oldest < 0 || last < oldest))
-            oldest = last;
+        ys_k8s_min_time(&oldest, last);
         char why[64] = "", age[32];
         if (json_is_true(json_object_get(json_object_get(cj, "spec"), "suspend"))) {
             snprintf(why, sizeof why, "suspended");
@@ -82,43 +76,16 @@ void ys_k8s_cronjobs_judge(const void *spec, json_t *const *lists, int64_t now_m
         if (!why[0])
             continue;
         failing++;
-        const json_t *md = json_object_get(cj, "metadata");
-        const char *ns = json_string_value(json_object_get(md, "namespace"));
-        const char *name = json_string_value(json_object_get(md, "name"));
-        char one[192];
-        snprintf(one, sizeof one, "%s/%s (%s)", ns ? ns : "?", name ? name : "?", why);
+        char ref[320], one[512];
+        ys_k8s_ref(cj, ref, sizeof ref);
+        snprintf(one, sizeof one, "%s (%s)", ref, why);
         ys_k8s_name_list(names, sizeof names, one, &dropped);
     }
     snprintf(r->facts, sizeof r->facts, "{\"cronjobs\":%zu,\"failing\":%zu}", total, failing);
-    if (oldest >= 0) {
-        r->value = now_ms > oldest ? (double)(now_ms - oldest) / 1000.0 : 0;
-        r->flags |= YS_RF_HAS_VALUE;
-    }
-    if (total == 0) {
-        ys_result_fail(r, YS_EC_ASSERTION, "no CronJobs matched");
-        return;
-    }
-    if (failing == 0)
-        return;
-    char more[32] = "";
-    if (dropped)
-        snprintf(more, sizeof more, ", +%zu more", dropped);
-    ys_result_fail(r, YS_EC_ASSERTION, "%zu of %zu CronJobs failing: %s%s", failing, total, names,
-                   more);
+    ys_k8s_age_value(r, now_ms, oldest);
+    ys_k8s_verdict(r, total, "CronJobs", failing > 0, names, dropped, "%zu of %zu CronJobs failing",
+                   failing, total);
 }
 
-static int cronjobs_parse(const struct ys_node *check, const struct ys_check *base, void **spec,
-                          struct ys_diag *d)
-{
-    (void)base;
-    return ys_k8s_cronjobs_parse(check, spec, d);
-}
-
-const struct ys_probe_type ys_probe_k8s_cronjobs = {
-    .name = "k8s_cronjobs",
-    .keys = ys_k8s_cronjobs_keys,
-    .parse = cronjobs_parse,
-    .free_spec = ys_k8s_spec_free,
-    .start = ys_k8s_probe_start,
-    .cancel = ys_k8s_probe_cancel,
-};
+YS_K8S_PROBE_TYPE(ys_probe_k8s_cronjobs, "k8s_cronjobs", ys_k8s_cronjobs_keys,
+                  ys_k8s_cronjobs_parse, ys_k8s_spec_free);

@@ -63,35 +63,13 @@ void ys_k8s_nodes_judge(const void *spec, json_t *const *lists, int64_t now_ms, 
         ys_k8s_name_list(names, sizeof names, name ? name : "?", &dropped);
     }
     snprintf(r->facts, sizeof r->facts, "{\"nodes\":%zu,\"ready\":%zu}", total, ready);
-    if (total == 0) {
-        ys_result_fail(r, YS_EC_ASSERTION, "no nodes matched");
-        return;
-    }
-    double pct = 100.0 * (double)ready / (double)total;
-    r->value = pct;
-    r->flags |= YS_RF_HAS_VALUE;
-    if (pct >= s->min_ready_pct)
-        return;
-    char more[32] = "";
-    if (dropped)
-        snprintf(more, sizeof more, ", +%zu more", dropped);
-    ys_result_fail(r, YS_EC_ASSERTION,
-                   "%zu of %zu nodes Ready (%.1f%%, need %g%%); not Ready: %s%s", ready, total, pct,
-                   s->min_ready_pct, names, more);
+    double pct = total ? 100.0 * (double)ready / (double)total : 0;
+    if (total > 0)
+        ys_k8s_value(r, pct);
+    ys_k8s_verdict(r, total, "nodes", pct < s->min_ready_pct, names, dropped,
+                   "%zu of %zu nodes Ready (%.1f%%, need %g%%); not Ready", ready, total, pct,
+                   s->min_ready_pct);
 }
 
-static int nodes_parse(const struct ys_node *check, const struct ys_check *base, void **spec,
-                       struct ys_diag *d)
-{
-    (void)base;
-    return ys_k8s_nodes_parse(check, spec, d);
-}
-
-const struct ys_probe_type ys_probe_k8s_nodes = {
-    .name = "k8s_nodes",
-    .keys = ys_k8s_nodes_keys,
-    .parse = nodes_parse,
-    .free_spec = ys_k8s_spec_free,
-    .start = ys_k8s_probe_start,
-    .cancel = ys_k8s_probe_cancel,
-};
+YS_K8S_PROBE_TYPE(ys_probe_k8s_nodes, "k8s_nodes", ys_k8s_nodes_keys, ys_k8s_nodes_parse,
+                  ys_k8s_spec_free);

@@ -34,15 +34,15 @@ const char *const ys_k8s_workloads_keys[] = {"cluster",        "namespace", "sel
 static const char *const plural[] = {"deployments", "statefulsets", "daemonsets", NULL};
 static const char *const singular[] = {"deployment", "statefulset", "daemonset"};
 
-static void add_path(struct ys_k8s_workloads_spec *s, enum ys_k8s_workload k, const char *ns)
+static void add_path(void *spec, size_t k, const char *ns)
 {
+    struct ys_k8s_workloads_spec *s = spec;
+    enum ys_k8s_workload w = (enum ys_k8s_workload)k;
     for (size_t i = 0; i < s->base.n_paths; i++)
-        if (s->kinds[i] == k)
+        if (s->kinds[i] == w)
             return; /* listed twice */
-    s->kinds[s->base.n_paths] = k;
-    s->base.paths[s->base.n_paths++] =
-        ns ? ys_xasprintf("/apis/apps/v1/namespaces/%s/%s", ns, plural[k])
-           : ys_xasprintf("/apis/apps/v1/%s", plural[k]);
+    s->kinds[s->base.n_paths] = w;
+    s->base.paths[s->base.n_paths++] = ys_k8s_list_path("/apis/apps/v1", ns, plural[k]);
 }
 
 int ys_k8s_workloads_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
@@ -52,27 +52,8 @@ int ys_k8s_workloads_parse(const struct ys_node *c, void **spec, struct ys_diag 
     char *ns = NULL;
     ys_k8s_spec_common(c, "k8s_workloads", &s->base, &ns, d);
     s->base.judge = ys_k8s_workloads_judge;
-    const struct ys_node *kn = ys_node_get(c, "kinds");
-    struct ys_strlist kinds = {0};
-    if (kn && ys_cfg_strlist(kn, "kinds", &kinds, d) == 0) {
-        for (size_t i = 0; i < kinds.n; i++) {
-            size_t k = 0;
-            while (plural[k] && strcmp(plural[k], kinds.v[i]) != 0)
-                k++;
-            if (plural[k])
-                add_path(s, (enum ys_k8s_workload)k, ns);
-            else
-                ys_diag_add(d, kn->line, kn->col,
-                            "kinds: '%s' is not deployments, statefulsets or daemonsets",
-                            kinds.v[i]);
-        }
-        if (kinds.n == 0)
-            ys_diag_add(d, kn->line, kn->col, "kinds must name at least one workload kind");
-    } else if (!kn) {
-        for (size_t k = 0; plural[k]; k++)
-            add_path(s, (enum ys_k8s_workload)k, ns);
-    }
-    ys_strlist_free(&kinds);
+    ys_k8s_spec_kinds(c, plural, "deployments, statefulsets or daemonsets",
+                      "at least one workload kind", add_path, s, ns, d);
     free(ns);
     *spec = s;
     return d->n > before ? YS_ECONFIG : 0;
@@ -111,43 +92,19 @@ void ys_k8s_workloads_judge(const void *spec, json_t *const *lists, int64_t now_
             if (have >= want)
                 continue;
             shortn++;
-            const json_t *md = json_object_get(w, "metadata");
-            const char *wns = json_string_value(json_object_get(md, "namespace"));
-            const char *wname = json_string_value(json_object_get(md, "name"));
-            char one[192];
-            snprintf(one, sizeof one, "%s %s/%s %lld/%lld", singular[s->kinds[p]], wns ? wns : "?",
-                     wname ? wname : "?", (long long)have, (long long)want);
+            char ref[320], one[512];
+            ys_k8s_ref(w, ref, sizeof ref);
+            snprintf(one, sizeof one, "%s %s %lld/%lld", singular[s->kinds[p]], ref,
+                     (long long)have, (long long)want);
             ys_k8s_name_list(names, sizeof names, one, &dropped);
         }
     }
     snprintf(r->facts, sizeof r->facts, "{\"workloads\":%zu,\"short\":%zu}", total, shortn);
-    if (total == 0) {
-        ys_result_fail(r, YS_EC_ASSERTION, "no workloads matched");
-        return;
-    }
-    r->value = want_sum > 0 ? 100.0 * (double)have_sum / (double)want_sum : 100.0;
-    r->flags |= YS_RF_HAS_VALUE;
-    if (shortn == 0)
-        return;
-    char more[32] = "";
-    if (dropped)
-        snprintf(more, sizeof more, ", +%zu more", dropped);
-    ys_result_fail(r, YS_EC_ASSERTION, "%zu of %zu workloads short of replicas: %s%s", shortn,
-                   total, names, more);
+    if (total > 0)
+        ys_k8s_value(r, want_sum > 0 ? 100.0 * (double)have_sum / (double)want_sum : 100.0);
+    ys_k8s_verdict(r, total, "workloads", shortn > 0, names, dropped,
+                   "%zu of %zu workloads short of replicas", shortn, total);
 }
 
-static int workloads_parse(const struct ys_node *check, const struct ys_check *base, void **spec,
-                           struct ys_diag *d)
-{
-    (void)base;
-    return ys_k8s_workloads_parse(check, spec, d);
-}
-
-const struct ys_probe_type ys_probe_k8s_workloads = {
-    .name = "k8s_workloads",
-    .keys = ys_k8s_workloads_keys,
-    .parse = workloads_parse,
-    .free_spec = ys_k8s_spec_free,
-    .start = ys_k8s_probe_start,
-    .cancel = ys_k8s_probe_cancel,
-};
+YS_K8S_PROBE_TYPE(ys_probe_k8s_workloads, "k8s_workloads", ys_k8s_workloads_keys,
+                  ys_k8s_workloads_parse, ys_k8s_spec_free);
