@@ -44,7 +44,7 @@ static bool satisfies(const struct ys_promql_spec *s, double v)
     case YS_PQ_LT: return v < s->threshold;
     case YS_PQ_LE: return v <= s->threshold;
     case YS_PQ_EQ: return v == s->threshold;
-    case YS_PQ_NE: return v != s->threshold;
+    case YS_PQ_NE: return !isnan(v) && v != s->threshold; /* NaN satisfies nothing */
     case YS_PQ_NONE: return true;
     }
     return true;

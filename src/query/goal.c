@@ -171,6 +171,14 @@ static int add_cold(const struct ys_result *r, void *arg)
     /* Facts are our own one-line JSON of fixed shape: a search for the key
      * is enough, no JSON parser needed. */
     const char *w = cold ? strstr(r->facts, "\"warm_us\":") : NULL;
+    const char *ws = w ? strstr(r->facts, "\"warm_status\":") : NULL;
+    if (ws && (atoi(ws + 14) == 0 || atoi(ws + 14) >= 500))
+        w = NULL; /* the warm request failed: no warm latency */
+    /* Latencies are of probes that passed: a cold start that fails fast
+     * (refused, a quick 503) would otherwise pull the cold P50 down. Its
+     * failure counts in the check's availability instead. */
+    if (!r->ok && !(a->warm && w))
+        return 0;
     if (!a->warm && cold)
         ys_sketch_add(a->sk, (double)r->duration_us, 1);
     else if (a->warm && w)

@@ -313,6 +313,9 @@ static void test_nan_inf(void **state)
     assert_false(r.ok);
     assert_false(r.flags & YS_RF_HAS_VALUE);
     assert_string_equal(r.message, "value nan does not satisfy > 0");
+    /* not even "!= 0" (NaN compares unequal to everything in C) */
+    r = judge("!= 0", YS_PQ_ALL, 200, nan1);
+    assert_false(r.ok);
 }
 
 static void test_malformed(void **state)
