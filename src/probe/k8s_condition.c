@@ -67,6 +67,11 @@ int ys_k8s_cond_parse(const struct ys_node *c, void **spec, struct ys_diag *d)
                     "path must be an API list path such as /api/v1/namespaces/NS/pods or "
                     "/apis/GROUP/VERSION/RESOURCE (no query), not '%s'",
                     path);
+    else if (path && (strstr(path, "/secrets") != NULL))
+        /* a field's value is quoted in messages, which are stored and sent */
+        ys_diag_add(d, p->line, p->col,
+                    "path: Secrets are not read (their values would end up in messages), "
+                    "not '%s'", path);
     else if (path)
         s->base.paths[s->base.n_paths++] = ys_xstrdup(path);
     free(path);

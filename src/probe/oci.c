@@ -417,6 +417,16 @@ static void challenged(struct oci_probe *p)
         finish(p);
         return;
     }
+    /* The credentials go to the realm: never in clear text when the
+     * registry itself was reached over TLS. */
+    if (p->spec->username && strncmp(p->token_url, "http://", 7) == 0 &&
+        strncmp(p->url, "https://", 8) == 0) {
+        ys_result_fail(r, YS_EC_HTTP_STATUS,
+                       "HTTP 401 from %s: the token realm is plain http; not sending the "
+                       "credentials there", url_path(p));
+        finish(p);
+        return;
+    }
     p->in_token = true;
     issue(p, p->token_url);
 }

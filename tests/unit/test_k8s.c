@@ -483,12 +483,15 @@ static void test_condition_config(void **state)
              "      field: status.phase, equals: True }\n"
              "  - { name: c, kind: k8s_condition, cluster: prod, path: '/api/v1/pods?x=1',\n"
              "      field: status.phase }\n"
-             "  - { name: d, kind: k8s_condition, cluster: prod, path: /api/v1/pods }\n",
+             "  - { name: d, kind: k8s_condition, cluster: prod, path: /api/v1/pods }\n"
+             "  - { name: e, kind: k8s_condition, cluster: prod, path: /api/v1/secrets,\n"
+             "      field: data.password, equals: x }\n",
              tmpdir);
     struct loaded l;
     load(&l, yaml);
     assert_int_equal(l.rc, YS_ECONFIG);
     assert_diag(&l, 8, 58, "path must be an API list path");
+    assert_diag(&l, 11, 58, "Secrets are not read");
     assert_diag(&l, 8, 5, "missing required field 'equals'");
     assert_diag(&l, 10, 5, "needs condition: TYPE or field: PATH");
     unload(&l);
