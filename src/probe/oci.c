@@ -11,7 +11,7 @@
  * a failure found while starting a request, so done never runs before
  * start has returned.
  *
- * Authentication is what registries do: a request answered 401 with a
+ * Authentication (oci_auth.c) is what registries do: a request answered 401 with a
  * `Bearer realm=..,service=..,scope=..` challenge sends the client to the
  * realm for a token (with basic credentials if the check has them), and
  * the request is retried with it; a Basic challenge gets the credentials
@@ -34,6 +34,7 @@
 /* strverscmp is GNU: the build defines _GNU_SOURCE. */
 #include "probe/curl_multi.h"
 #include "probe/oci.h"
+#include "probe/oci_int.h"
 #include "probe/probe.h"
 
 #include "core/duration.h"
@@ -56,65 +57,10 @@ static const char accept_manifests[] = "Accept: application/vnd.oci.image.index.
                                        "application/vnd.oci.image.manifest.v1+json, "
                                        "application/vnd.docker.distribution.manifest.v2+json";
 
-enum step {
-    ST_TOKEN,
-    ST_TAGS,          /* a page of tags/list */
-    ST_CAND_MANIFEST, /* tag_pattern: a candidate's manifest */
-    ST_CAND_CHILD,    /* its image manifest, when it is an index */
-    ST_CAND_CONFIG,   /* its config blob, for `created` */
-    ST_MANIFEST,      /* the tag's manifest */
-    ST_CONFIG,        /* a single image's config, for its platform */
-    ST_SIG,
-    ST_SBOM,
-    ST_ATT,
-};
-
-struct oci_probe {
-    struct ys_probe super;
-    const struct ys_oci_spec *spec;
-    struct ys_curl_multi *multi;
-    CURL *easy; /* the request in flight, NULL between requests */
-    struct curl_slist *hdrs;
-    uv_timer_t timer;
-    bool over;
-    int closing;
-    /* the current request */
-    enum step step; /* what the main request is for */
-    char *url;      /* its URL, kept to retry after authentication */
-    bool head;
-    bool in_token; /* the request in flight is the token request */
-    char *token_url;
-    char *bearer;   /* "Authorization: Bearer ..." once we have a token */
-    bool use_basic; /* send the credentials on every request */
-    bool auth_tried;
-    /* the response */
-    long status;
-    char *body;
-    size_t body_len, body_cap;
-    bool too_big;
-    char *h_auth, *h_digest, *h_link, *h_ctype;
-    /* what was learned */
-    char *tag; /* the tag judged: spec->tag or the newest candidate */
-    char digest[80];
-    struct ys_strlist platforms;
-    bool manifest_done, config_done, tags_done, sig_done, sbom_done;
-    bool need_config;
-    char *config_digest;
-    int64_t n_tags;
-    unsigned pages;
-    bool signature, sbom;
-    struct ys_strlist cands;
-    size_t cand_i;
-    int64_t best_created_ms;
-    char *best_tag;
-};
-
 extern const struct ys_probe_type ys_probe_registry;
 
 static void advance(struct oci_probe *p);
-static void issue(struct oci_probe *p, const char *url);
 static void write_facts(struct oci_probe *p);
-static const char *url_path(const struct oci_probe *p);
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
@@ -173,7 +119,7 @@ static void teardown(struct oci_probe *p)
     uv_close((uv_handle_t *)&p->timer, on_close);
 }
 
-static void finish(struct oci_probe *p)
+void ys_oci_finish(struct oci_probe *p)
 {
     if (p->over)
         return;
@@ -191,15 +137,15 @@ static void on_timeout(uv_timer_t *t)
     ys_duration_format(p->super.check->timeout_ms, limit, sizeof limit);
     if (p->easy)
         ys_result_fail(&p->super.result, YS_EC_TIMEOUT, "timed out after %s waiting for %s", limit,
-                       url_path(p));
+                       ys_oci_url_path(p));
     else
         ys_result_fail(&p->super.result, YS_EC_TIMEOUT, "timed out after %s", limit);
-    finish(p);
+    ys_oci_finish(p);
 }
 
 static void on_deferred(uv_timer_t *t)
 {
-    finish(t->data);
+    ys_oci_finish(t->data);
 }
 
 /* Ends the probe after this callback returns (never inside start). */
@@ -250,7 +196,7 @@ static void on_response(CURL *easy, CURLcode code, void *arg);
 
 /* Sends url (the main request's or the token endpoint's). A failure to
  * start ends the probe on the next loop turn. */
-static void issue(struct oci_probe *p, const char *url)
+void ys_oci_issue(struct oci_probe *p, const char *url)
 {
     const struct ys_oci_spec *s = p->spec;
     free_response(p);
@@ -304,7 +250,7 @@ static void request(struct oci_probe *p, enum step st, char *url, bool head)
     p->url = url;
     p->head = head;
     p->in_token = false;
-    issue(p, url);
+    ys_oci_issue(p, url);
 }
 
 static char *manifest_url(struct oci_probe *p, const char *ref)
@@ -318,7 +264,7 @@ static char *blob_url(struct oci_probe *p, const char *digest)
 }
 
 /* The request's path, for messages: "/v2/org/api/manifests/v1". */
-static const char *url_path(const struct oci_probe *p)
+const char *ys_oci_url_path(const struct oci_probe *p)
 {
     const char *u = p->in_token ? p->token_url : p->url;
     const char *h = strstr(u, "://");
@@ -348,118 +294,8 @@ static void transport_failed(struct oci_probe *p, CURL *e, CURLcode code)
     case CURLE_SSL_CACERT_BADFILE: ec = YS_EC_TLS; break;
     default: break;
     }
-    ys_result_fail(&p->super.result, ec, "%s %s: %s", p->in_token ? "token" : "GET", url_path(p),
+    ys_result_fail(&p->super.result, ec, "%s %s: %s", p->in_token ? "token" : "GET", ys_oci_url_path(p),
                    why);
-}
-
-/* ---- authentication --------------------------------------------------------- */
-
-static char *token_url(struct oci_probe *p, const struct ys_oci_challenge *c)
-{
-    CURLU *u = curl_url();
-    if (!u)
-        abort();
-    char *out = NULL, *url = NULL;
-    char *scope =
-        c->scope ? ys_xstrdup(c->scope) : ys_xasprintf("repository:%s:pull", p->spec->repository);
-    char *q1 = c->service ? ys_xasprintf("service=%s", c->service) : NULL;
-    char *q2 = ys_xasprintf("scope=%s", scope);
-    if (curl_url_set(u, CURLUPART_URL, c->realm, 0) == CURLUE_OK &&
-        (!q1 ||
-         curl_url_set(u, CURLUPART_QUERY, q1, CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK) &&
-        curl_url_set(u, CURLUPART_QUERY, q2, CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK)
-        out = ys_xstrdup(url);
-    curl_free(url);
-    curl_url_cleanup(u);
-    free(scope);
-    free(q1);
-    free(q2);
-    return out;
-}
-
-/* A 401 on the main request: follow the challenge once. */
-static void challenged(struct oci_probe *p)
-{
-    struct ys_oci_challenge c;
-    struct ys_err err = {{0}};
-    struct ys_result *r = &p->super.result;
-    if (p->auth_tried) {
-        ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: %s", url_path(p),
-                       p->spec->username ? "credentials refused" : "anonymous access refused");
-        finish(p);
-        return;
-    }
-    p->auth_tried = true;
-    if (ys_oci_challenge_parse(p->h_auth, &c, &err) < 0) {
-        ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: %s", url_path(p), err.msg);
-        finish(p);
-        return;
-    }
-    if (c.scheme == YS_OCI_AUTH_BASIC) {
-        ys_oci_challenge_free(&c);
-        if (!p->spec->username) {
-            ys_result_fail(r, YS_EC_HTTP_STATUS,
-                           "HTTP 401 from %s: the registry wants a username and password",
-                           url_path(p));
-            finish(p);
-            return;
-        }
-        p->use_basic = true;
-        issue(p, p->url);
-        return;
-    }
-    free(p->token_url);
-    p->token_url = token_url(p, &c);
-    ys_oci_challenge_free(&c);
-    if (!p->token_url) {
-        ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: bad token realm", url_path(p));
-        finish(p);
-        return;
-    }
-    /* The credentials go to the realm: never in clear text when the
-     * registry itself was reached over TLS. */
-    if (p->spec->username && strncmp(p->token_url, "http://", 7) == 0 &&
-        strncmp(p->url, "https://", 8) == 0) {
-        ys_result_fail(r, YS_EC_HTTP_STATUS,
-                       "HTTP 401 from %s: the token realm is plain http; not sending the "
-                       "credentials there", url_path(p));
-        finish(p);
-        return;
-    }
-    p->in_token = true;
-    issue(p, p->token_url);
-}
-
-static void got_token(struct oci_probe *p)
-{
-    struct ys_result *r = &p->super.result;
-    /* The realm without its query (service and scope) names the endpoint. */
-    const char *realm = url_path(p);
-    int realm_len = (int)strcspn(realm, "?");
-    if (p->status != 200) {
-        ys_result_fail(r, YS_EC_HTTP_STATUS, "token endpoint %.*s answered HTTP %ld (%s)",
-                       realm_len, realm, p->status,
-                       p->spec->username ? "credentials refused" : "anonymous");
-        finish(p);
-        return;
-    }
-    json_error_t je;
-    json_t *root = json_loadb(p->body ? p->body : "", p->body_len, 0, &je);
-    const char *tok = json_string_value(json_object_get(root, "token"));
-    if (!tok || !tok[0])
-        tok = json_string_value(json_object_get(root, "access_token"));
-    if (!tok || !tok[0] || strpbrk(tok, "\r\n")) {
-        json_decref(root);
-        ys_result_fail(r, YS_EC_HTTP_STATUS, "token endpoint %.*s gave no token", realm_len, realm);
-        finish(p);
-        return;
-    }
-    free(p->bearer);
-    p->bearer = ys_xasprintf("Authorization: Bearer %s", tok);
-    json_decref(root);
-    p->in_token = false;
-    issue(p, p->url);
 }
 
 /* ---- conditions ---------------------------------------------------------------- */
@@ -531,8 +367,8 @@ static bool expect_ok(struct oci_probe *p, const char *what)
     if (p->status == 200)
         return true;
     ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: HTTP %ld from %s", what, p->status,
-                   url_path(p));
-    finish(p);
+                   ys_oci_url_path(p));
+    ys_oci_finish(p);
     return false;
 }
 
@@ -592,15 +428,15 @@ static void on_tags(struct oci_probe *p)
     struct ys_result *r = &p->super.result;
     if (p->status == 404) {
         ys_result_fail(r, YS_EC_ASSERTION, "repository %s not found", p->spec->repository);
-        finish(p);
+        ys_oci_finish(p);
         return;
     }
     if (!expect_ok(p, "tag list"))
         return;
     struct ys_strlist page = {0};
     if (ys_oci_tags_parse(p->body ? p->body : "", p->body_len, &page, &err) < 0) {
-        ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        finish(p);
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
+        ys_oci_finish(p);
         return;
     }
     p->n_tags += (int64_t)page.n;
@@ -645,8 +481,8 @@ static void on_cand(struct oci_probe *p)
     }
     struct ys_oci_manifest m;
     if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
-        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        finish(p);
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
+        ys_oci_finish(p);
         return;
     }
     if (m.is_index && m.children.n > 0) {
@@ -676,7 +512,7 @@ static void on_manifest(struct oci_probe *p)
     if (p->status == 404) {
         ys_result_fail(&p->super.result, YS_EC_ASSERTION, "tag not found: %s:%s",
                        p->spec->repository, p->tag);
-        finish(p);
+        ys_oci_finish(p);
         return;
     }
     if (!expect_ok(p, p->tag))
@@ -687,8 +523,8 @@ static void on_manifest(struct oci_probe *p)
         body_digest(p);
     struct ys_oci_manifest m;
     if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
-        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        finish(p);
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
+        ys_oci_finish(p);
         return;
     }
     p->manifest_done = true;
@@ -715,8 +551,8 @@ static void on_config(struct oci_probe *p)
     int64_t created;
     if (ys_oci_config_parse(p->body ? p->body : "", p->body_len, plat, sizeof plat, &created,
                             &err) < 0) {
-        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", url_path(p), err.msg);
-        finish(p);
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
+        ys_oci_finish(p);
         return;
     }
     if (plat[0])
@@ -731,8 +567,8 @@ static void on_attached(struct oci_probe *p)
 {
     if (p->status != 200 && p->status != 404) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "HTTP %ld from HEAD %s", p->status,
-                       url_path(p));
-        finish(p);
+                       ys_oci_url_path(p));
+        ys_oci_finish(p);
         return;
     }
     bool found = p->status == 200;
@@ -784,17 +620,17 @@ static void on_response(CURL *easy, CURLcode code, void *arg)
         r->status = (uint16_t)(p->status > 0 && p->status < 1000 ? p->status : 0);
     r->bytes += (int64_t)p->body_len;
     if (p->too_big)
-        ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: response larger than 4 MiB", url_path(p));
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: response larger than 4 MiB", ys_oci_url_path(p));
     if (code != CURLE_OK || p->too_big) {
-        finish(p);
+        ys_oci_finish(p);
         return;
     }
     if (p->in_token) {
-        got_token(p);
+        ys_oci_got_token(p);
         return;
     }
     if (p->status == 401) {
-        challenged(p);
+        ys_oci_challenged(p);
         return;
     }
     switch (p->step) {
@@ -864,7 +700,7 @@ static void verdict(struct oci_probe *p)
         r->value = (double)p->n_tags;
         r->flags |= YS_RF_HAS_VALUE;
     }
-    finish(p);
+    ys_oci_finish(p);
 }
 
 /* Starts the next request the spec still needs, or ends with a verdict. */
@@ -885,7 +721,7 @@ static void advance(struct oci_probe *p)
         if (!p->best_tag) {
             ys_result_fail(&p->super.result, YS_EC_ASSERTION, "no tag of %s matches %s",
                            s->repository, s->tag_pattern_text);
-            finish(p);
+            ys_oci_finish(p);
             return;
         }
         p->tag = ys_xstrdup(p->best_tag);
