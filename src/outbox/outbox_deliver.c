@@ -103,7 +103,22 @@ static void finish(struct ys_outbox *o, struct ys_outbox_nf *f, bool ok, int64_t
         finish_row(o, f, &row, ok, &err, now_ms);
 }
 
-int ys_outbox_start_http(struct ys_outbox *o, struct ys_outbox_nf *f, const json_t *const *events,
+/* Names the row and the attempt in headers, so a receiver can tell a
+ * retry after a failed attempt (same delivery, next attempt) from a new
+ * notification, and drop the copies at-least-once delivery may bring. */
+static void add_delivery_headers(struct ys_notify_http *req, const struct ys_outbox_row *row)
+{
+    char h[64];
+    snprintf(h, sizeof h, "X-Yardstick-Delivery: %lld", (long long)row->id);
+    req->headers = curl_slist_append(req->headers, h);
+    snprintf(h, sizeof h, "X-Yardstick-Attempt: %d", row->attempts + 1);
+    req->headers = curl_slist_append(req->headers, h);
+    if (!req->headers)
+        abort(); /* only when out of memory */
+}
+
+int ys_outbox_start_http(struct ys_outbox *o, struct ys_outbox_nf *f,
+                         const struct ys_outbox_row *row, const json_t *const *events,
                          size_t n_events, int64_t now_ms, struct ys_err *err)
 {
     const struct ys_notifier_ops *ops = f->conf->type->ops;
@@ -119,6 +134,8 @@ int ys_outbox_start_http(struct ys_outbox *o, struct ys_outbox_nf *f, const json
             free_attempt(o, at);
             return YS_EINVAL;
         }
+        if (row)
+            add_delivery_headers(&t->req, row);
         t->easy = curl_easy_init();
         if (!t->easy)
             abort(); /* only when out of memory */
@@ -161,7 +178,7 @@ int ys_outbox_start_row(struct ys_outbox *o, struct ys_outbox_nf *f,
         }
     } else {
         const json_t *one[1] = {ev};
-        rc = ys_outbox_start_http(o, f, one, 1, now_ms, err);
+        rc = ys_outbox_start_http(o, f, row, one, 1, now_ms, err);
     }
     json_decref(ev);
     if (rc == YS_EINVAL)

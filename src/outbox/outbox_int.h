@@ -210,8 +210,10 @@ int ys_outbox_start_row(struct ys_outbox *o, struct ys_outbox_nf *f,
 void ys_outbox_curl_done(struct ys_outbox *o, int64_t now_ms);
 /* Checks exec attempts: output, exit, timeout. */
 void ys_outbox_exec_poll(struct ys_outbox *o, int64_t now_ms);
-/* Starts an attempt of the HTTP kind of f over events (borrowed). */
-int ys_outbox_start_http(struct ys_outbox *o, struct ys_outbox_nf *f, const json_t *const *events,
+/* Starts an attempt of the HTTP kind of f over events (borrowed): one
+ * row's (its delivery headers added), or a re-post's (row NULL). */
+int ys_outbox_start_http(struct ys_outbox *o, struct ys_outbox_nf *f,
+                         const struct ys_outbox_row *row, const json_t *const *events,
                          size_t n_events, int64_t now_ms, struct ys_err *err);
 /* Abandons f's attempt in flight (the row stays as it is in the store). */
 void ys_outbox_abort(struct ys_outbox *o, struct ys_outbox_nf *f);

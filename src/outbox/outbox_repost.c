@@ -155,7 +155,7 @@ void ys_outbox_repost(struct ys_outbox *o, struct ys_outbox_nf *f, int64_t now_m
         return;
     }
     struct ys_err err = {{0}};
-    if (ys_outbox_start_http(o, f, events, n, now_ms, &err) < 0) {
+    if (ys_outbox_start_http(o, f, NULL, events, n, now_ms, &err) < 0) {
         ys_warn("notify", "notifier %s: cannot re-post %zu firing alert%s: %s", f->name, n,
                 n == 1 ? "" : "s", err.msg);
         f->repost_cursor = 0;
