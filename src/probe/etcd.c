@@ -24,6 +24,7 @@
  * Loop thread only.
  */
 #include "probe/curl_multi.h"
+#include "probe/curl_tls.h"
 #include "probe/etcd_spec.h"
 #include "probe/probe.h"
 
@@ -277,26 +278,6 @@ static CURLcode on_ssl_ctx(CURL *easy, void *ssl_ctx, void *arg)
     return CURLE_OK;
 }
 
-static void set_tls(CURL *e, struct endpoint_run *r, const struct ys_tls_spec *t)
-{
-    /* CAPATH NULL lets libcurl's CA cache keep the parsed store. */
-    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-    if (t->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
-    if (t->cert_file)
-        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
-    if (t->key_file)
-        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
-    if (t->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    /* A monitor measures the handshake: never resume a session. */
-    curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
-}
-
 /* Options set once per endpoint; each step changes only URL and method. */
 static void set_common(struct endpoint_run *r)
 {
@@ -309,7 +290,7 @@ static void set_common(struct endpoint_run *r)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     if (r->ep->https)
-        set_tls(e, r, &r->probe->spec->tls);
+        ys_curl_tls_options(e, &r->probe->spec->tls, on_ssl_ctx, r);
 }
 
 static void step_start(struct endpoint_run *r)

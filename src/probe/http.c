@@ -27,6 +27,7 @@
  * cancel: cleanup, done never runs. Loop thread only.
  */
 #include "probe/curl_multi.h"
+#include "probe/curl_tls.h"
 #include "probe/http_assert.h"
 #include "probe/http_spec.h"
 #include "probe/probe.h"
@@ -108,27 +109,6 @@ static const char *header_value(void *ctx, const char *name)
     return h->value;
 }
 
-static void set_tls_options(CURL *e, struct http_probe *p, const struct ys_tls_spec *t)
-{
-    /* CAPATH NULL lets libcurl's CA cache keep the parsed store between
-     * connections instead of re-reading it for every probe. */
-    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-    if (t->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
-    if (t->cert_file)
-        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
-    if (t->key_file)
-        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
-    if (t->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    /* A monitor measures the handshake: never resume a session. */
-    curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, p);
-}
-
 /* True when the URL's host is an IP address (nothing to resolve). */
 static bool url_host_is_ip(const char *url)
 {
@@ -201,7 +181,7 @@ static void set_options(CURL *e, struct http_probe *p, const struct ys_check *ch
     else if (s->method)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, s->method);
     if (s->https || s->follow_redirects)
-        set_tls_options(e, p, &s->tls);
+        ys_curl_tls_options(e, &s->tls, on_ssl_ctx, p);
 }
 
 static int32_t clamp_us(curl_off_t v)
