@@ -47,6 +47,7 @@ struct ys_condition {
     const char *subject;     /* check, SLO, goal or milestone name */
     long check;              /* index of the check, or -1 */
     bool active;
+    bool hold; /* not active, yet no sign of recovery: an open alert stays as it is */
     int level;
     const char *severity;    /* NULL: the rule's */
     const char *summary;     /* the default summary when the rule gives none */

@@ -304,7 +304,7 @@ void ys_alerts_set(struct ys_alerts *a, const struct ys_condition *c, int64_t no
     if (al->key[0])
         al->seen_pass = a->plan_pass;
     if (!c->active) {
-        if (al->key[0] && !al->resolving)
+        if (al->key[0] && !al->resolving && !c->hold)
             resolve_at(a, i, now_ms);
         return;
     }

@@ -46,8 +46,13 @@ static void check_down(struct ys_alerts *a, const struct ys_alert_rule *r,
     snprintf(summary, sizeof summary, "%s is down: %s", ck->name,
              res->message[0] ? res->message : "failing");
     json_t *labels = incident_open ? check_labels(ck) : NULL; /* only an opening needs them */
+    /* A failing result never resolves: after a kill -9 the alert can be
+     * resumed firing while the incident that opened it was still in the
+     * writer's queue, lost; the tracker then counts failures from zero,
+     * and resolving on them would announce the same outage twice. */
     struct ys_condition c = {.rule = r, .subject = ck->name, .check = idx,
-                             .active = incident_open, .summary = summary, .labels = labels};
+                             .active = incident_open, .hold = !res->ok, .summary = summary,
+                             .labels = labels};
     ys_alerts_set(a, &c, now_ms);
     json_decref(labels);
 }

@@ -154,6 +154,25 @@ static void test_check_down_lifecycle(void **state)
     assert_int_equal(ys_alerts_firing(f->a), 0);
 }
 
+/* A firing alert whose incident is not open (resumed after a kill -9
+ * that lost the incident in the writer's queue) stays firing while the
+ * check fails, and the incident that opens again is not news. */
+static void test_failing_never_resolves(void **state)
+{
+    struct fixture *f = *state;
+    feed(f, 0, false, true, T0);
+    assert_non_null(ys_alerts_find(f->a, "down/api"));
+    feed(f, 0, false, false, T0 + 1000); /* the tracker counts from zero again */
+    feed(f, 0, false, false, T0 + 2000);
+    assert_non_null(ys_alerts_find(f->a, "down/api"));
+    assert_int_equal(f->a->submitted[YS_EVENT_RESOLVED], 0);
+    feed(f, 0, false, true, T0 + 3000);
+    assert_int_equal(f->a->submitted[YS_EVENT_FIRING], 1);
+    feed(f, 0, true, false, T0 + 4000);
+    assert_null(ys_alerts_find(f->a, "down/api"));
+    assert_int_equal(f->a->submitted[YS_EVENT_RESOLVED], 1);
+}
+
 /* In a maintenance window the alert opens but tells nobody; when the
  * window ends it notifies if it still fires. An alert that opened and
  * closed inside the window says nothing at all. */
@@ -368,6 +387,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test_setup_teardown(test_check_down_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_never_resolves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maintenance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_levels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flapping_is_quiet, setup, teardown),
