@@ -28,6 +28,8 @@ static const struct command commands[] = {
     {"dns", ys_cmd_dns, "dns wait: block until every DNS server returns a value"},
     {"exec", ys_cmd_exec, "run a job and report its start, exit code and output to a heartbeat"},
     {"notify", ys_cmd_notify, "notify send: try a notifier with a test alert, or drain the outbox"},
+    {"rules", ys_cmd_rules, "print the SLOs as Prometheus recording and burn-rate alert rules"},
+    {"graph", ys_cmd_graph, "graph flux: print the Flux Kustomizations' dependsOn graph"},
 };
 
 static void usage(FILE *out)

@@ -30,6 +30,11 @@ int ys_cmd_dns(int argc, char **argv);
 int ys_cmd_exec(int argc, char **argv);
 /* `yardstick notify send`: try a notifier with a test alert (cmd_notify.c). */
 int ys_cmd_notify(int argc, char **argv);
+/* `yardstick rules`: the SLOs as Prometheus rules or a Sloth spec (cmd_rules.c). */
+int ys_cmd_rules(int argc, char **argv);
+/* `yardstick graph flux`: the Kustomizations' dependsOn graph as dot or
+ * Mermaid (cmd_graph.c). */
+int ys_cmd_graph(int argc, char **argv);
 
 /* Applies the --log-level and --log-format values every command accepts
  * (NULL: keep the default). Returns 0 or YS_EXIT_USAGE after printing why. */

@@ -33,6 +33,7 @@ static const char *measure_name(const struct ys_measure *m)
     case YS_MEASURE_SLO: return "slo";
     case YS_MEASURE_CHECK: return "check";
     case YS_MEASURE_SELECTOR: return "selector";
+    case YS_MEASURE_PROMQL: return "promql";
     default: return "manual";
     }
 }

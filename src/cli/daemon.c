@@ -29,6 +29,7 @@
 #include "live/state.h"
 #include "outbox/outbox.h"
 #include "probe/curl_multi.h"
+#include "remote/remote.h"
 #include "sched/scheduler.h"
 #include "store/writer.h"
 #include "web/web.h"
@@ -46,6 +47,7 @@ struct daemon {
     struct ys_heartbeats *heartbeats; /* heartbeat checks, fed by pings */
     struct ys_live_state *live; /* published for the HTTP server */
     struct ys_outbox *outbox;   /* delivers notifications (its own thread) */
+    struct ys_remote *remote;   /* Prometheus remote-write (its own thread); NULL: none */
     struct ys_alerts *alerts;   /* alert rules, on the loop */
     struct ys_web *web;         /* NULL when server.enabled is false */
     struct ys_config *cfg;
@@ -113,6 +115,7 @@ static void on_result(const struct ys_check *check, const struct ys_result *res,
         ys_info("probe", "check %s failed: %s: %s", check->name, ys_errclass_name(r->errclass),
                 r->message);
     ys_writer_push(d->writer, r);
+    ys_remote_push(d->remote, check, r);
     ys_live_incidents_feed(d->incidents, check, r);
     ys_alerts_feed_result(d->alerts, check, r,
                           ys_live_incidents_is_open(d->incidents, check->store_id), now);
@@ -174,6 +177,8 @@ static void reload_done(uv_work_t *w, int status)
     } else if (status == 0 && job->rc == 0) {
         if (strcmp(job->cfg->storage.path, d->cfg->storage.path) != 0)
             ys_warn("config", "storage changes take effect at the next restart");
+        if (ys_remote_config_changed(job->cfg, d->cfg))
+            ys_warn("config", "remote_write changes take effect at the next restart");
         if (server_changed(&job->cfg->server, &d->cfg->server))
             ys_warn("config", "server changes (listen, auth, limits) take effect at the next "
                               "restart; the server keeps its settings until then");
@@ -321,6 +326,7 @@ static void on_heartbeat_change(const struct ys_check *check, enum ys_hb_state s
 {
     struct daemon *d = arg;
     ys_alerts_feed_heartbeat(d->alerts, check, state, problem, now_ms);
+    ys_remote_push_heartbeat(d->remote, check, (int)state, now_ms);
 }
 
 /* The dashboard's address, for links in notifications. */
@@ -343,6 +349,18 @@ static int start_outbox(struct daemon *d)
     free(url);
     if (rc < 0)
         ys_error("notify", "%s: %s", d->cfg->storage.path, err.msg);
+    return rc;
+}
+
+/* The remote-write thread, which resumes what a previous run queued. */
+static int start_remote(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    char *dir = ys_remote_default_dir(d->cfg);
+    int rc = ys_remote_start(d->cfg, dir, &d->remote, &err);
+    if (rc < 0)
+        ys_error("remote", "%s: %s", dir, err.msg);
+    free(dir);
     return rc;
 }
 
@@ -390,7 +408,7 @@ static int start_web(struct daemon *d)
 static int start_services(struct daemon *d)
 {
     if (start_writer(d) < 0 || start_incidents(d) < 0 || start_heartbeats(d) < 0 ||
-        start_outbox(d) < 0)
+        start_outbox(d) < 0 || start_remote(d) < 0)
         return -1;
     d->live = ys_live_state_new(ys_wall_ms());
     ys_live_state_apply(d->live, d->cfg);
@@ -413,6 +431,7 @@ static void stop_services(struct daemon *d)
     ys_heartbeats_free(d->heartbeats); /* after the web server: it queues pings */
     ys_alerts_free(d->alerts);
     ys_outbox_stop(d->outbox);
+    ys_remote_stop(d->remote); /* after the loop: nothing pushes any more */
     ys_live_state_free(d->live);
     ys_writer_stop(d->writer);
     if (d->writer)

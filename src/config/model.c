@@ -43,10 +43,11 @@
 
 static const char *const top_keys[] = {
     "storage", "defaults",  "checks",  "slos",   "goals",   "milestones",
-    "actions", "alerts",    "notifiers", "sources", "server", "title", "maintenance", NULL,
+    "actions", "alerts",    "notifiers", "sources", "server", "title", "maintenance",
+    "remote_write", NULL,
 };
 
-static const char *const storage_keys[] = {"kind", "path", "retention", NULL};
+static const char *const storage_keys[] = {"kind", "path", "dsn", "retention", NULL};
 static const char *const retention_keys[] = {"raw", "minute", "hour", "day", NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "timezone",
                                             "evaluation_interval", NULL};
@@ -75,6 +76,7 @@ static void config_free(struct ys_config *c)
     ys_model_free_notifiers(c);
     ys_model_free_alerts(c);
     ys_model_free_sources(c);
+    ys_model_free_remote_write(c);
     free(c->defaults.timezone);
     ys_tz_free(&c->default_tz);
     free(c->index);
@@ -127,17 +129,36 @@ static void parse_storage(const struct ys_node *n, struct ys_storage_config *s, 
     const struct ys_node *kind = ys_node_get(n, "kind");
     char *k = NULL;
     if (ys_cfg_string(kind, "storage.kind", &k, d) == 0 && k) {
-        if (strcmp(k, "postgres") == 0) {
-            ys_diag_add(d, kind->line, kind->col, "storage kind 'postgres' is not supported yet");
-        } else if (strcmp(k, "sqlite") != 0) {
+        if (strcmp(k, "sqlite") != 0 && strcmp(k, "postgres") != 0) {
             const char *near = ys_cfg_nearest(k, storage_kinds);
-            ys_diag_add(d, kind->line, kind->col, "unknown storage kind '%s'%s%s%s", k,
-                        near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+            ys_diag_add(d, kind->line, kind->col,
+                        "unknown storage kind '%s' (known: sqlite, postgres)%s%s%s", k,
+                        near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+            free(k);
+        } else {
+            free(s->kind);
+            s->kind = k;
         }
-        free(k);
     }
+    bool pg = strcmp(s->kind, "postgres") == 0;
+    const struct ys_node *path_n = ys_node_get(n, "path"), *dsn_n = ys_node_get(n, "dsn");
     char *path = NULL;
-    if (ys_cfg_string(ys_node_get(n, "path"), "storage.path", &path, d) == 0 && path) {
+    /* The store's location: a file for sqlite, a libpq connection string
+     * for postgres (both reach the backend as ys_store_options.path). */
+    if (path_n && pg)
+        ys_diag_add(d, path_n->line, path_n->col,
+                    "storage.path is for kind sqlite; kind postgres takes dsn");
+    else if (dsn_n && !pg)
+        ys_diag_add(d, dsn_n->line, dsn_n->col,
+                    "storage.dsn is for kind postgres (add kind: postgres)");
+    else if (pg && !dsn_n)
+        ys_diag_add(d, kind->line, kind->col,
+                    "storage kind postgres needs dsn (a libpq connection string, such as "
+                    "\"${YARDSTICK_PG_DSN}\")");
+    else if (ys_cfg_string(pg ? dsn_n : path_n, pg ? "storage.dsn" : "storage.path", &path,
+                           d) == 0 && path) {
+        if (pg && !*path)
+            ys_diag_add(d, dsn_n->line, dsn_n->col, "storage.dsn is empty");
         free(s->path);
         s->path = path;
     }
@@ -456,6 +477,7 @@ static int config_from_tree(const struct ys_node *root, const char *path, struct
     ys_model_parse_goals(root, c, tz, d);
     ys_model_parse_server(ys_node_get(root, "server"), c, d);
     ys_model_parse_alerts(root, c, tz, d);
+    ys_model_parse_remote_write(ys_node_get(root, "remote_write"), c, d);
     if (d->n > errors_before) {
         config_free(c);
         return YS_ECONFIG;

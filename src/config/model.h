@@ -38,8 +38,11 @@ struct ys_retention {
 };
 
 struct ys_storage_config {
-    char *kind; /* "sqlite" (default) */
-    char *path; /* default var/yardstick.db, relative to the working directory */
+    char *kind; /* "sqlite" (default) or "postgres" */
+    /* Where the store is: for sqlite the database file (storage.path,
+     * default var/yardstick.db, relative to the working directory); for
+     * postgres the libpq connection string (storage.dsn). */
+    char *path;
     struct ys_retention retention;
 };
 
@@ -87,8 +90,15 @@ enum ys_measure_kind {
     YS_MEASURE_MANUAL = 0, /* values recorded with `yardstick goal record` */
     YS_MEASURE_SLO,        /* an SLO's SLI over its window, in percent */
     YS_MEASURE_CHECK,      /* a statistic of one check */
-    YS_MEASURE_SELECTOR    /* a statistic over the checks matching a label selector */
+    YS_MEASURE_SELECTOR,   /* a statistic over the checks matching a label selector */
+    YS_MEASURE_PROMQL      /* a PromQL query over the window, on one or more sources */
 };
+
+/* How a PromQL measure merges its sources' values (each the mean of its
+ * series): the lowest (default, the conservative choice for availability),
+ * the highest, the mean of the sources' means, or the mean over every
+ * series (each source weighted by its series count). */
+enum ys_measure_merge { YS_MERGE_MIN = 0, YS_MERGE_MAX, YS_MERGE_AVG, YS_MERGE_WEIGHTED };
 
 enum ys_measure_stat {
     YS_STAT_SLI = 0,        /* slo */
@@ -113,6 +123,13 @@ struct ys_measure {
     struct ys_strmap selector; /* YS_MEASURE_SELECTOR */
     enum ys_measure_stat stat;
     struct ys_window window;   /* default: the SLO's, else rolling 30d */
+    /* YS_MEASURE_PROMQL: the query as written ($window not yet replaced),
+     * the prometheus sources it runs on (resolved indices into
+     * config->sources, in the order written) and how their values merge. */
+    char *query;
+    size_t *sources;
+    size_t n_sources;
+    enum ys_measure_merge merge;
 };
 
 struct ys_goal {
@@ -200,6 +217,23 @@ struct ys_source {
     char *cert_pem, *key_pem;   /* client-certificate-data / client-key-data, decoded */
 };
 
+/* remote_write: Prometheus remote-write endpoints the daemon sends every
+ * result to (model_remote_write.c; src/remote/). */
+struct ys_remote_write {
+    char *name;                /* unique; names the queue folder and the metrics */
+    int line, col;
+    char *url;                 /* the receiver's push URL, http(s) */
+    struct ys_strmap headers;  /* sent with every request */
+    char *bearer_token;        /* NULL: none */
+    char *username, *password; /* basic_auth; NULL: none (never both with a token) */
+    char *ca_file, *cert_file, *key_file; /* tls.*; NULL: the system store / no client cert */
+    bool insecure_skip_verify;
+    int64_t batch_size;        /* samples per request; default 500 */
+    int64_t flush_interval_ms; /* a partial batch waits at most this; default 5s */
+    int64_t queue_max;         /* bytes of the on-disk queue; default 64MiB */
+    int64_t timeout_ms;        /* one request; default 30s */
+};
+
 /* alerts: rules over checks, SLOs and goals (model_alert.c; src/alert/). */
 enum ys_alert_kind {
     YS_ALERT_CHECK_DOWN = 0, /* an incident is open (the check's incident rule) */
@@ -278,6 +312,8 @@ struct ys_config {
     size_t n_maintenance;
     struct ys_source *sources;
     size_t n_sources;
+    struct ys_remote_write *remote_writes;
+    size_t n_remote_writes;
     atomic_int refs; /* any thread may ref and unref (the notifier thread does) */
     /* Private to model.c: open-addressing index of checks by name for
      * ys_config_find; slots hold check index + 1, 0 is empty; index_cap is
@@ -285,6 +321,12 @@ struct ys_config {
     size_t *index;
     size_t index_cap;
 };
+
+/* Reads remote_write: (NULL or null: none) into c->remote_writes; private
+ * to the model parser (model_remote_write.c). */
+void ys_model_parse_remote_write(const struct ys_node *seq, struct ys_config *c,
+                                 struct ys_diag *d);
+void ys_model_free_remote_write(struct ys_config *c);
 
 /* Loads and validates path. Returns 0 and an owned config (refs = 1), or
  * YS_ECONFIG with every problem in diag (which must be initialised with the

@@ -3,11 +3,12 @@
  * configuration (model.h).
  *
  * A goal binds a typed target (slo/target.h) to a measure: manual values,
- * an SLO's SLI, a statistic of one check, or a statistic over the checks a
- * label selector matches. References are resolved here into indices
- * (measure.ref_index, milestone goals), so an unknown name is a config
- * error with the nearest known name suggested, and the query layer never
- * looks names up.
+ * an SLO's SLI, a statistic of one check, a statistic over the checks a
+ * label selector matches, or a PromQL query over the goal's window on one
+ * or more prometheus sources, merged (query/goal_promql.c). References
+ * are resolved here into indices (measure.ref_index, measure.sources,
+ * milestone goals), so an unknown name is a config error with the nearest
+ * known name suggested, and the query layer never looks names up.
  *
  * Due dates are whole days: a goal due 2025-09-30 is due at the end of
  * that day, the next local midnight in defaults.timezone, so work done on
@@ -38,7 +39,10 @@ static const char *const goal_keys[] = {
     "id", "title", "area", "priority", "baseline", "target", "due", "measure", "description",
     NULL,
 };
-static const char *const measure_keys[] = {"slo", "check", "selector", "stat", "window", NULL};
+static const char *const measure_keys[] = {
+    "slo", "check", "selector", "promql", "source", "sources", "merge", "stat", "window", NULL,
+};
+static const char *const merge_names[] = {"min", "max", "avg", "weighted", NULL};
 static const char *const milestone_keys[] = {"title", "due", "goals", NULL};
 static const char *const action_keys[] = {"area", "title", "done", NULL};
 
@@ -187,12 +191,126 @@ static void measure_selector(const struct ys_node *v, struct ys_config *c, struc
         ys_diag_add(d, v->line, v->col, "measure.selector in %s matches no check", where);
 }
 
-/* Which of slo, check, selector the map holds; reports none or several. */
+/* source, sources and merge belong to promql measures: reports them on
+ * another kind. */
+static void promql_only_keys(const struct ys_node *n, const char *src, const char *where,
+                             struct ys_diag *d)
+{
+    static const char *const keys[] = {"source", "sources", "merge"};
+    for (size_t i = 0; i < 3; i++) {
+        const struct ys_node_pair *p = ys_node_pair(n, keys[i]);
+        if (p)
+            ys_diag_add(d, p->line, p->col,
+                        "measure in %s: %s applies to promql measures, not %s", where, keys[i],
+                        src);
+    }
+}
+
+/* Resolves one source name into out; reports an unknown name with the
+ * nearest prometheus source, and a source of another kind. */
+static bool resolve_source(const struct ys_node *v, const char *name, const struct ys_config *c,
+                           const char *where, size_t *out, struct ys_diag *d)
+{
+    const char **names = ys_xcalloc(c->n_sources + 1, sizeof *names);
+    size_t k = 0;
+    for (size_t j = 0; j < c->n_sources; j++) {
+        const struct ys_source *s = &c->sources[j];
+        if (!s->name)
+            continue;
+        if (strcmp(s->name, name) == 0) {
+            free(names);
+            if (s->kind != YS_SOURCE_PROMETHEUS) {
+                ys_diag_add(d, v->line, v->col,
+                            "source '%s' of the promql measure in %s is not a prometheus source",
+                            name, where);
+                return false;
+            }
+            *out = j;
+            return true;
+        }
+        if (s->kind == YS_SOURCE_PROMETHEUS)
+            names[k++] = s->name;
+    }
+    const char *near = ys_cfg_nearest(name, names);
+    ys_diag_add(d, v->line, v->col, "unknown source '%s' in the promql measure of %s%s%s%s", name,
+                where, near ? " (did you mean '" : " (define it under sources:", near ? near : "",
+                near ? "'?)" : ")");
+    free(names);
+    return false;
+}
+
+/* source: NAME or sources: [A, B]; neither: every prometheus source. */
+static void promql_sources(const struct ys_node *n, const struct ys_config *c,
+                           struct ys_measure *ms, const char *where, struct ys_diag *d)
+{
+    const struct ys_node *one = ys_node_get(n, "source"), *many = ys_node_get(n, "sources");
+    struct ys_strlist names = {0};
+    if (one && many) {
+        ys_diag_add(d, many->line, many->col,
+                    "measure in %s has both source and sources: give one", where);
+        return;
+    }
+    if (one || many) {
+        const struct ys_node *at = one ? one : many;
+        if (ys_cfg_strlist(at, one ? "measure.source" : "measure.sources", &names, d) < 0)
+            return;
+        if (names.n == 0)
+            ys_diag_add(d, at->line, at->col, "measure.sources in %s is empty", where);
+        ms->sources = ys_xcalloc(names.n ? names.n : 1, sizeof *ms->sources);
+        for (size_t i = 0; i < names.n; i++) {
+            const struct ys_node *v = at->type == YS_NODE_SEQ ? at->items[i] : at;
+            if (resolve_source(v, names.v[i], c, where, &ms->sources[ms->n_sources], d))
+                ms->n_sources++;
+        }
+        ys_strlist_free(&names);
+        return;
+    }
+    ms->sources = ys_xcalloc(c->n_sources ? c->n_sources : 1, sizeof *ms->sources);
+    for (size_t j = 0; j < c->n_sources; j++)
+        if (c->sources[j].kind == YS_SOURCE_PROMETHEUS && c->sources[j].name)
+            ms->sources[ms->n_sources++] = j;
+    if (ms->n_sources == 0)
+        ys_diag_add(d, n->line, n->col,
+                    "the promql measure in %s needs a prometheus source (define one under "
+                    "sources:)",
+                    where);
+}
+
+static void measure_promql(const struct ys_node *n, const struct ys_node *v,
+                           const struct ys_config *c, struct ys_measure *ms, const char *where,
+                           struct ys_diag *d)
+{
+    ms->kind = YS_MEASURE_PROMQL;
+    ms->merge = YS_MERGE_MIN;
+    if (ys_cfg_string(v, "measure.promql", &ms->query, d) == 0 && !ms->query[0])
+        ys_diag_add(d, v->line, v->col, "measure.promql in %s is empty: write a PromQL query",
+                    where);
+    promql_sources(n, c, ms, where, d);
+    const struct ys_node *m = ys_node_get(n, "merge");
+    char *merge = NULL;
+    if (!m || ys_cfg_string(m, "measure.merge", &merge, d) < 0)
+        return;
+    size_t i = 0;
+    while (merge_names[i] && strcmp(merge_names[i], merge) != 0)
+        i++;
+    if (merge_names[i]) {
+        ms->merge = (enum ys_measure_merge)i;
+    } else {
+        const char *near = ys_cfg_nearest(merge, merge_names);
+        ys_diag_add(d, m->line, m->col,
+                    "unknown merge '%s' in %s (use min, max, avg or weighted%s%s%s)", merge, where,
+                    near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+    }
+    free(merge);
+}
+
+/* Which of slo, check, selector, promql the map holds; reports none or
+ * several. */
 static const char *measure_source(const struct ys_node *n, const char *where, struct ys_diag *d)
 {
-    static const char *const sources[] = {"slo", "check", "selector"};
+    static const char *const sources[] = {"slo", "check", "selector", "promql"};
     const char *found = NULL;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         const struct ys_node_pair *p = ys_node_pair(n, sources[i]);
         if (p && found) {
             ys_diag_add(d, p->line, p->col, "measure in %s has both %s and %s: give one", where,
@@ -204,7 +322,8 @@ static const char *measure_source(const struct ys_node *n, const char *where, st
     }
     if (!found)
         ys_diag_add(d, n->line, n->col,
-                    "measure in %s needs one of slo, check or selector (or write manual)", where);
+                    "measure in %s needs one of slo, check, selector or promql (or write manual)",
+                    where);
     return found;
 }
 
@@ -217,8 +336,8 @@ static void parse_measure(const struct ys_node *n, struct ys_config *c, struct y
         return;
     if (n->type != YS_NODE_MAP) {
         ys_diag_add(d, n->line, n->col,
-                    "measure in %s must be manual or a mapping with slo, check or selector, "
-                    "not %s%s%s",
+                    "measure in %s must be manual or a mapping with slo, check, selector or "
+                    "promql, not %s%s%s",
                     where, n->type == YS_NODE_SCALAR ? "'" : "",
                     n->type == YS_NODE_SCALAR ? n->scalar : ys_node_type_name(n),
                     n->type == YS_NODE_SCALAR ? "'" : "");
@@ -230,7 +349,16 @@ static void parse_measure(const struct ys_node *n, struct ys_config *c, struct y
         return;
     const struct ys_node *v = ys_node_get(n, src);
     const struct ys_node *stat = ys_node_get(n, "stat");
-    if (strcmp(src, "slo") == 0) {
+    if (strcmp(src, "promql") != 0)
+        promql_only_keys(n, src, where, d);
+    if (strcmp(src, "promql") == 0) {
+        measure_promql(n, v, c, ms, where, d);
+        if (stat)
+            ys_diag_add(d, stat->line, stat->col,
+                        "measure in %s: stat applies to check and selector measures, not promql "
+                        "(the query computes the value)",
+                        where);
+    } else if (strcmp(src, "slo") == 0) {
         measure_slo(v, c, ms, where, d);
         if (stat)
             ys_diag_add(d, stat->line, stat->col,
@@ -455,6 +583,8 @@ void ys_model_free_goals(struct ys_config *c)
         free(g->due_text);
         free(g->measure.ref);
         ys_strmap_free(&g->measure.selector);
+        free(g->measure.query);
+        free(g->measure.sources);
     }
     free(c->goals);
     for (size_t i = 0; i < c->n_milestones; i++) {

@@ -164,8 +164,12 @@ static void parse_kubernetes(const struct ys_node *n, const char *path, struct y
     const struct ys_node *kc = ys_node_get(n, "kubeconfig"), *ic = ys_node_get(n, "in_cluster");
     char *kubeconfig = NULL, *context = NULL;
     bool in_cluster = false;
+    /* Whether in_cluster itself was bad: counted here, since d holds the
+     * errors of the whole file, not only this source's. */
+    size_t before = d->n;
     if (ic)
         ys_cfg_bool(ic, "in_cluster", &in_cluster, d);
+    bool ic_bad = d->n > before;
     ys_cfg_string(ys_node_get(n, "context"), "context", &context, d);
     if (kc)
         ys_cfg_string(kc, "kubeconfig", &kubeconfig, d);
@@ -177,7 +181,7 @@ static void parse_kubernetes(const struct ys_node *n, const char *path, struct y
     } else if (in_cluster) {
         if (ys_k8s_in_cluster_load(s, err, sizeof err) < 0)
             ys_diag_add(d, ic->line, ic->col, "%s: %s", path, err);
-    } else if (!ic || d->n == 0) {
+    } else if (!ic_bad) { /* absent or false; a bad value was reported already */
         ys_diag_add(d, n->line, n->col,
                     "%s: a kubernetes source needs kubeconfig: PATH or "
                     "in_cluster: true",

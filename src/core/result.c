@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const errclass_names[YS_EC_COUNT] = {
-    "", "dns", "connect", "tls", "timeout", "http_status", "assertion", "internal",
+    "", "dns", "connect", "tls", "timeout", "http_status", "assertion", "internal", "no_data",
 };
 
 void ys_result_init(struct ys_result *r)

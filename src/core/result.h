@@ -23,6 +23,10 @@ enum ys_errclass {
     YS_EC_HTTP_STATUS, /* a status the check does not expect */
     YS_EC_ASSERTION,   /* body, header, time or certificate-age assertion */
     YS_EC_INTERNAL,    /* yardstick or a library failed */
+    /* The probe ran but had nothing to judge (a PromQL query that returned
+     * no series). Not a verdict on the service: such results are kept raw
+     * but left out of SLO and goal counts (ys_result_counts). */
+    YS_EC_NO_DATA,
     YS_EC_COUNT
 };
 
@@ -85,6 +89,13 @@ void ys_result_init(struct ys_result *r);
  * message names the first thing that went wrong. */
 void ys_result_fail(struct ys_result *r, enum ys_errclass ec, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Whether r counts as an event for SLOs and goals: not inside a maintenance
+ * window excluded from them, and not "no data". The stores' rollups skip
+ * the others. */
+static inline bool ys_result_counts(const struct ys_result *r)
+{
+    return !(r->flags & YS_RF_EXCLUDED) && !(!r->ok && r->errclass == YS_EC_NO_DATA);
+}
 /* "dns", "connect", ... ; "" for YS_EC_NONE. */
 const char *ys_errclass_name(unsigned ec);
 /* Whole days from now_s to the leaf notAfter (negative once expired). */

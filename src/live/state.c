@@ -29,6 +29,9 @@ struct ys_live_state {
     struct ys_live_snapshot *dead;    /* guarded by mu */
     struct ys_config *cfg;            /* loop: the config the table follows */
     struct ys_live_check *checks;     /* loop: cfg->n_checks entries */
+    uint64_t *fast;                   /* loop: see ys_live_check.fast_at */
+    int64_t *fast_le_ms;
+    size_t n_fast;
     int64_t started_ms;
     uint64_t last_failed;
     int64_t failed_at_ms;
@@ -47,6 +50,8 @@ static void snapshot_free(struct ys_live_snapshot *s)
     if (s->cfg)
         ys_config_unref(s->cfg);
     free(s->checks);
+    free(s->fast);
+    free(s->fast_le_ms);
     free(s);
 }
 
@@ -74,17 +79,73 @@ void ys_live_state_free(struct ys_live_state *st)
     if (st->cfg)
         ys_config_unref(st->cfg);
     free(st->checks);
+    free(st->fast);
+    free(st->fast_le_ms);
     pthread_mutex_destroy(&st->mu);
     free(st);
+}
+
+/* Lays out the fast counters of cfg: each check gets a slot for each
+ * distinct latency threshold of the SLOs covering it, in SLO order. A
+ * check's slots are sized for every latency SLO it is in, so duplicates
+ * leave unused slots behind (never read). */
+static void fast_layout(const struct ys_config *cfg, struct ys_live_check *next, int64_t **le_out,
+                        size_t *n_out)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < cfg->n_slos; s++)
+        for (size_t j = 0; cfg->slos[s].indicator == YS_SLI_LATENCY && j < cfg->slos[s].n_members;
+             j++)
+            next[cfg->slos[s].members[j]].fast_at++; /* a count for now */
+    for (size_t i = 0; i < cfg->n_checks; i++) {
+        size_t k = next[i].fast_at;
+        next[i].fast_at = (uint32_t)n;
+        next[i].fast_n = 0;
+        n += k;
+    }
+    int64_t *le = ys_xcalloc(n ? n : 1, sizeof *le);
+    for (size_t s = 0; s < cfg->n_slos; s++) {
+        const struct ys_slo *slo = &cfg->slos[s];
+        for (size_t j = 0; slo->indicator == YS_SLI_LATENCY && j < slo->n_members; j++) {
+            struct ys_live_check *lc = &next[slo->members[j]];
+            uint32_t k = 0;
+            while (k < lc->fast_n && le[lc->fast_at + k] != slo->latency_threshold_ms)
+                k++;
+            if (k == lc->fast_n)
+                le[lc->fast_at + lc->fast_n++] = slo->latency_threshold_ms;
+        }
+    }
+    *le_out = le;
+    *n_out = n;
+}
+
+/* Carries a check's fast counts over a reload, threshold by threshold. */
+static void fast_carry(const struct ys_live_state *st, const struct ys_live_check *old,
+                       const struct ys_live_check *lc, const int64_t *le, uint64_t *fast)
+{
+    for (uint32_t k = 0; k < lc->fast_n; k++)
+        for (uint32_t o = 0; o < old->fast_n; o++)
+            if (st->fast_le_ms[old->fast_at + o] == le[lc->fast_at + k])
+                fast[lc->fast_at + k] = st->fast[old->fast_at + o];
 }
 
 void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg)
 {
     struct ys_live_check *next = ys_xcalloc(cfg->n_checks ? cfg->n_checks : 1, sizeof *next);
+    int64_t *le;
+    size_t n_fast;
+    fast_layout(cfg, next, &le, &n_fast);
+    uint64_t *fast = ys_xcalloc(n_fast ? n_fast : 1, sizeof *fast);
     for (size_t i = 0; st->cfg && i < cfg->n_checks; i++) {
         struct ys_check *old = ys_config_find(st->cfg, cfg->checks[i].name);
-        if (old)
-            next[i] = st->checks[old - st->cfg->checks];
+        if (old) {
+            const struct ys_live_check *prev = &st->checks[old - st->cfg->checks];
+            uint32_t at = next[i].fast_at, n = next[i].fast_n;
+            next[i] = *prev;
+            next[i].fast_at = at;
+            next[i].fast_n = n;
+            fast_carry(st, prev, &next[i], le, fast);
+        }
         /* Filled again by live/heartbeats.c before the next publish, and
          * only if the check still is a heartbeat. */
         memset(&next[i].hb, 0, sizeof next[i].hb);
@@ -93,8 +154,13 @@ void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg)
     if (st->cfg)
         ys_config_unref(st->cfg);
     free(st->checks);
+    free(st->fast);
+    free(st->fast_le_ms);
     st->cfg = cfg;
     st->checks = next;
+    st->fast = fast;
+    st->fast_le_ms = le;
+    st->n_fast = n_fast;
 }
 
 void ys_live_state_feed(struct ys_live_state *st, const struct ys_check *check,
@@ -111,6 +177,9 @@ void ys_live_state_feed(struct ys_live_state *st, const struct ys_check *check,
         lc->tls = r->tls;
     }
     lc->total++;
+    for (uint32_t k = 0; r->ok && k < lc->fast_n; k++)
+        if (r->duration_us <= st->fast_le_ms[lc->fast_at + k] * 1000)
+            st->fast[lc->fast_at + k]++;
     if (r->ok)
         lc->ok++;
     else if (r->errclass < YS_EC_COUNT)
@@ -141,6 +210,13 @@ void ys_live_state_publish(struct ys_live_state *st, const struct ys_sched_stats
     s->checks = ys_xmalloc((n ? n : 1) * sizeof *s->checks);
     if (n)
         memcpy(s->checks, st->checks, n * sizeof *s->checks);
+    s->n_fast = st->n_fast;
+    s->fast = ys_xmalloc((st->n_fast ? st->n_fast : 1) * sizeof *s->fast);
+    s->fast_le_ms = ys_xmalloc((st->n_fast ? st->n_fast : 1) * sizeof *s->fast_le_ms);
+    if (st->n_fast) {
+        memcpy(s->fast, st->fast, st->n_fast * sizeof *s->fast);
+        memcpy(s->fast_le_ms, st->fast_le_ms, st->n_fast * sizeof *s->fast_le_ms);
+    }
     s->published_ms = now_ms;
     s->started_ms = st->started_ms;
     if (sched)

@@ -46,6 +46,11 @@ struct ys_live_check {
     uint64_t failures[YS_EC_COUNT]; /* by error class */
     bool incident_open;
     struct ys_live_heartbeat hb; /* heartbeat checks only */
+    /* Passing probes at most as long as each distinct latency threshold
+     * of the SLOs covering the check (for `yardstick rules`): counts in
+     * fast[fast_at .. fast_at + fast_n) of the state or snapshot, their
+     * thresholds at the same places in fast_le_ms. */
+    uint32_t fast_at, fast_n;
 };
 
 struct ys_live_snapshot {
@@ -57,7 +62,10 @@ struct ys_live_snapshot {
     int64_t started_ms;           /* when the daemon started */
     struct ys_sched_stats sched;
     struct ys_writer_stats writer;
-    int64_t writer_failed_at_ms;        /* last time writer.failed grew; 0 never */
+    int64_t writer_failed_at_ms; /* last time writer.failed grew; 0 never */
+    uint64_t *fast;              /* n_fast counts, see ys_live_check.fast_at */
+    int64_t *fast_le_ms;         /* n_fast thresholds in ms */
+    size_t n_fast;
     struct ys_live_snapshot *next_dead; /* parked for the loop to free */
 };
 

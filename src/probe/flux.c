@@ -17,9 +17,18 @@
  * chartVersion of status.history[0], or lastAppliedRevision where an older
  * controller still writes it.
  *
- * The value is the seconds since the Ready condition's lastTransitionTime
- * of the oldest Ready object: how long the longest-standing success has
- * stood. The message names the failing objects.
+ * The value is how long reconciliation has been failing: the seconds since
+ * the Ready condition's lastTransitionTime of the object that has been not
+ * Ready the longest, and 0 when every object is Ready. It used to be the
+ * age of the oldest Ready condition, which grows forever on a healthy
+ * quiet cluster. Flux reports no time of a reconcile that changed nothing:
+ * a condition's lastTransitionTime moves only when its status, reason or
+ * message changes, and status.lastHandledReconcileAt only records a
+ * `flux reconcile` request (the annotation's value), so "the time since the
+ * last reconcile" cannot be read from the API without the same growth.
+ * Suspended objects and revision mismatches fail the check but have no
+ * Flux time of their own, so they add nothing to the value. The message
+ * names the failing objects.
  */
 #include "probe/k8s.h"
 
@@ -97,7 +106,7 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
 {
     const struct ys_flux_spec *s = spec;
     size_t total = 0, failing = 0, dropped = 0;
-    int64_t oldest = -1;
+    int64_t oldest = -1; /* the earliest Ready transition of a not-Ready object */
     char names[216] = "";
     for (size_t p = 0; p < s->base.n_paths; p++) {
         size_t i;
@@ -107,12 +116,12 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
             total++;
             char why[160], ref[320], one[512];
             judge_one(obj, s->helm[p], why, sizeof why);
-            if (!why[0]) {
-                int64_t ltt;
-                ys_k8s_condition(obj, "Ready", &ltt, NULL);
-                ys_k8s_min_time(&oldest, ltt);
+            if (!why[0])
                 continue;
-            }
+            int64_t ltt;
+            const char *ready = ys_k8s_condition(obj, "Ready", &ltt, NULL);
+            if (!ready || strcmp(ready, "True") != 0)
+                ys_k8s_min_time(&oldest, ltt);
             failing++;
             ys_k8s_ref(obj, ref, sizeof ref);
             snprintf(one, sizeof one, "%s %s (%s)", s->helm[p] ? "HelmRelease" : "Kustomization",
@@ -121,6 +130,8 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
         }
     }
     snprintf(r->facts, sizeof r->facts, "{\"objects\":%zu,\"failing\":%zu}", total, failing);
+    if (total > 0)
+        ys_k8s_value(r, 0);
     ys_k8s_age_value(r, now_ms, oldest);
     ys_k8s_verdict(r, total, "Kustomizations or HelmReleases", failing > 0, names, dropped,
                    "%zu of %zu not reconciled", failing, total);

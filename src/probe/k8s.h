@@ -17,7 +17,8 @@
  * (one after the other) and the judge that turns their items into a
  * verdict. Judges are pure, so recorded API responses are their tests.
  * Kinds: k8s_nodes.c, k8s_workloads.c, flux.c, k8s_pvcs.c, k8s_certs.c,
- * k8s_condition.c, k8s_cronjobs.c.
+ * k8s_condition.c, k8s_cronjobs.c, k8s_pdb.c; k8s_flux_graph.c draws the
+ * Kustomizations' dependsOn graph for `yardstick graph flux`.
  */
 #ifndef YS_PROBE_K8S_H
 #define YS_PROBE_K8S_H
@@ -29,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct ys_node;
 struct ys_check;
@@ -84,6 +86,9 @@ struct ys_k8s_spec {
     char *paths[YS_K8S_MAX_PATHS];
     size_t n_paths;
     char *query; /* escaped labelSelector/fieldSelector, "" for none */
+    /* A path's own query instead of query (owned), or NULL: k8s_pdb_coverage
+     * selects workloads by label but must list every PodDisruptionBudget. */
+    char *queries[YS_K8S_MAX_PATHS];
     ys_k8s_judge_fn judge;
 };
 
@@ -99,6 +104,13 @@ int64_t ys_k8s_time(const char *s);
 /* The status of condition type in obj's status.conditions, or NULL; *ltt
  * gets its lastTransitionTime (epoch ms) or -1; *msg its message. */
 const char *ys_k8s_condition(const json_t *obj, const char *type, int64_t *ltt, const char **msg);
+/* Whether a LabelSelector (matchLabels, matchExpressions with In, NotIn,
+ * Exists, DoesNotExist) selects an object with labels (an object, or NULL
+ * for none), as the API server decides it for policy/v1: a NULL (absent or
+ * JSON null) selector selects nothing, an empty one ({}) everything; a
+ * malformed selector (an unknown operator, In without values, Exists with
+ * values, a value that is not a string) selects nothing. Pure. */
+bool ys_k8s_selector_matches(const json_t *selector, const json_t *labels);
 /* Appends "name" to a list in out (", "-separated) while it fits; counts
  * the rest for a "+N more" the caller adds. */
 void ys_k8s_name_list(char *out, size_t cap, const char *name, size_t *dropped);
@@ -183,6 +195,30 @@ struct ys_k8s_certs_spec {
     struct ys_k8s_spec base;
     double min_days; /* fail when a certificate expires sooner; default 14 */
 };
+
+struct ys_k8s_pdb_spec {
+    struct ys_k8s_spec base;
+    /* paths[0 .. n_paths-2] list workloads of kinds[i] (deployments or
+     * statefulsets); the last path lists the PodDisruptionBudgets. */
+    enum ys_k8s_workload kinds[YS_K8S_MAX_PATHS];
+    char **namespaces; /* `namespaces`: only workloads in these; NULL: all */
+    size_t n_namespaces;
+    double min_pct; /* `min_coverage`: fail below this percent; default 100 */
+};
+extern const char *const ys_k8s_pdb_keys[];
+int ys_k8s_pdb_parse(const struct ys_node *c, void **spec, struct ys_diag *d);
+void ys_k8s_pdb_judge(const void *spec, json_t *const *lists, int64_t now_ms, struct ys_result *r);
+void ys_k8s_pdb_free(void *spec);
+
+/* `yardstick graph flux` (k8s_flux_graph.c): writes the spec.dependsOn
+ * graph of Kustomizations (items of a kustomize.toolkit.fluxcd.io/v1 list)
+ * to out as Graphviz dot or, when mermaid, a Mermaid `graph TD`. Nodes are
+ * namespace/name, styled by their Ready condition (or suspended); a
+ * dependsOn without a namespace means the dependent's; one that names an
+ * object not in items is drawn as "not listed". Edges run from a
+ * dependency to its dependent, the order Flux applies them. Output is
+ * sorted, so equal lists give equal text. Returns the number of edges. */
+size_t ys_flux_graph_write(FILE *out, const json_t *items, bool mermaid);
 
 struct ys_k8s_cond_spec {
     struct ys_k8s_spec base;

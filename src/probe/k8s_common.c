@@ -90,6 +90,69 @@ void ys_k8s_name_list(char *out, size_t cap, const char *name, size_t *dropped)
     snprintf(out + len, cap - len, "%s%s", len ? ", " : "", name);
 }
 
+/* One matchExpressions entry against labels; false when malformed. */
+static bool expression_matches(const json_t *e, const json_t *labels)
+{
+    const char *key = json_string_value(json_object_get(e, "key"));
+    const char *op = json_string_value(json_object_get(e, "operator"));
+    const json_t *values = json_object_get(e, "values");
+    size_t n = json_array_size(values), i;
+    const json_t *v;
+    if (!key || !op || (values && !json_is_array(values) && !json_is_null(values)))
+        return false;
+    json_array_foreach(values, i, v)
+    {
+        if (!json_is_string(v))
+            return false;
+    }
+    const char *have = json_string_value(json_object_get(labels, key));
+    bool set = strcmp(op, "In") == 0, unset = strcmp(op, "NotIn") == 0;
+    if (set || unset) {
+        if (n == 0)
+            return false; /* the API rejects In/NotIn without values */
+        bool in = false;
+        json_array_foreach(values, i, v)
+        {
+            if (have && strcmp(have, json_string_value(v)) == 0)
+                in = true;
+        }
+        return set ? in : !in; /* NotIn also holds when the label is absent */
+    }
+    if (n > 0)
+        return false; /* Exists and DoesNotExist take no values */
+    if (strcmp(op, "Exists") == 0)
+        return have != NULL;
+    if (strcmp(op, "DoesNotExist") == 0)
+        return have == NULL;
+    return false;
+}
+
+bool ys_k8s_selector_matches(const json_t *selector, const json_t *labels)
+{
+    if (!json_is_object(selector))
+        return false;
+    const json_t *ml = json_object_get(selector, "matchLabels");
+    const json_t *me = json_object_get(selector, "matchExpressions");
+    if ((ml && !json_is_object(ml) && !json_is_null(ml)) ||
+        (me && !json_is_array(me) && !json_is_null(me)))
+        return false;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)ml, k, v)
+    {
+        const char *have = json_string_value(json_object_get(labels, k));
+        if (!json_is_string(v) || !have || strcmp(have, json_string_value(v)) != 0)
+            return false;
+    }
+    size_t i;
+    json_array_foreach(me, i, v)
+    {
+        if (!expression_matches(v, labels))
+            return false;
+    }
+    return true;
+}
+
 /* "key=value" for the query string, escaped. */
 static char *query_part(const char *key, const char *value)
 {
@@ -146,8 +209,10 @@ int ys_k8s_spec_common(const struct ys_node *c, const char *kind, struct ys_k8s_
 
 void ys_k8s_spec_base_free(struct ys_k8s_spec *b)
 {
-    for (size_t i = 0; i < b->n_paths; i++)
+    for (size_t i = 0; i < b->n_paths; i++) {
         free(b->paths[i]);
+        free(b->queries[i]);
+    }
     free(b->query);
 }
 

@@ -76,7 +76,8 @@ static void on_list(json_t *items, struct ys_result *r, void *arg)
 static int list_next(struct k8s_probe *p)
 {
     int64_t left_ms = (p->deadline_us - ys_mono_us()) / 1000;
-    return ys_k8s_list_start(p->multi, p->source, p->spec->paths[p->next], p->spec->query,
+    const char *q = p->spec->queries[p->next] ? p->spec->queries[p->next] : p->spec->query;
+    return ys_k8s_list_start(p->multi, p->source, p->spec->paths[p->next], q,
                              left_ms > 1 ? left_ms : 1, &p->super.result, on_list, p, &p->list);
 }
 

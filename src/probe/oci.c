@@ -5,8 +5,9 @@
  * matching a pattern.
  *
  * A probe (struct oci_probe, base first as `super`) is a chain of HTTP
- * requests through the loop's libcurl multi handle, one at a time: each
- * done callback handles its response and starts the next (advance()). One
+ * requests through the loop's libcurl multi handle, one at a time (but
+ * for the tag_pattern scan's lanes, oci_scan.c): each done callback
+ * handles its response and starts the next (ys_oci_advance()). One
  * uv_timer_t bounds the whole chain by check->timeout_ms, and also defers
  * a failure found while starting a request, so done never runs before
  * start has returned.
@@ -18,20 +19,19 @@
  * directly. The token is kept for the rest of the probe only (scope
  * repository:<name>:pull covers every request here).
  *
- * Signatures and SBOMs are found by cosign's tag scheme: the manifests
- * sha256-<hex>.sig, .sbom and .att (an attestation counts as an SBOM).
- * The OCI referrers API is not asked: Debian's docker-registry (2.8) does
- * not implement it.
+ * Signatures and SBOMs (oci_attached.c) are found through the OCI
+ * referrers API, its referrers tag schema where the registry lacks the
+ * API, and cosign's tags sha256-<hex>.sig, .sbom and .att.
  *
- * With tag_pattern, every tag is listed (Link pagination), the matching
- * ones are version-sorted and the highest YS_OCI_MAX_CANDIDATES have
- * their config blob's `created` read; the newest becomes the probe's tag.
+ * With tag_pattern, every tag is listed (Link pagination), and the
+ * config blobs of the matching ones (up to max_tags_inspected, the highest
+ * by version order) are read a few at a time (oci_scan.c) for their
+ * `created`; the newest becomes the probe's tag.
  *
  * A failed condition (a missing platform, too many tags, no signature)
  * does not stop the chain, so the facts stay complete; the message names
  * the first one. Transport and HTTP errors stop it. Loop thread only.
  */
-/* strverscmp is GNU: the build defines _GNU_SOURCE. */
 #include "probe/curl_multi.h"
 #include "probe/oci.h"
 #include "probe/oci_int.h"
@@ -48,8 +48,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-#define YS_OCI_MAX_CANDIDATES 25
-#define MAX_BODY (4 * 1024 * 1024)
 #define MAX_TAG_PAGES 100
 
 static const char accept_manifests[] = "Accept: application/vnd.oci.image.index.v1+json, "
@@ -59,7 +57,6 @@ static const char accept_manifests[] = "Accept: application/vnd.oci.image.index.
 
 extern const struct ys_probe_type ys_probe_registry;
 
-static void advance(struct oci_probe *p);
 static void write_facts(struct oci_probe *p);
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -71,8 +68,14 @@ static void free_response(struct oci_probe *p)
     free(p->h_link);
     free(p->h_ctype);
     p->h_auth = p->h_digest = p->h_link = p->h_ctype = NULL;
-    p->body_len = 0;
-    p->too_big = false;
+    p->resp.len = 0;
+    p->resp.too_big = false;
+}
+
+void ys_oci_buf_free(struct oci_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
 }
 
 static void maybe_free(struct oci_probe *p)
@@ -80,7 +83,8 @@ static void maybe_free(struct oci_probe *p)
     if (!p->over || p->closing)
         return;
     free_response(p);
-    free(p->body);
+    ys_oci_buf_free(&p->resp);
+    ys_oci_scan_free(p);
     free(p->url);
     free(p->token_url);
     free(p->bearer);
@@ -114,6 +118,7 @@ static void teardown(struct oci_probe *p)
 {
     p->over = true;
     drop_easy(p);
+    ys_oci_scan_stop(p);
     uv_timer_stop(&p->timer);
     p->closing++;
     uv_close((uv_handle_t *)&p->timer, on_close);
@@ -138,6 +143,10 @@ static void on_timeout(uv_timer_t *t)
     if (p->easy)
         ys_result_fail(&p->super.result, YS_EC_TIMEOUT, "timed out after %s waiting for %s", limit,
                        ys_oci_url_path(p));
+    else if (p->lanes_busy)
+        ys_result_fail(&p->super.result, YS_EC_TIMEOUT,
+                       "timed out after %s reading the tags matching %s (%zu of %zu read)", limit,
+                       p->spec->tag_pattern_text, p->cand_read, p->cands.n);
     else
         ys_result_fail(&p->super.result, YS_EC_TIMEOUT, "timed out after %s", limit);
     ys_oci_finish(p);
@@ -159,22 +168,22 @@ static void end_soon(struct oci_probe *p)
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
-    struct oci_probe *p = arg;
+    struct oci_buf *b = arg;
     size_t n = size * nmemb;
-    if (p->body_len + n > MAX_BODY) {
-        p->too_big = true;
+    if (b->len + n > YS_OCI_MAX_BODY) {
+        b->too_big = true;
         return 0;
     }
-    if (p->body_len + n + 1 > p->body_cap) {
-        size_t cap = p->body_cap ? p->body_cap : 8192;
-        while (cap < p->body_len + n + 1)
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 8192;
+        while (cap < b->len + n + 1)
             cap *= 2;
-        p->body = ys_xrealloc(p->body, cap);
-        p->body_cap = cap;
+        b->data = ys_xrealloc(b->data, cap);
+        b->cap = cap;
     }
-    memcpy(p->body + p->body_len, data, n);
-    p->body_len += n;
-    p->body[p->body_len] = '\0';
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
     return n;
 }
 
@@ -194,23 +203,20 @@ static void set_tls(CURL *e, const struct ys_tls_spec *t)
 
 static void on_response(CURL *easy, CURLcode code, void *arg);
 
-/* Sends url (the main request's or the token endpoint's). A failure to
- * start ends the probe on the next loop turn. */
-void ys_oci_issue(struct oci_probe *p, const char *url)
+CURL *ys_oci_easy(struct oci_probe *p, const char *url, bool head, bool token,
+                  struct curl_slist **hdrs, struct oci_buf *buf)
 {
     const struct ys_oci_spec *s = p->spec;
-    free_response(p);
+    buf->len = 0;
+    buf->too_big = false;
     CURL *e = ys_curl_multi_easy_get(p->multi);
-    if (!e) {
-        ys_result_fail(&p->super.result, YS_EC_INTERNAL, "curl: cannot allocate a handle");
-        end_soon(p);
-        return;
-    }
-    p->hdrs = curl_slist_append(NULL, "User-Agent: yardstick/" YS_VERSION);
-    if (!p->in_token) {
-        p->hdrs = curl_slist_append(p->hdrs, accept_manifests);
+    if (!e)
+        return NULL;
+    *hdrs = curl_slist_append(NULL, "User-Agent: yardstick/" YS_VERSION);
+    if (!token) {
+        *hdrs = curl_slist_append(*hdrs, accept_manifests);
         if (p->bearer)
-            p->hdrs = curl_slist_append(p->hdrs, p->bearer);
+            *hdrs = curl_slist_append(*hdrs, p->bearer);
     }
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -222,17 +228,31 @@ void ys_oci_issue(struct oci_probe *p, const char *url)
      * our Authorization header to another host. */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->hdrs);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, *hdrs);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
-    if (!p->in_token && p->head)
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, buf);
+    if (!token && head)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    if (s->username && (p->in_token || p->use_basic)) {
+    if (s->username && (token || p->use_basic)) {
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(e, CURLOPT_USERNAME, s->username);
         curl_easy_setopt(e, CURLOPT_PASSWORD, s->password);
     }
     set_tls(e, &s->tls);
+    return e;
+}
+
+/* Sends url (the main request's or the token endpoint's). A failure to
+ * start ends the probe on the next loop turn. */
+void ys_oci_issue(struct oci_probe *p, const char *url)
+{
+    free_response(p);
+    CURL *e = ys_oci_easy(p, url, p->head, p->in_token, &p->hdrs, &p->resp);
+    if (!e) {
+        ys_result_fail(&p->super.result, YS_EC_INTERNAL, "curl: cannot allocate a handle");
+        end_soon(p);
+        return;
+    }
     p->easy = e;
     if (ys_curl_multi_add(p->multi, e, on_response, p) < 0) {
         ys_curl_multi_easy_put(p->multi, e);
@@ -242,8 +262,7 @@ void ys_oci_issue(struct oci_probe *p, const char *url)
     }
 }
 
-/* Starts the main request of step st on url (owned). */
-static void request(struct oci_probe *p, enum step st, char *url, bool head)
+void ys_oci_request(struct oci_probe *p, enum step st, char *url, bool head)
 {
     p->step = st;
     free(p->url);
@@ -253,23 +272,27 @@ static void request(struct oci_probe *p, enum step st, char *url, bool head)
     ys_oci_issue(p, url);
 }
 
-static char *manifest_url(struct oci_probe *p, const char *ref)
+char *ys_oci_manifest_url(struct oci_probe *p, const char *ref)
 {
     return ys_xasprintf("%s/v2/%s/manifests/%s", p->spec->url, p->spec->repository, ref);
 }
 
-static char *blob_url(struct oci_probe *p, const char *digest)
+char *ys_oci_blob_url(struct oci_probe *p, const char *digest)
 {
     return ys_xasprintf("%s/v2/%s/blobs/%s", p->spec->url, p->spec->repository, digest);
+}
+
+const char *ys_oci_path_of(const char *u)
+{
+    const char *h = strstr(u, "://");
+    const char *path = h ? strchr(h + 3, '/') : NULL;
+    return path ? path : u;
 }
 
 /* The request's path, for messages: "/v2/org/api/manifests/v1". */
 const char *ys_oci_url_path(const struct oci_probe *p)
 {
-    const char *u = p->in_token ? p->token_url : p->url;
-    const char *h = strstr(u, "://");
-    const char *path = h ? strchr(h + 3, '/') : NULL;
-    return path ? path : u;
+    return ys_oci_path_of(p->in_token ? p->token_url : p->url);
 }
 
 static char *copy_header(CURL *e, const char *name)
@@ -294,8 +317,8 @@ static void transport_failed(struct oci_probe *p, CURL *e, CURLcode code)
     case CURLE_SSL_CACERT_BADFILE: ec = YS_EC_TLS; break;
     default: break;
     }
-    ys_result_fail(&p->super.result, ec, "%s %s: %s", p->in_token ? "token" : "GET", ys_oci_url_path(p),
-                   why);
+    ys_result_fail(&p->super.result, ec, "%s %s: %s", p->in_token ? "token" : "GET",
+                   ys_oci_url_path(p), why);
 }
 
 /* ---- conditions ---------------------------------------------------------------- */
@@ -326,7 +349,7 @@ static void check_platforms(struct oci_probe *p)
     }
 }
 
-static void strlist_push(struct ys_strlist *l, char *s)
+void ys_oci_strlist_push(struct ys_strlist *l, char *s)
 {
     l->v = ys_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
     l->v[l->n++] = s;
@@ -337,32 +360,15 @@ static void body_digest(struct oci_probe *p)
 {
     unsigned char md[32];
     unsigned int n = 0;
-    EVP_Digest(p->body ? p->body : "", p->body_len, md, &n, EVP_sha256(), NULL);
+    EVP_Digest(p->resp.data ? p->resp.data : "", p->resp.len, md, &n, EVP_sha256(), NULL);
     int o = snprintf(p->digest, sizeof p->digest, "sha256:");
     for (unsigned i = 0; i < n && i < 32; i++)
         o += snprintf(p->digest + o, sizeof p->digest - (size_t)o, "%02x", md[i]);
 }
 
-static int version_cmp(const void *a, const void *b)
-{
-    return strverscmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* cosign's tag for what is attached to the digest: "sha256:ab.." with
- * suffix "sig" is the manifest tagged "sha256-ab...sig". */
-static char *cosign_url(struct oci_probe *p, const char *suffix)
-{
-    char ref[112];
-    snprintf(ref, sizeof ref, "%s.%s", p->digest, suffix);
-    char *colon = strchr(ref, ':');
-    if (colon)
-        *colon = '-';
-    return manifest_url(p, ref);
-}
-
 /* ---- step handlers ------------------------------------------------------------- */
 
-static bool expect_ok(struct oci_probe *p, const char *what)
+bool ys_oci_expect_ok(struct oci_probe *p, const char *what)
 {
     if (p->status == 200)
         return true;
@@ -382,7 +388,7 @@ static void keep_matching(struct oci_probe *p, struct ys_strlist *page)
     for (size_t i = 0; i < page->n; i++) {
         const char *t = page->v[i];
         if (pcre2_match(re, (PCRE2_SPTR)t, strlen(t), 0, 0, md, NULL) >= 0) {
-            strlist_push(&p->cands, page->v[i]);
+            ys_oci_strlist_push(&p->cands, page->v[i]);
             page->v[i] = NULL;
         }
     }
@@ -391,7 +397,7 @@ static void keep_matching(struct oci_probe *p, struct ys_strlist *page)
 
 /* The URL of the next page from the Link header (usually a path, resolved
  * against this page's URL), owned, or NULL on the last page. */
-static char *next_page_url(struct oci_probe *p)
+char *ys_oci_next_page_url(struct oci_probe *p)
 {
     char *next = p->h_link ? ys_oci_link_next(p->h_link) : NULL;
     if (!next)
@@ -408,20 +414,6 @@ static char *next_page_url(struct oci_probe *p)
     return out;
 }
 
-/* Keeps the YS_OCI_MAX_CANDIDATES highest versions, in version order. */
-static void trim_candidates(struct oci_probe *p)
-{
-    struct ys_strlist *c = &p->cands;
-    if (c->n < 2)
-        return;
-    qsort(c->v, c->n, sizeof *c->v, version_cmp);
-    size_t drop = c->n > YS_OCI_MAX_CANDIDATES ? c->n - YS_OCI_MAX_CANDIDATES : 0;
-    for (size_t i = 0; i < drop; i++)
-        free(c->v[i]);
-    memmove(c->v, c->v + drop, (c->n - drop) * sizeof *c->v);
-    c->n -= drop;
-}
-
 static void on_tags(struct oci_probe *p)
 {
     struct ys_err err = {{0}};
@@ -431,10 +423,10 @@ static void on_tags(struct oci_probe *p)
         ys_oci_finish(p);
         return;
     }
-    if (!expect_ok(p, "tag list"))
+    if (!ys_oci_expect_ok(p, "tag list"))
         return;
     struct ys_strlist page = {0};
-    if (ys_oci_tags_parse(p->body ? p->body : "", p->body_len, &page, &err) < 0) {
+    if (ys_oci_tags_parse(p->resp.data ? p->resp.data : "", p->resp.len, &page, &err) < 0) {
         ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
         ys_oci_finish(p);
         return;
@@ -442,9 +434,9 @@ static void on_tags(struct oci_probe *p)
     p->n_tags += (int64_t)page.n;
     keep_matching(p, &page);
     ys_strlist_free(&page);
-    char *next = next_page_url(p);
+    char *next = ys_oci_next_page_url(p);
     if (next && ++p->pages < MAX_TAG_PAGES) {
-        request(p, ST_TAGS, next, false);
+        ys_oci_request(p, ST_TAGS, next, false);
         return;
     }
     if (next)
@@ -452,58 +444,11 @@ static void on_tags(struct oci_probe *p)
                        p->spec->repository, MAX_TAG_PAGES, (long long)p->n_tags);
     free(next);
     p->tags_done = true;
-    trim_candidates(p);
+    ys_oci_scan_trim(p);
     if (p->spec->max_tags >= 0 && p->n_tags > p->spec->max_tags)
         ys_result_fail(r, YS_EC_ASSERTION, "%s has %lld tags, more than max_tags %lld",
                        p->spec->repository, (long long)p->n_tags, (long long)p->spec->max_tags);
-    advance(p);
-}
-
-static void on_cand(struct oci_probe *p)
-{
-    struct ys_err err = {{0}};
-    const char *tag = p->cands.v[p->cand_i];
-    if (!expect_ok(p, tag))
-        return;
-    if (p->step == ST_CAND_CONFIG) {
-        char plat[64];
-        int64_t created = -1;
-        if (ys_oci_config_parse(p->body ? p->body : "", p->body_len, plat, sizeof plat, &created,
-                                &err) == 0 &&
-            created >= 0 && (!p->best_tag || created >= p->best_created_ms)) {
-            free(p->best_tag);
-            p->best_tag = ys_xstrdup(tag);
-            p->best_created_ms = created;
-        }
-        p->cand_i++;
-        advance(p);
-        return;
-    }
-    struct ys_oci_manifest m;
-    if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
-        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
-        ys_oci_finish(p);
-        return;
-    }
-    if (m.is_index && m.children.n > 0) {
-        size_t pick = 0;
-        for (size_t i = 0; i < m.platforms.n; i++)
-            if (strcmp(m.platforms.v[i], "linux/amd64") == 0)
-                pick = i;
-        char *url = manifest_url(p, m.children.v[pick]);
-        ys_oci_manifest_free(&m);
-        request(p, ST_CAND_CHILD, url, false);
-        return;
-    }
-    if (m.is_index || !m.config_digest) {
-        ys_oci_manifest_free(&m);
-        p->cand_i++;
-        advance(p);
-        return;
-    }
-    char *url = blob_url(p, m.config_digest);
-    ys_oci_manifest_free(&m);
-    request(p, ST_CAND_CONFIG, url, false);
+    ys_oci_advance(p);
 }
 
 static void on_manifest(struct oci_probe *p)
@@ -515,14 +460,15 @@ static void on_manifest(struct oci_probe *p)
         ys_oci_finish(p);
         return;
     }
-    if (!expect_ok(p, p->tag))
+    if (!ys_oci_expect_ok(p, p->tag))
         return;
     if (p->h_digest && strlen(p->h_digest) < sizeof p->digest)
         snprintf(p->digest, sizeof p->digest, "%s", p->h_digest);
     else
         body_digest(p);
     struct ys_oci_manifest m;
-    if (ys_oci_manifest_parse(p->body ? p->body : "", p->body_len, p->h_ctype, &m, &err) < 0) {
+    const char *body = p->resp.data ? p->resp.data : "";
+    if (ys_oci_manifest_parse(body, p->resp.len, p->h_ctype, &m, &err) < 0) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
         ys_oci_finish(p);
         return;
@@ -539,63 +485,38 @@ static void on_manifest(struct oci_probe *p)
         p->need_config = true;
     }
     ys_oci_manifest_free(&m);
-    advance(p);
+    ys_oci_advance(p);
 }
 
 static void on_config(struct oci_probe *p)
 {
     struct ys_err err = {{0}};
-    if (!expect_ok(p, "config blob"))
+    if (!ys_oci_expect_ok(p, "config blob"))
         return;
     char plat[64];
     int64_t created;
-    if (ys_oci_config_parse(p->body ? p->body : "", p->body_len, plat, sizeof plat, &created,
-                            &err) < 0) {
+    if (ys_oci_config_parse(p->resp.data ? p->resp.data : "", p->resp.len, plat, sizeof plat,
+                            &created, &err) < 0) {
         ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
         ys_oci_finish(p);
         return;
     }
     if (plat[0])
-        strlist_push(&p->platforms, ys_xstrdup(plat));
+        ys_oci_strlist_push(&p->platforms, ys_xstrdup(plat));
     p->config_done = true;
     check_platforms(p);
-    advance(p);
-}
-
-/* HEAD of a cosign tag: 200 present, 404 absent, anything else an error. */
-static void on_attached(struct oci_probe *p)
-{
-    if (p->status != 200 && p->status != 404) {
-        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "HTTP %ld from HEAD %s", p->status,
-                       ys_oci_url_path(p));
-        ys_oci_finish(p);
-        return;
-    }
-    bool found = p->status == 200;
-    if (p->step == ST_SIG) {
-        p->signature = found;
-        p->sig_done = true;
-    } else {
-        p->sbom = p->sbom || found;
-        /* No .sbom: an attestation (.att) counts too. */
-        if (p->step == ST_SBOM && !found) {
-            {
-                request(p, ST_ATT, cosign_url(p, "att"), true);
-                return;
-            }
-        }
-        p->sbom_done = true;
-    }
-    advance(p);
+    ys_oci_advance(p);
 }
 
 /* Whether this response's status is the result's: the tag manifest's, or
- * one that ends the probe. A 404 for an absent .sig is neither. */
+ * one that ends the probe. A 404 for an absent .sig, or from a registry
+ * without the referrers API, is neither. */
 static bool status_counts(const struct oci_probe *p)
 {
     if (p->in_token)
         return p->status != 200;
-    if (p->step == ST_SIG || p->step == ST_SBOM || p->step == ST_ATT)
+    if (p->step == ST_REFERRERS || p->step == ST_REFERRERS_TAG || p->step == ST_SIG ||
+        p->step == ST_SBOM || p->step == ST_ATT)
         return p->status != 200 && p->status != 404;
     return p->step == ST_MANIFEST || p->status != 200;
 }
@@ -609,7 +530,7 @@ static void on_response(CURL *easy, CURLcode code, void *arg)
     p->h_digest = copy_header(easy, "Docker-Content-Digest");
     p->h_link = copy_header(easy, "Link");
     p->h_ctype = copy_header(easy, "Content-Type");
-    if (code != CURLE_OK && !p->too_big)
+    if (code != CURLE_OK && !p->resp.too_big)
         transport_failed(p, easy, code);
     ys_curl_multi_easy_put(p->multi, easy);
     p->easy = NULL;
@@ -618,10 +539,10 @@ static void on_response(CURL *easy, CURLcode code, void *arg)
     struct ys_result *r = &p->super.result;
     if (status_counts(p))
         r->status = (uint16_t)(p->status > 0 && p->status < 1000 ? p->status : 0);
-    r->bytes += (int64_t)p->body_len;
-    if (p->too_big)
+    r->bytes += (int64_t)p->resp.len;
+    if (p->resp.too_big)
         ys_result_fail(r, YS_EC_HTTP_STATUS, "%s: response larger than 4 MiB", ys_oci_url_path(p));
-    if (code != CURLE_OK || p->too_big) {
+    if (code != CURLE_OK || p->resp.too_big) {
         ys_oci_finish(p);
         return;
     }
@@ -635,67 +556,93 @@ static void on_response(CURL *easy, CURLcode code, void *arg)
     }
     switch (p->step) {
     case ST_TAGS: on_tags(p); break;
-    case ST_CAND_MANIFEST:
-    case ST_CAND_CHILD:
-    case ST_CAND_CONFIG: on_cand(p); break;
     case ST_MANIFEST: on_manifest(p); break;
     case ST_CONFIG: on_config(p); break;
+    case ST_REFERRERS:
+    case ST_REFERRERS_TAG:
     case ST_SIG:
     case ST_SBOM:
-    case ST_ATT: on_attached(p); break;
+    case ST_ATT: ys_oci_on_attached(p); break;
+    case ST_CAND_MANIFEST: /* the scan's lanes have their own callback */
+    case ST_CAND_CHILD:
+    case ST_CAND_CONFIG:
     case ST_TOKEN: break;
     }
 }
 
 /* ---- the chain ------------------------------------------------------------------ */
 
-/* {"tag","digest","platforms":[...],"tags":N,"signature":b,"sbom":b}; the
- * platform list gives way to its length when the whole does not fit. */
-static void write_facts(struct oci_probe *p)
+static char *facts_text(struct oci_probe *p, int detail)
 {
     json_t *o = json_object();
     if (p->spec->tag_pattern && p->tag)
         json_object_set_new(o, "tag", json_string(p->tag));
     if (p->digest[0])
         json_object_set_new(o, "digest", json_string(p->digest));
-    json_t *pl = json_array();
-    for (size_t i = 0; i < p->platforms.n; i++)
-        json_array_append_new(pl, json_string(p->platforms.v[i]));
-    json_object_set_new(o, "platforms", pl);
-    if (p->tags_done)
-        json_object_set_new(o, "tags", json_integer(p->n_tags));
-    if (p->sig_done)
-        json_object_set_new(o, "signature", json_boolean(p->signature));
-    if (p->sbom_done)
-        json_object_set_new(o, "sbom", json_boolean(p->sbom));
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (text && strlen(text) >= sizeof p->super.result.facts) {
-        free(text);
+    if (detail >= 2) {
+        json_t *pl = json_array();
+        for (size_t i = 0; i < p->platforms.n; i++)
+            json_array_append_new(pl, json_string(p->platforms.v[i]));
+        json_object_set_new(o, "platforms", pl);
+    } else {
         json_object_set_new(o, "platforms", json_integer((json_int_t)p->platforms.n));
         json_object_set_new(o, "more", json_true());
-        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     }
-    if (text && strlen(text) < sizeof p->super.result.facts)
-        memcpy(p->super.result.facts, text, strlen(text) + 1);
-    free(text);
+    if (p->tags_done)
+        json_object_set_new(o, "tags", json_integer(p->n_tags));
+    if (p->tags_done && p->spec->tag_pattern && detail >= 1) {
+        json_object_set_new(o, "matching", json_integer((json_int_t)p->n_matching));
+        json_object_set_new(o, "inspected", json_integer((json_int_t)p->cand_read));
+    }
+    if (p->sig_done)
+        json_object_set_new(o, "signature", json_boolean(p->signature));
+    if (p->sig_via && detail >= 1)
+        json_object_set_new(o, "signature_via", json_string(ys_oci_via_name(p->sig_via)));
+    if (p->sbom_done)
+        json_object_set_new(o, "sbom", json_boolean(p->sbom));
+    if (p->sbom_via && detail >= 1)
+        json_object_set_new(o, "sbom_via", json_string(ys_oci_via_name(p->sbom_via)));
+    if (p->refs_done && detail >= 1)
+        json_object_set_new(o, "referrers_api", json_boolean(p->refs_api));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
+    return text;
+}
+
+/* {"tag","digest","platforms":[...],"tags":N,"matching":N,"inspected":N,
+ * "signature":b,"signature_via":..,"sbom":b,"sbom_via":..,"referrers_api":b};
+ * when the whole does not fit, the platform list gives way to its length,
+ * then the details (matching, inspected, *_via, referrers_api) go. */
+static void write_facts(struct oci_probe *p)
+{
+    for (int detail = 2; detail >= 0; detail--) {
+        char *text = facts_text(p, detail);
+        bool fits = text && strlen(text) < sizeof p->super.result.facts;
+        if (fits)
+            memcpy(p->super.result.facts, text, strlen(text) + 1);
+        free(text);
+        if (fits)
+            return;
+    }
 }
 
 static void verdict(struct oci_probe *p)
 {
     struct ys_result *r = &p->super.result;
-    if (p->spec->require_signature && !p->signature)
-        ys_result_fail(r, YS_EC_ASSERTION, "%s:%s has no signature (%s.sig)", p->spec->repository,
-                       p->tag, "sha256-<digest>");
-    if (p->spec->require_sbom && !p->sbom)
-        ys_result_fail(r, YS_EC_ASSERTION, "%s:%s has no SBOM (%s.sbom or .att)",
-                       p->spec->repository, p->tag, "sha256-<digest>");
+    ys_oci_attached_verdict(p);
     if (p->spec->tag_pattern) {
         struct timeval tv;
         gettimeofday(&tv, NULL);
         int64_t now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
         r->value = (double)(now_ms - p->best_created_ms) / 1000.0;
         r->flags |= YS_RF_HAS_VALUE;
+        /* A scan the cap cut may have missed a newer tag: say so. */
+        if (r->ok && p->n_matching > p->cands.n)
+            snprintf(r->message, sizeof r->message,
+                     "newest of the %zu highest-version tags matching %s; %zu more were not read "
+                     "(max_tags_inspected %lld)",
+                     p->cands.n, p->spec->tag_pattern_text, p->n_matching - p->cands.n,
+                     (long long)p->spec->max_tags_inspected);
     } else if (p->tags_done) {
         r->value = (double)p->n_tags;
         r->flags |= YS_RF_HAS_VALUE;
@@ -703,45 +650,44 @@ static void verdict(struct oci_probe *p)
     ys_oci_finish(p);
 }
 
-/* Starts the next request the spec still needs, or ends with a verdict. */
-static void advance(struct oci_probe *p)
+void ys_oci_advance(struct oci_probe *p)
 {
     const struct ys_oci_spec *s = p->spec;
     if ((s->tag_pattern || s->max_tags >= 0) && !p->tags_done &&
         (s->tag_pattern || p->manifest_done)) {
-        request(p, ST_TAGS, ys_xasprintf("%s/v2/%s/tags/list?n=1000", s->url, s->repository),
-                false);
+        ys_oci_request(p, ST_TAGS, ys_xasprintf("%s/v2/%s/tags/list?n=1000", s->url, s->repository),
+                       false);
         return;
     }
     if (s->tag_pattern && !p->tag) {
-        if (p->cand_i < p->cands.n) {
-            request(p, ST_CAND_MANIFEST, manifest_url(p, p->cands.v[p->cand_i]), false);
+        if (!p->scan_done) {
+            ys_oci_scan_start(p);
             return;
         }
         if (!p->best_tag) {
-            ys_result_fail(&p->super.result, YS_EC_ASSERTION, "no tag of %s matches %s",
-                           s->repository, s->tag_pattern_text);
+            if (p->cands.n)
+                ys_result_fail(&p->super.result, YS_EC_ASSERTION,
+                               "%zu tags of %s match %s, but none has a created time in its "
+                               "image config",
+                               p->n_matching, s->repository, s->tag_pattern_text);
+            else
+                ys_result_fail(&p->super.result, YS_EC_ASSERTION, "no tag of %s matches %s",
+                               s->repository, s->tag_pattern_text);
             ys_oci_finish(p);
             return;
         }
         p->tag = ys_xstrdup(p->best_tag);
     }
     if (!p->manifest_done) {
-        request(p, ST_MANIFEST, manifest_url(p, p->tag), false);
+        ys_oci_request(p, ST_MANIFEST, ys_oci_manifest_url(p, p->tag), false);
         return;
     }
     if (p->need_config && !p->config_done && s->platforms.n) {
-        request(p, ST_CONFIG, blob_url(p, p->config_digest), false);
+        ys_oci_request(p, ST_CONFIG, ys_oci_blob_url(p, p->config_digest), false);
         return;
     }
-    if (!p->sig_done) {
-        request(p, ST_SIG, cosign_url(p, "sig"), true);
+    if (ys_oci_attached_next(p))
         return;
-    }
-    if (!p->sbom_done) {
-        request(p, ST_SBOM, cosign_url(p, "sbom"), true);
-        return;
-    }
     verdict(p);
 }
 
@@ -762,7 +708,7 @@ static int oci_start(struct ys_probe_env *env, const struct ys_check *check, ys_
     /* As in freshness.c: the loop's clock may be stale by a millisecond. */
     uv_update_time(env->loop);
     uv_timer_start(&p->timer, on_timeout, (uint64_t)check->timeout_ms + 1, 0);
-    advance(p);
+    ys_oci_advance(p);
     *out = &p->super;
     return 0;
 }

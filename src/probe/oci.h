@@ -5,13 +5,18 @@
  *   - { name: api-image, kind: registry, url: "https://ghcr.io",
  *       repository: org/api, tag: v1.2.3,      # or tag_pattern: '^v\d+\.\d+\.\d+$'
  *       platforms: [linux/amd64, linux/arm64], require: [signature, sbom],
- *       max_tags: 500, username: ${U}, password: ${P}, tls: {...} }
+ *       max_tags: 500, max_tags_inspected: 100,
+ *       artifact_types: { signature: [...], sbom: [...] },
+ *       username: ${U}, password: ${P}, tls: {...} }
  *
  * A probe is a short chain of HTTP requests on the loop's libcurl multi
  * handle, one after another from the done callbacks (oci.c), under one
- * overall timer. Token authentication follows the registry's 401
- * WWW-Authenticate challenge (oci_parse.c). The spec (oci_spec.c) is
- * immutable after parsing and shared by every probe of its check.
+ * overall timer; only the reading of the candidates of tag_pattern runs a
+ * few requests at once (oci_scan.c). Token authentication follows the
+ * registry's 401 WWW-Authenticate challenge (oci_auth.c). Signatures and
+ * SBOMs are found through the referrers API or its fallbacks
+ * (oci_attached.c). The spec (oci_spec.c) is immutable after parsing and
+ * shared by every probe of its check.
  */
 #ifndef YS_PROBE_OCI_H
 #define YS_PROBE_OCI_H
@@ -43,7 +48,11 @@ struct ys_oci_spec {
     pcre2_code *tag_pattern;     /* exactly one of tag and tag_pattern */
     struct ys_strlist platforms; /* "os/arch[/variant]" each */
     bool require_signature, require_sbom;
-    int64_t max_tags;          /* -1: not checked */
+    int64_t max_tags;           /* -1: not checked */
+    int64_t max_tags_inspected; /* tag_pattern: config blobs read at most */
+    /* artifactType values that count as a signature / an SBOM among a
+     * subject's referrers (defaults in oci_spec.c; either may be empty). */
+    struct ys_strlist sig_types, sbom_types;
     char *username, *password; /* both or neither */
     struct ys_tls_spec tls;
 };
@@ -95,6 +104,32 @@ int ys_oci_config_parse(const char *body, size_t len, char *platform, size_t pla
 /* An RFC 3339 time ("2026-11-29T20:17:25.123456789Z", "...+02:00") in
  * epoch ms. Returns 0 or YS_EINVAL. */
 int ys_oci_parse_time(const char *s, int64_t *out_ms);
+
+/* One descriptor of a referrers list: the referring manifest's digest,
+ * its artifactType and, for a sigstore bundle holding an attestation, the
+ * `dev.sigstore.bundle.predicateType` annotation (owned; NULL if absent). */
+struct ys_oci_referrer {
+    char *digest, *artifact_type, *predicate_type;
+};
+struct ys_oci_referrers {
+    size_t n;
+    struct ys_oci_referrer *v;
+};
+/* Appends the descriptors of an image index, as the referrers API answers
+ * (GET /v2/<name>/referrers/<digest>) and as the referrers tag schema
+ * stores (tag sha256-<hex>), to out. Returns 0, or YS_EINVAL with err
+ * saying why (not an object, no manifests array, a descriptor without a
+ * digest); out keeps what it had then. */
+int ys_oci_referrers_parse(const char *body, size_t len, struct ys_oci_referrers *out,
+                           struct ys_err *err);
+void ys_oci_referrers_free(struct ys_oci_referrers *r);
+
+enum { YS_OCI_IS_SIGNATURE = 1, YS_OCI_IS_SBOM = 2 };
+/* What a referrer counts as under the spec's artifact types: a bit set of
+ * YS_OCI_IS_*. Media types compare without parameters and case. A sigstore
+ * bundle with a predicateType holds an attestation, not a signature: it
+ * counts as an SBOM when the predicate is SPDX or CycloneDX. */
+unsigned ys_oci_classify(const struct ys_oci_spec *s, const struct ys_oci_referrer *r);
 
 /* The tags of a /v2/<name>/tags/list page appended to out. */
 int ys_oci_tags_parse(const char *body, size_t len, struct ys_strlist *out, struct ys_err *err);

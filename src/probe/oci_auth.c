@@ -75,7 +75,8 @@ void ys_oci_challenged(struct oci_probe *p)
     p->token_url = token_url(p, &c);
     ys_oci_challenge_free(&c);
     if (!p->token_url) {
-        ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: bad token realm", ys_oci_url_path(p));
+        ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP 401 from %s: bad token realm",
+                       ys_oci_url_path(p));
         ys_oci_finish(p);
         return;
     }
@@ -85,7 +86,8 @@ void ys_oci_challenged(struct oci_probe *p)
         strncmp(p->url, "https://", 8) == 0) {
         ys_result_fail(r, YS_EC_HTTP_STATUS,
                        "HTTP 401 from %s: the token realm is plain http; not sending the "
-                       "credentials there", ys_oci_url_path(p));
+                       "credentials there",
+                       ys_oci_url_path(p));
         ys_oci_finish(p);
         return;
     }
@@ -107,7 +109,7 @@ void ys_oci_got_token(struct oci_probe *p)
         return;
     }
     json_error_t je;
-    json_t *root = json_loadb(p->body ? p->body : "", p->body_len, 0, &je);
+    json_t *root = json_loadb(p->resp.data ? p->resp.data : "", p->resp.len, 0, &je);
     const char *tok = json_string_value(json_object_get(root, "token"));
     if (!tok || !tok[0])
         tok = json_string_value(json_object_get(root, "access_token"));
@@ -123,4 +125,3 @@ void ys_oci_got_token(struct oci_probe *p)
     p->in_token = false;
     ys_oci_issue(p, p->url);
 }
-

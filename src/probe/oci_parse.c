@@ -1,7 +1,8 @@
 /*
  * oci_parse.c - reading what a registry answers: WWW-Authenticate
- * challenges, manifests and indexes, config blobs, tag lists and Link
- * headers. Pure functions, unit-tested in tests/unit/test_oci.c.
+ * challenges, manifests and indexes, referrers lists, config blobs, tag
+ * lists and Link headers. Pure functions, unit-tested in
+ * tests/unit/test_oci.c and fuzzed by tests/fuzz/fuzz_oci.c.
  *
  * JSON goes through jansson. The challenge and Link parsers are written by
  * hand: libcurl parses WWW-Authenticate only inside its own auth code and
@@ -188,6 +189,93 @@ void ys_oci_manifest_free(struct ys_oci_manifest *m)
     ys_strlist_free(&m->children);
     free(m->config_digest);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- referrers ---------------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? ys_xstrdup(s) : NULL;
+}
+
+int ys_oci_referrers_parse(const char *body, size_t len, struct ys_oci_referrers *out,
+                           struct ys_err *err)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body, len, 0, &je);
+    json_t *list = json_object_get(root, "manifests");
+    int rc = 0;
+    if (!json_is_object(root) || !json_is_array(list)) {
+        rc = ys_err_set(err, YS_EINVAL, "referrers answer is not an image index");
+        goto out;
+    }
+    /* Checked whole first, so a bad answer appends nothing. */
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        if (!json_string_value(json_object_get(e, "digest"))) {
+            rc = ys_err_set(err, YS_EINVAL, "referrers entry %zu has no digest", i);
+            goto out;
+        }
+    }
+    out->v = ys_xrealloc(out->v, (out->n + json_array_size(list) + 1) * sizeof *out->v);
+    json_array_foreach(list, i, e)
+    {
+        struct ys_oci_referrer *r = &out->v[out->n++];
+        r->digest = ys_xstrdup(json_string_value(json_object_get(e, "digest")));
+        r->artifact_type = dup_or_null(json_string_value(json_object_get(e, "artifactType")));
+        r->predicate_type = dup_or_null(json_string_value(json_object_get(
+            json_object_get(e, "annotations"), "dev.sigstore.bundle.predicateType")));
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+void ys_oci_referrers_free(struct ys_oci_referrers *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->v[i].digest);
+        free(r->v[i].artifact_type);
+        free(r->v[i].predicate_type);
+    }
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+/* "application/spdx+json; charset=x" and "Application/SPDX+JSON" are the
+ * same type: compared up to the parameters, without case. */
+static bool same_media_type(const char *a, const char *b)
+{
+    size_t na = strcspn(a, "; \t"), nb = strcspn(b, "; \t");
+    return na == nb && strncasecmp(a, b, na) == 0;
+}
+
+static bool type_listed(const struct ys_strlist *l, const char *t)
+{
+    for (size_t i = 0; t && i < l->n; i++)
+        if (same_media_type(l->v[i], t))
+            return true;
+    return false;
+}
+
+static bool sbom_predicate(const char *p)
+{
+    return strncmp(p, "https://spdx.dev/Document", 25) == 0 ||
+           strncmp(p, "https://cyclonedx.org/bom", 25) == 0;
+}
+
+unsigned ys_oci_classify(const struct ys_oci_spec *s, const struct ys_oci_referrer *r)
+{
+    unsigned bits = 0;
+    bool sig_type = type_listed(&s->sig_types, r->artifact_type);
+    if (sig_type && !r->predicate_type)
+        bits |= YS_OCI_IS_SIGNATURE;
+    if (type_listed(&s->sbom_types, r->artifact_type) ||
+        (sig_type && r->predicate_type && sbom_predicate(r->predicate_type)))
+        bits |= YS_OCI_IS_SBOM;
+    return bits;
 }
 
 /* ---- config blobs and times ------------------------------------------------ */

@@ -16,9 +16,32 @@
 #include <string.h>
 
 const char *const ys_oci_keys[] = {
-    "url",      "repository", "tag",      "tag_pattern", "platforms", "require",
-    "max_tags", "username",   "password", "tls",         NULL,
+    "url",         "repository",         "tag",
+    "tag_pattern", "platforms",          "require",
+    "max_tags",    "max_tags_inspected", "artifact_types",
+    "username",    "password",           "tls",
+    NULL,
 };
+
+/* What counts among a subject's referrers unless artifact_types says
+ * otherwise: cosign's signature artifacts, sigstore bundles (v0.3 and the
+ * older `+json;version=` form) and Notary v2 signatures; SPDX and
+ * CycloneDX documents and syft's own format. */
+static const char *const default_sig_types[] = {
+    "application/vnd.dev.cosign.artifact.sig.v1+json",
+    "application/vnd.dev.sigstore.bundle.v0.3+json",
+    "application/vnd.dev.sigstore.bundle+json",
+    "application/vnd.cncf.notary.signature",
+    NULL,
+};
+static const char *const default_sbom_types[] = {
+    "application/spdx+json",          "text/spdx",
+    "application/vnd.cyclonedx+json", "application/vnd.cyclonedx+xml",
+    "application/vnd.syft+json",      NULL,
+};
+static const char *const artifact_type_keys[] = {"signature", "sbom", NULL};
+
+#define DEFAULT_MAX_TAGS_INSPECTED 100
 
 static const char *const url_schemes[] = {"http", "https", NULL};
 
@@ -156,6 +179,61 @@ static int parse_require(const struct ys_node *n, struct ys_oci_spec *s, struct 
     return rc;
 }
 
+static void set_defaults(struct ys_strlist *l, const char *const *types)
+{
+    for (size_t i = 0; types[i]; i++) {
+        l->v = ys_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+        l->v[l->n++] = ys_xstrdup(types[i]);
+    }
+}
+
+/* One class's list: media types ("type/subtype"), possibly empty. */
+static int parse_type_list(const struct ys_node *n, const char *what, struct ys_strlist *out,
+                           struct ys_diag *d)
+{
+    if (n->type == YS_NODE_SEQ && n->n == 0) {
+        ys_strlist_free(out);
+        return 0;
+    }
+    if (ys_cfg_strlist(n, what, out, d) < 0)
+        return YS_ECONFIG;
+    int rc = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        const char *slash = strchr(out->v[i], '/');
+        if (!slash || slash == out->v[i] || !slash[1] || strchr(out->v[i], ' ')) {
+            const struct ys_node *it = n->type == YS_NODE_SEQ ? n->items[i] : n;
+            ys_diag_add(d, it->line, it->col, "%s: '%s' is not a media type (like %s)", what,
+                        out->v[i], "application/spdx+json");
+            rc = YS_ECONFIG;
+        }
+    }
+    return rc;
+}
+
+/* artifact_types: { signature: [...], sbom: [...] }, each replacing its
+ * default list; [] means no referrer counts for that class. */
+static int parse_artifact_types(const struct ys_node *n, struct ys_oci_spec *s, struct ys_diag *d)
+{
+    set_defaults(&s->sig_types, default_sig_types);
+    set_defaults(&s->sbom_types, default_sbom_types);
+    if (!n)
+        return 0;
+    if (n->type != YS_NODE_MAP) {
+        ys_diag_add(d, n->line, n->col,
+                    "artifact_types must be a mapping like { signature: [...], sbom: [...] }");
+        return YS_ECONFIG;
+    }
+    int rc = ys_cfg_check_keys(n, artifact_type_keys, "artifact_types", d) > 0 ? YS_ECONFIG : 0;
+    const struct ys_node *v;
+    if ((v = ys_node_get(n, "signature")) &&
+        parse_type_list(v, "artifact_types.signature", &s->sig_types, d) < 0)
+        rc = YS_ECONFIG;
+    if ((v = ys_node_get(n, "sbom")) &&
+        parse_type_list(v, "artifact_types.sbom", &s->sbom_types, d) < 0)
+        rc = YS_ECONFIG;
+    return rc;
+}
+
 static int parse_credentials(const struct ys_node *c, struct ys_oci_spec *s, struct ys_diag *d)
 {
     const struct ys_node *u = ys_node_get(c, "username");
@@ -179,6 +257,7 @@ int ys_oci_spec_parse(const struct ys_node *check, const struct ys_check *base, 
     (void)base;
     struct ys_oci_spec *s = ys_xcalloc(1, sizeof *s);
     s->max_tags = -1;
+    s->max_tags_inspected = DEFAULT_MAX_TAGS_INSPECTED;
     int rc = parse_target(check, s, d);
     if (parse_tag(check, s, d) < 0)
         rc = YS_ECONFIG;
@@ -188,6 +267,18 @@ int ys_oci_spec_parse(const struct ys_node *check, const struct ys_check *base, 
         rc = YS_ECONFIG;
     const struct ys_node *n = ys_node_get(check, "max_tags");
     if (n && ys_cfg_int(n, "max_tags", 0, 100000000, &s->max_tags, d) < 0)
+        rc = YS_ECONFIG;
+    if ((n = ys_node_get(check, "max_tags_inspected"))) {
+        if (ys_cfg_int(n, "max_tags_inspected", 1, 10000, &s->max_tags_inspected, d) < 0) {
+            rc = YS_ECONFIG;
+        } else if (ys_node_get(check, "tag")) {
+            ys_diag_add(d, n->line, n->col,
+                        "max_tags_inspected goes with tag_pattern (it bounds the tags read to "
+                        "find the newest)");
+            rc = YS_ECONFIG;
+        }
+    }
+    if (parse_artifact_types(ys_node_get(check, "artifact_types"), s, d) < 0)
         rc = YS_ECONFIG;
     if (parse_credentials(check, s, d) < 0)
         rc = YS_ECONFIG;
@@ -220,6 +311,8 @@ void ys_oci_spec_free(void *spec)
     free(s->tag_pattern_text);
     pcre2_code_free(s->tag_pattern);
     ys_strlist_free(&s->platforms);
+    ys_strlist_free(&s->sig_types);
+    ys_strlist_free(&s->sbom_types);
     free(s->username);
     free(s->password);
     ys_tls_spec_free(&s->tls);

@@ -4,8 +4,9 @@
  * libcurl multi handle (curl_multi.c), judged by promql_judge.c.
  *
  * A probe is a struct promql_probe (base first, as `super`) owning one easy
- * handle from the multi's pool, its URL, its header list and a body buffer
- * capped at YS_PROMQL_MAX_RESPONSE: a query that selects too much fails
+ * handle from the multi's pool and the request around it (promql_http.c,
+ * shared with the PromQL goal measures): URL, headers, and a body buffer
+ * capped at YS_PROMQL_MAX_RESPONSE, so a query that selects too much fails
  * instead of growing memory. Unlike the http kind, connections may be
  * reused: this kind measures a query's answer, not the network, and a
  * fresh TLS handshake to the same Prometheus every interval is waste.
@@ -20,8 +21,8 @@
 #include "probe/curl_multi.h"
 #include "probe/probe.h"
 #include "probe/promql.h"
+#include "probe/promql_http.h"
 
-#include "core/duration.h"
 #include "core/err.h"
 #include "core/xalloc.h"
 
@@ -32,138 +33,30 @@
 struct promql_probe {
     struct ys_probe super;
     struct ys_curl_multi *multi;
-    CURL *easy;
     const struct ys_promql_spec *spec;
     const struct ys_source *source;
-    char *url;
-    struct curl_slist *headers;
-    char *body;
-    size_t body_len, body_cap;
-    int64_t timeout_ms; /* the check's, or the source's when shorter */
-    bool too_big;
+    struct ys_promql_http http; /* the request, its easy handle and body */
 };
 
 extern const struct ys_probe_type ys_probe_promql;
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct promql_probe *p = arg;
-    size_t n = size * nmemb;
-    if (n > YS_PROMQL_MAX_RESPONSE - p->body_len) {
-        p->too_big = true;
-        return 0; /* libcurl stops with CURLE_WRITE_ERROR */
-    }
-    if (p->body_len + n > p->body_cap) {
-        size_t cap = p->body_cap ? p->body_cap : 16384;
-        while (cap < p->body_len + n)
-            cap *= 2;
-        p->body_cap = cap;
-        p->body = ys_xrealloc(p->body, cap);
-    }
-    memcpy(p->body + p->body_len, data, n);
-    p->body_len += n;
-    return n;
-}
-
-static void set_headers(struct promql_probe *p)
-{
-    const struct ys_source *src = p->source;
-    p->headers = curl_slist_append(NULL, "Accept: application/json");
-    for (size_t i = 0; p->headers && i < src->headers.n; i++) {
-        char *line = ys_xasprintf("%s: %s", src->headers.keys[i], src->headers.values[i]);
-        struct curl_slist *l = curl_slist_append(p->headers, line);
-        free(line);
-        if (!l)
-            abort(); /* libcurl only fails here when out of memory */
-        p->headers = l;
-    }
-    if (!p->headers)
-        abort();
-    curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
-}
-
 static void set_options(struct promql_probe *p, const struct ys_check *check)
 {
-    CURL *e = p->easy;
     const struct ys_source *src = p->source;
     int64_t ts = p->super.result.ts_ms;
-    p->url = ys_xasprintf("%s/api/v1/query?query=%s&time=%lld.%03d", src->url,
-                          p->spec->query_escaped, (long long)(ts / 1000), (int)(ts % 1000));
+    char *path = ys_xasprintf("/api/v1/query?query=%s&time=%lld.%03d", p->spec->query_escaped,
+                              (long long)(ts / 1000), (int)(ts % 1000));
     int64_t timeout = check->timeout_ms;
     if (src->timeout_ms > 0 && src->timeout_ms < timeout)
         timeout = src->timeout_ms;
-    p->timeout_ms = timeout;
-    curl_easy_setopt(e, CURLOPT_URL, p->url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "yardstick/" YS_VERSION);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
-    set_headers(p);
-    if (src->bearer_token) {
-        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-        curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, src->bearer_token);
-    } else if (src->username) {
-        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, src->username);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, src->password ? src->password : "");
-    }
-    if (src->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, src->ca_file);
-    if (src->insecure_skip_verify) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-}
-
-/* libcurl's reason without its " after N ms": the duration is in the
- * result already, and a message that changes with every probe would add a
- * row to the store's text dictionary each time. */
-static void curl_reason(struct promql_probe *p, CURLcode code, char *out, size_t cap)
-{
-    const char *errbuf = ys_curl_multi_errbuf(p->easy);
-    snprintf(out, cap, "%s", errbuf[0] ? errbuf : curl_easy_strerror(code));
-    char *after = strstr(out, " after ");
-    if (!after)
-        return;
-    char *q = after + 7;
-    while (*q >= '0' && *q <= '9')
-        q++;
-    if (q > after + 7 && strncmp(q, " ms", 3) == 0)
-        memmove(after, q + 3, strlen(q + 3) + 1);
-}
-
-/* A transfer that did not complete: its class and libcurl's reason. */
-static void transfer_failed(struct promql_probe *p, CURLcode code)
-{
-    char why[CURL_ERROR_SIZE];
-    curl_reason(p, code, why, sizeof why);
-    const char *src = p->source->name;
-    struct ys_result *r = &p->super.result;
-    char limit[32];
-    switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-        ys_result_fail(r, YS_EC_DNS, "source %s: %s", src, why);
-        return;
-    case CURLE_OPERATION_TIMEDOUT:
-        ys_duration_format(p->timeout_ms, limit, sizeof limit);
-        ys_result_fail(r, YS_EC_TIMEOUT, "source %s: timed out after %s", src, limit);
-        return;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM: ys_result_fail(r, YS_EC_TLS, "source %s: %s", src, why); return;
-    default: ys_result_fail(r, YS_EC_CONNECT, "source %s: %s", src, why); return;
-    }
+    ys_promql_http_setup(&p->http, p->http.easy, src, path, timeout, YS_PROMQL_MAX_RESPONSE);
+    free(path);
 }
 
 static void probe_free(struct promql_probe *p)
 {
-    ys_curl_multi_easy_put(p->multi, p->easy);
-    curl_slist_free_all(p->headers);
-    free(p->url);
-    free(p->body);
+    ys_curl_multi_easy_put(p->multi, p->http.easy);
+    ys_promql_http_cleanup(&p->http);
     free(p);
 }
 
@@ -174,15 +67,16 @@ static void on_done(CURL *easy, CURLcode code, void *arg)
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     r->status = (uint16_t)(status > 0 && status < 1000 ? status : 0);
-    r->bytes = (int64_t)p->body_len;
-    if (p->too_big) {
-        r->flags |= YS_RF_TRUNCATED;
-        ys_result_fail(r, YS_EC_ASSERTION, "response larger than %d MiB: narrow the query",
-                       YS_PROMQL_MAX_RESPONSE / (1024 * 1024));
-    } else if (code != CURLE_OK) {
-        transfer_failed(p, code);
+    r->bytes = (int64_t)p->http.body_len;
+    if (p->http.too_big || code != CURLE_OK) {
+        char why[YS_RESULT_MSG_MAX];
+        enum ys_errclass ec = ys_promql_http_failure(&p->http, p->source->name, code,
+                                                     ys_curl_multi_errbuf(easy), why, sizeof why);
+        if (p->http.too_big)
+            r->flags |= YS_RF_TRUNCATED;
+        ys_result_fail(r, ec, "%s", why);
     } else {
-        ys_promql_judge(p->spec, status, p->body, p->body_len, r);
+        ys_promql_judge(p->spec, status, p->http.body, p->http.body_len, r);
     }
     ys_probe_base_finish(&p->super);
     probe_free(p);
@@ -198,13 +92,13 @@ static int promql_start(struct ys_probe_env *env, const struct ys_check *check,
     p->spec = check->spec;
     p->source = check->source;
     p->multi = env->curl;
-    p->easy = ys_curl_multi_easy_get(env->curl);
-    if (!p->easy) {
+    p->http.easy = ys_curl_multi_easy_get(env->curl);
+    if (!p->http.easy) {
         free(p);
         return YS_EINTERNAL;
     }
     set_options(p, check);
-    int rc = ys_curl_multi_add(env->curl, p->easy, on_done, p);
+    int rc = ys_curl_multi_add(env->curl, p->http.easy, on_done, p);
     if (rc < 0) {
         probe_free(p);
         return rc;
@@ -216,7 +110,7 @@ static int promql_start(struct ys_probe_env *env, const struct ys_check *check,
 static void promql_cancel(struct ys_probe *probe)
 {
     struct promql_probe *p = (struct promql_probe *)probe;
-    ys_curl_multi_remove(p->multi, p->easy);
+    ys_curl_multi_remove(p->multi, p->http.easy);
     probe_free(p);
 }
 

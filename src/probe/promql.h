@@ -59,9 +59,11 @@ int ys_promql_expect_parse(const char *text, enum ys_promql_op *op, double *thre
  *  - 401/403: failed, naming the credentials;
  *  - a Prometheus error document: failed, "Prometheus error <type>: <msg>";
  *  - a vector or scalar: the value is the one series' value, or for
- *    several the minimum (mode all) or the maximum (mode any), which is
- *    the value that decides the verdict; stored when finite;
- *  - no series: failed, "no data: ...", and no value (never 0);
+ *    several the one that decides the verdict by the operator (mode all:
+ *    the furthest on the failing side, min for > >=, max for < <=, the
+ *    first failing for == !=; mode any: the best one); stored when finite;
+ *  - no series: failed with class no_data, "no data: ...", and no value
+ *    (never 0), which SLOs do not count;
  *  - matrix, string, or anything malformed: failed.
  * facts becomes {"series":N,"passing":K}. */
 void ys_promql_judge(const struct ys_promql_spec *s, long http_status, const char *body, size_t len,

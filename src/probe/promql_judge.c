@@ -2,19 +2,25 @@
  * promql_judge.c - turns one /api/v1/query response into a verdict
  * (promql.h). Pure: no I/O, so recorded responses are its unit tests.
  *
- * The response is parsed with jansson. Only instant results make sense for
- * a check: a vector (one sample per series) or a scalar. Sample values are
- * strings in Prometheus's JSON ("0.5", "NaN", "+Inf"), read with strtod,
- * which accepts those spellings.
+ * The response is parsed with jansson; its envelope (status, errors,
+ * credentials refused) is read by promql_http.c, shared with the PromQL
+ * goal measures. Only instant results make sense for a check: a vector
+ * (one sample per series) or a scalar.
  *
- * The stored value is the one that decides the verdict: with several
- * series, the minimum for mode all (if it passes a lower bound, all do)
- * and the maximum for mode any; NaN samples are skipped for it (fmin and
- * fmax ignore NaN). A value that is not finite is not stored, since the
- * store and the JSON output carry finite numbers only. No series at all
- * is "no data", never 0: a missing metric must not look like a zero.
+ * The stored value is the one that decides the verdict, by the operator:
+ * for mode all the series furthest on the failing side (the minimum for
+ * > and >=, the maximum for < and <=, for == and != the first series that
+ * fails, else the first), for mode any the best one (the maximum for > and
+ * >=, the minimum for < and <=, for == and != the first that passes, else
+ * the first). Without a condition: the minimum (all), the maximum (any).
+ * NaN samples are skipped for the extremes (fmin and fmax ignore NaN). A
+ * value that is not finite is not stored, since the store and the JSON
+ * output carry finite numbers only. No series at all is its own class,
+ * no_data, never 0 and never an assertion failure: a missing metric must
+ * not look like a zero, nor count against an SLO (core/result.h).
  */
 #include "probe/promql.h"
+#include "probe/promql_http.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -23,17 +29,6 @@
 #include <string.h>
 
 #define LABELS_MAX 128 /* a failing series' labels, quoted in the message */
-
-/* The number in a [ts, "value"] pair; false if the pair is malformed. */
-static bool sample_value(const json_t *pair, double *out)
-{
-    const char *s = json_string_value(json_array_get(pair, 1));
-    if (!json_is_array(pair) || json_array_size(pair) != 2 || !s || !*s)
-        return false;
-    char *end;
-    *out = strtod(s, &end);
-    return *end == '\0';
-}
 
 /* Whether v satisfies the spec's condition (always, without one). */
 static bool satisfies(const struct ys_promql_spec *s, double v)
@@ -92,11 +87,51 @@ static void format_labels(const json_t *res, const json_t *e, char *out, size_t 
 
 struct tally {
     size_t series, passing;
-    double decisive; /* min (all) or max (any), NaN skipped */
+    double decisive; /* the value that decides the verdict (see the top) */
     bool have_decisive;
     double first_bad;                  /* the first failing series' value */
     char first_bad_labels[LABELS_MAX]; /* and labels ("" for a scalar) */
 };
+
+/* Which value decides: +1 the highest, -1 the lowest, 0 the first that
+ * fails (mode all) or passes (mode any), for == and != where neither
+ * extreme is nearer the threshold. */
+static int decisive_side(const struct ys_promql_spec *s)
+{
+    int side;
+    switch (s->op) {
+    case YS_PQ_GT:
+    case YS_PQ_GE: side = -1; break;
+    case YS_PQ_LT:
+    case YS_PQ_LE: side = 1; break;
+    case YS_PQ_NONE: side = -1; break;
+    default: return 0;
+    }
+    return s->mode == YS_PQ_ALL ? side : -side;
+}
+
+static void pick_decisive(const struct ys_promql_spec *s, double v, bool ok, struct tally *t)
+{
+    int side = decisive_side(s);
+    if (side == 0) {
+        /* The first series, replaced once by the first that fails (all) or
+         * passes (any), which then stays. */
+        bool wanted = s->mode == YS_PQ_ALL ? !ok : ok;
+        bool have_wanted = s->mode == YS_PQ_ALL ? t->passing < t->series : t->passing > 0;
+        if (t->series == 0 || (wanted && !have_wanted)) {
+            t->decisive = v;
+            t->have_decisive = true;
+        }
+        return;
+    }
+    if (isnan(v))
+        return;
+    if (!t->have_decisive)
+        t->decisive = v;
+    else
+        t->decisive = side < 0 ? fmin(t->decisive, v) : fmax(t->decisive, v);
+    t->have_decisive = true;
+}
 
 /* Counts one sample; e is its series in res (NULL for a scalar). */
 static void count(const struct ys_promql_spec *s, double v, const json_t *res, const json_t *e,
@@ -108,15 +143,9 @@ static void count(const struct ys_promql_spec *s, double v, const json_t *res, c
         if (e)
             format_labels(res, e, t->first_bad_labels, sizeof t->first_bad_labels);
     }
+    pick_decisive(s, v, ok, t);
     t->series++;
     t->passing += ok;
-    if (isnan(v))
-        return;
-    if (!t->have_decisive)
-        t->decisive = v;
-    else
-        t->decisive = s->mode == YS_PQ_ALL ? fmin(t->decisive, v) : fmax(t->decisive, v);
-    t->have_decisive = true;
 }
 
 /* Reads data.result into t; returns NULL or what is wrong with it. */
@@ -128,7 +157,7 @@ static const char *read_result(const struct ys_promql_spec *s, const json_t *dat
     if (!type || !res)
         return "malformed response: no data.resultType or data.result";
     if (strcmp(type, "scalar") == 0) {
-        if (!sample_value(res, &v))
+        if (!ys_promql_sample(res, NULL, &v))
             return "malformed response: a scalar that is not [time, \"value\"]";
         count(s, v, NULL, NULL, t);
         return NULL;
@@ -143,7 +172,7 @@ static const char *read_result(const struct ys_promql_spec *s, const json_t *dat
     const json_t *e;
     json_array_foreach(res, i, e)
     {
-        if (!sample_value(json_object_get(e, "value"), &v))
+        if (!ys_promql_sample(json_object_get(e, "value"), NULL, &v))
             return "malformed response: a series without a [time, \"value\"] sample";
         count(s, v, res, e, t);
     }
@@ -154,7 +183,7 @@ static void verdict(const struct ys_promql_spec *s, const struct tally *t, struc
 {
     snprintf(r->facts, sizeof r->facts, "{\"series\":%zu,\"passing\":%zu}", t->series, t->passing);
     if (t->series == 0) {
-        ys_result_fail(r, YS_EC_ASSERTION, "no data: the query returned no series");
+        ys_result_fail(r, YS_EC_NO_DATA, "no data: the query returned no series");
         return;
     }
     if (t->have_decisive && isfinite(t->decisive)) {
@@ -171,42 +200,22 @@ static void verdict(const struct ys_promql_spec *s, const struct tally *t, struc
                        t->series - t->passing, t->series, s->expect, t->first_bad_labels,
                        t->first_bad);
     else
-        ys_result_fail(r, YS_EC_ASSERTION, "none of %zu series satisfies %s (max %g)", t->series,
-                       s->expect, t->decisive);
+        ys_result_fail(r, YS_EC_ASSERTION, "none of %zu series satisfies %s (%s %g)", t->series,
+                       s->expect,
+                       decisive_side(s) > 0   ? "max"
+                       : decisive_side(s) < 0 ? "min"
+                                              : "first",
+                       t->decisive);
 }
 
 void ys_promql_judge(const struct ys_promql_spec *s, long http_status, const char *body, size_t len,
                      struct ys_result *r)
 {
-    if (http_status == 401 || http_status == 403) {
-        ys_result_fail(r, YS_EC_HTTP_STATUS,
-                       "HTTP %ld from Prometheus: %s (check the source's bearer_token or "
-                       "basic_auth)",
-                       http_status, http_status == 401 ? "unauthorized" : "forbidden");
-        return;
-    }
-    json_error_t jerr;
-    json_t *doc = body && len ? json_loadb(body, len, 0, &jerr) : NULL;
-    const char *status = json_string_value(json_object_get(doc, "status"));
-    if (!status) {
-        if (http_status < 200 || http_status > 299)
-            ys_result_fail(r, YS_EC_HTTP_STATUS, "HTTP %ld from Prometheus (not an API response)",
-                           http_status);
-        else
-            ys_result_fail(r, YS_EC_ASSERTION, "malformed response: %s",
-                           doc   ? "no status field"
-                           : len ? jerr.text
-                                 : "empty body");
-        json_decref(doc);
-        return;
-    }
-    if (strcmp(status, "success") != 0) {
-        const char *type = json_string_value(json_object_get(doc, "errorType"));
-        const char *msg = json_string_value(json_object_get(doc, "error"));
-        ys_result_fail(r, http_status >= 400 ? YS_EC_HTTP_STATUS : YS_EC_ASSERTION,
-                       "Prometheus error %s: %s", type ? type : "(no type)",
-                       msg ? msg : "(no message)");
-        json_decref(doc);
+    enum ys_errclass ec;
+    char why[YS_RESULT_MSG_MAX];
+    json_t *doc = ys_promql_http_parse(http_status, body, len, &ec, why, sizeof why);
+    if (!doc) {
+        ys_result_fail(r, ec, "%s", why);
         return;
     }
     struct tally t = {0};

@@ -25,6 +25,7 @@ extern const struct ys_probe_type ys_probe_k8s_pvcs;
 extern const struct ys_probe_type ys_probe_k8s_certificates;
 extern const struct ys_probe_type ys_probe_k8s_condition;
 extern const struct ys_probe_type ys_probe_k8s_cronjobs;
+extern const struct ys_probe_type ys_probe_k8s_pdb_coverage;
 
 static const struct ys_probe_type *const kinds[] = {
     &ys_probe_http,
@@ -44,6 +45,7 @@ static const struct ys_probe_type *const kinds[] = {
     &ys_probe_k8s_certificates,
     &ys_probe_k8s_condition,
     &ys_probe_k8s_cronjobs,
+    &ys_probe_k8s_pdb_coverage,
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

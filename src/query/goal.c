@@ -10,6 +10,8 @@
  *
  * cold_p50/cold_p95/warm_p50/warm_p95 (http cold_start) read raw results
  * within the raw retention, the only place that tells cold from warm.
+ * PromQL measures read their sources instead of the store
+ * (goal_promql.c).
  *
  * Cost: a rolling window of whole days whose trend days end on UTC
  * midnights reads the day rollups once and sums them per window
@@ -18,6 +20,7 @@
  *
  * Any thread, with its own store connection.
  */
+#include "query/goal_promql.h"
 #include "query/query_int.h"
 
 #include "core/xalloc.h"
@@ -351,6 +354,27 @@ static int daily_trend(struct ys_store *s, const struct ys_config *cfg, const st
     return rc;
 }
 
+/* A PromQL measure asks its sources, not the store (goal_promql.c); the
+ * trend days are the same local day ends as for the other measures. */
+static int promql_goal(const struct ys_config *cfg, const struct ys_goal *goal,
+                       const struct ys_tz *tz, int64_t now_ms, struct ys_goal_eval *out)
+{
+    int64_t ends[YS_TREND_DAYS];
+    size_t n_ends = 0;
+    for (int back = YS_TREND_DAYS - 1; back >= 1; back--) {
+        int64_t t = day_end(tz, now_ms, back);
+        if (t <= now_ms)
+            ends[n_ends++] = t;
+    }
+    ys_query_goal_promql(cfg, goal, tz, now_ms, ends, n_ends, &out->has_value, &out->value, out);
+    if (out->has_value)
+        out->trend[out->n_trend++] = (struct ys_trend_point){now_ms, out->value};
+    ys_goal_project(&goal->target, out->trend, out->n_trend, now_ms, &out->projection);
+    out->status = ys_goal_status(&goal->target, out->has_value, out->value, goal->due_ms, now_ms,
+                                 &out->projection);
+    return 0;
+}
+
 int ys_query_goal(struct ys_store *s, const struct ys_config *cfg, const struct ys_goal *goal,
                   const struct ys_tz *tz, int64_t now_ms, struct ys_goal_eval *out,
                   struct ys_err *err)
@@ -360,6 +384,8 @@ int ys_query_goal(struct ys_store *s, const struct ys_config *cfg, const struct 
     size_t n_ends = 0;
     struct ys_window w;
     memset(out, 0, sizeof *out);
+    if (goal->measure.kind == YS_MEASURE_PROMQL)
+        return promql_goal(cfg, goal, tz, now_ms, out);
     int rc = measure_at(s, cfg, goal, tz, now_ms, &now, err);
     /* The pass share of a selector is a snapshot of many checks' newest
      * results: it has no trend (30 days of it would read 30 x n checks'

@@ -56,6 +56,10 @@ struct ys_goal_eval {
     struct ys_trend_point trend[YS_TREND_DAYS]; /* daily values, oldest first */
     size_t n_trend;
     struct ys_projection projection;
+    /* What kept part of the data out, for a person ("source staging:
+     * timed out after 10s; source prod: no series"); "" when nothing did.
+     * Filled by PromQL measures, whose sources can fail one at a time. */
+    char note[256];
 };
 
 /* Measures goal at now_ms: its value now, its daily trend over the last

@@ -37,6 +37,7 @@ static json_t *goal_json(const struct ys_report_goal *g)
     json_object_set_new(o, "value", e->has_value ? num(e->value) : json_null());
     json_object_set_new(o, "current", g->current[0] ? json_string(g->current) : json_null());
     json_object_set_new(o, "status", json_string(ys_goal_status_name(e->status)));
+    json_object_set_new(o, "note", e->note[0] ? json_string(e->note) : json_null());
     for (size_t i = 0; i < e->n_trend; i++) {
         json_t *p = json_object();
         json_object_set_new(p, "t_ms", json_integer(e->trend[i].t_ms));

@@ -9,9 +9,11 @@
 #include <string.h>
 
 extern const struct ys_store_type ys_store_sqlite;
+extern const struct ys_store_type ys_store_postgres;
 
 static const struct ys_store_type *const types[] = {
     &ys_store_sqlite,
+    &ys_store_postgres,
 };
 
 static const char *const res_names[] = {"raw", "minute", "hour", "day"};
@@ -24,7 +26,7 @@ int ys_store_open(const char *kind, const struct ys_store_options *opt, struct y
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(types[i]->name, kind) == 0)
             return types[i]->open(opt, out, err);
-    return ys_err_set(err, YS_EINVAL, "unknown store kind '%s' (known: sqlite)", kind);
+    return ys_err_set(err, YS_EINVAL, "unknown store kind '%s' (known: sqlite, postgres)", kind);
 }
 
 void ys_store_close(struct ys_store *s)

@@ -282,8 +282,9 @@ static int add_one(struct sq_store *s, const struct ys_result *r, struct ys_err 
     if (r->facts[0] && (rc = add_facts(s, r, err)) < 0)
         return rc;
     /* Rollups feed SLOs and goals; a maintenance window excluded from them
-     * keeps its raw results (history shows them) out of every count. */
-    if (r->flags & YS_RF_EXCLUDED)
+     * and a "no data" result keep their raw results (history shows them)
+     * out of every count (ys_result_counts, core/result.h). */
+    if (!ys_result_counts(r))
         return 0;
     return sq_rollup_add(s, c, r, err);
 }

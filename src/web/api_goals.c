@@ -37,6 +37,7 @@ static json_t *goal_json(const struct ys_goal *g, const struct ys_goal_eval *ev,
     json_object_set_new(o, "measured_text", has ? json_string(text) : json_null());
     json_object_set_new(o, "status",
                         json_string(ys_goal_status_name(ok ? ev->status : YS_GOAL_NO_DATA)));
+    json_object_set_new(o, "note", ok && ev->note[0] ? json_string(ev->note) : json_null());
     json_object_set_new(o, "trend", trend);
     json_object_set_new(o, "projection",
                         json_pack("{s:b,s:o}", "valid", valid, "reach_ms",

@@ -18,6 +18,8 @@
 #include "web/web_int.h"
 
 #include "core/xalloc.h"
+#include "remote/remote.h"
+#include "query/rules_gen.h"
 
 #include <microhttpd.h>
 
@@ -143,6 +145,19 @@ static void render_checks(struct out *o, const struct ys_live_snapshot *s)
         put(o, "yardstick_check_results_total{check=\"%s\",result=\"fail\"} %llu\n", name,
             (unsigned long long)(s->checks[i].total - s->checks[i].ok));
     }
+    /* The good events of latency SLOs (docs/rules.md): one series per
+     * distinct threshold of the SLOs covering the check. */
+    family(o, "yardstick_check_results_fast", "counter",
+           "Passing probes that took at most threshold seconds, per latency SLO threshold.");
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        for (uint32_t k = 0; k < s->checks[i].fast_n; k++) {
+            char th[32];
+            size_t at = s->checks[i].fast_at + k;
+            put(o, "yardstick_check_results_fast_total{check=\"%s\",threshold=\"%s\"} %llu\n",
+                ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1),
+                ys_rules_seconds(s->fast_le_ms[at], th, sizeof th),
+                (unsigned long long)s->fast[at]);
+        }
     family(o, "yardstick_check_failures", "counter", "Failed probes by error class.");
     for (size_t i = 0; i < cfg->n_checks; i++)
         for (unsigned ec = 1; ec < YS_EC_COUNT; ec++)
@@ -323,6 +338,47 @@ static void render_alerting(struct out *o, const struct ys_web_alerting *a)
     }
 }
 
+/* Per remote_write endpoint: samples sent, failed (retried), dropped, and
+ * what waits. Read from the running remote-write thread (remote.h); none
+ * when the config has no remote_write. */
+static void render_remote(struct out *o)
+{
+    struct ys_remote_stats st;
+    ys_remote_stats_current(&st);
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } fams[] = {
+        {"yardstick_remote_write_samples_sent", "counter",
+         "Samples the remote-write receiver accepted.",
+         offsetof(struct ys_remote_stats_one, sent)},
+        {"yardstick_remote_write_samples_failed", "counter",
+         "Samples in remote-write requests that failed and are retried (5xx, 429, network).",
+         offsetof(struct ys_remote_stats_one, failed)},
+        {"yardstick_remote_write_samples_dropped", "counter",
+         "Samples given up: refused with a 4xx, or dropped from a full queue.",
+         offsetof(struct ys_remote_stats_one, dropped)},
+        {"yardstick_remote_write_queue_bytes", "gauge",
+         "Unsent bytes in the endpoint's on-disk queue.",
+         offsetof(struct ys_remote_stats_one, queue_bytes)},
+        {"yardstick_remote_write_pending_samples", "gauge",
+         "Samples not yet accepted by the receiver.",
+         offsetof(struct ys_remote_stats_one, pending)},
+    };
+    char e1[300];
+    for (size_t f = 0; st.n > 0 && f < sizeof fams / sizeof fams[0]; f++) {
+        bool counter = fams[f].type[0] == 'c';
+        family(o, fams[f].name, fams[f].type, fams[f].help);
+        for (size_t i = 0; i < st.n; i++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&st.v[i] + fams[f].off, sizeof v);
+            put(o, "%s%s{endpoint=\"%s\"} %llu\n", fams[f].name, counter ? "_total" : "",
+                ys_web_metrics_escape(st.v[i].name, e1, sizeof e1), (unsigned long long)v);
+        }
+    }
+    free(st.v);
+}
+
 char *ys_web_metrics_render(const struct ys_live_snapshot *snap, const struct ys_web_eval *eval,
                             const struct ys_web_alerting *alerting, bool openmetrics, int64_t now_ms, size_t *len)
 {
@@ -340,6 +396,7 @@ char *ys_web_metrics_render(const struct ys_live_snapshot *snap, const struct ys
     render_process(&o, snap);
     int64_t age = now_ms - snap->published_ms;
     value(&o, (double)(age > 0 ? age : 0) / 1000.0);
+    render_remote(&o);
     if (openmetrics)
         put(&o, "# EOF\n");
     *len = o.n;

@@ -1,5 +1,7 @@
-# test_k8s.sh - the Kubernetes kinds (k8s_nodes, k8s_workloads, flux)
-# against recorded API responses.
+# test_k8s.sh - the Kubernetes kinds (k8s_nodes, k8s_workloads, flux,
+# k8s_pvcs, k8s_certificates, k8s_condition, k8s_cronjobs,
+# k8s_pdb_coverage) and `yardstick graph flux` against recorded API
+# responses.
 #
 # No API server can run here, so a small python3 HTTPS server on loopback
 # serves the recorded lists in tests/data/k8s/ (the real API's shapes) the
@@ -7,12 +9,15 @@
 # document otherwise) or a client certificate signed by the test CA,
 # pages /api/v1/nodes two nodes at a time with `limit`/`continue`, answers
 # 410 Gone for a continue token once (then the client must restart the list),
-# filters by namespace path and a label selector key=value, and logs every
-# request so the test can count the pages fetched.
+# filters by namespace path and a label selector key=value, pages the
+# PodDisruptionBudgets in two, and logs every request so the test can count
+# the pages fetched.
 #
 # yardstick reads a kubeconfig written here (certificate-authority-data,
 # token; client-certificate-data/client-key-data; a context that is not the
-# current one) and `yardstick check --format json` is asserted on. Last,
+# current one) and `yardstick check --format json` is asserted on;
+# `yardstick graph flux` draws the recorded Kustomizations, compared edge by
+# edge with the recording and rendered by Graphviz. Last,
 # `yardstick run` probes the same server every second and is stopped with a
 # probe in flight, which must exit cleanly (under ASan: no leak, no crash).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -45,6 +50,8 @@ def load(name):
 
 RESOURCES = {
     ("apps/v1", "deployments"): "deployments.json",
+    ("apps/v1", "statefulsets"): "statefulsets.json",
+    ("apps/v1", "daemonsets"): "daemonsets.json",
     ("kustomize.toolkit.fluxcd.io/v1", "kustomizations"): "kustomizations.json",
     ("helm.toolkit.fluxcd.io/v2", "helmreleases"): "helmreleases.json",
     ("cert-manager.io/v1", "certificates"): "certificates.json",
@@ -87,6 +94,24 @@ def nodes(q):
             return status(410, "Expired", "The provided continue parameter is too old.")
     return 200, load("nodes-page2.json")
 
+def pdbs(ns, q):
+    # Two pages, like the API with limit=4; the selector applies as the API
+    # applies it, so a check that sent its workload selector here would see
+    # no PodDisruptionBudget at all.
+    if q.get("limit") != ["500"]:
+        return status(400, "BadRequest", "expected limit=500")
+    cont = q.get("continue", [None])[0]
+    first = load("pdbs-page1.json")
+    if cont is None:
+        doc = first
+    elif cont == first["metadata"]["continue"]:
+        doc = load("pdbs-page2.json")
+    else:
+        return status(400, "BadRequest", "bad continue token")
+    items = [i for i in doc["items"] if ns is None or i["metadata"]["namespace"] == ns]
+    doc["items"] = selected(items, q)
+    return 200, doc
+
 def route(path, q):
     if path == "/api/v1/nodes":
         return nodes(q)
@@ -104,6 +129,8 @@ def route(path, q):
             if parts[3] != "namespaces":
                 return status(404, "NotFound", "the server could not find the requested resource")
             ns = parts[4]
+        if (gv, parts[-1]) == ("policy/v1", "poddisruptionbudgets"):
+            return pdbs(ns, q)
         name = RESOURCES.get((gv, parts[-1]))
         if name:
             doc = load(name)
@@ -244,6 +271,22 @@ checks:
     selector: app.kubernetes.io/part-of=shop
     field: status.observedGeneration
     equals: "9"
+  - { name: cond-404, kind: k8s_condition, cluster: prod, path: /apis/example.com/v1/widgets, condition: Ready }
+  - { name: rollouts, kind: k8s_workloads, cluster: prod, namespace: rollout }
+  - { name: rollout-deadline, kind: k8s_workloads, cluster: prod, selector: case=deadline, kinds: [deployments] }
+  - { name: rollout-generation, kind: k8s_workloads, cluster: prod, selector: case=generation, kinds: [deployments] }
+  - { name: rollout-healthy, kind: k8s_workloads, cluster: prod, selector: case=healthy }
+  - { name: rollout-sts, kind: k8s_workloads, cluster: prod, namespace: rollout, kinds: [statefulsets] }
+  - { name: rollout-ds, kind: k8s_workloads, cluster: prod, namespace: rollout, kinds: [daemonsets] }
+  - { name: sets-done, kind: k8s_workloads, cluster: prod, namespace: db, kinds: [statefulsets] }
+  - { name: pdb-critical, kind: k8s_pdb_coverage, cluster: prod, selector: critical=true }
+  - { name: pdb-lenient, kind: k8s_pdb_coverage, cluster: bycert, selector: critical=true, min_coverage: 80 }
+  - name: pdb-namespaces
+    kind: k8s_pdb_coverage
+    cluster: prod
+    selector: critical=true
+    namespaces: [shop, rollout]
+  - { name: pdb-db, kind: k8s_pdb_coverage, cluster: prod, namespace: db, kinds: [statefulsets] }
 EOF
 
 run_capture rc "$T/out.json" "$T/err.txt" "$YARDSTICK" check -c "$T/cfg.yaml" --format json
@@ -254,7 +297,7 @@ fi
 log "check output: $(cat "$T/out.json")"
 OUT=$T/out.json
 f() { json_get "$OUT" "name=$1.$2"; }
-assert_eq "$(json_get "$OUT" '#')" 19 "number of results"
+assert_eq "$(json_get "$OUT" '#')" 31 "number of results"
 
 log "nodes: two pages, a 410 on the continue token restarts the list once"
 assert_eq "$(f nodes kind)" k8s_nodes "nodes.kind"
@@ -292,33 +335,74 @@ assert_eq "$(f nodes-lostfile message)" "cluster lostfile: cannot read the token
 
 log "workloads: api 1/2 in shop; coredns in kube-system by selector"
 assert_eq "$(f shop ok)" false "shop.ok"
-assert_eq "$(f shop message)" "1 of 2 workloads short of replicas: deployment shop/api 1/2" "shop.message"
+assert_eq "$(f shop message)" "1 of 2 workloads not as desired: deployment shop/api 1/2" "shop.message"
 assert_eq "$(f shop value)" 80.0 "shop.value (4 of 5 replicas)"
 assert_eq "$(f system ok)" true "system.ok"
 assert_eq "$(f system facts.workloads)" 1 "system.facts.workloads (selector applied)"
 assert_eq "$(f all-kinds ok)" false "all-kinds.ok"
-assert_contains "$(f all-kinds message)" "HTTP 404" "all-kinds (no statefulsets here)"
+assert_eq "$(f all-kinds message)" "1 of 2 workloads not as desired: deployment shop/api 1/2" "all-kinds.message (no sets in shop)"
+assert_eq "$(f cond-404 ok)" false "cond-404.ok"
+assert_eq "$(f cond-404 message)" "cluster prod: HTTP 404: the server could not find the requested resource" "cond-404.message (a missing CRD)"
 
-log "flux: apps not Ready, infra suspended, redis attempted != applied"
+log "workloads: stuck rollouts fail though every old replica is available"
+assert_eq "$(f rollouts ok)" false "rollouts.ok"
+assert_eq "$(f rollouts value)" 100.0 "rollouts.value (capacity is all there)"
+assert_eq "$(f rollouts facts.workloads)" 7 "rollouts.facts.workloads"
+assert_eq "$(f rollouts facts.stuck)" 6 "rollouts.facts.stuck"
+assert_eq "$(f rollouts facts.short)" 0 "rollouts.facts.short"
+assert_contains "$(f rollouts message)" "6 of 7 workloads not as desired: deployment rollout/checkout 2/2 (generation 7 not observed, at 6)" "rollouts.message"
+assert_eq "$(f rollout-deadline message)" "1 of 1 workloads not as desired: deployment rollout/search 3/3 (progress deadline exceeded, 1/3 updated)" "rollout-deadline.message"
+assert_eq "$(f rollout-generation ok)" false "rollout-generation.ok"
+assert_eq "$(f rollout-healthy ok)" true "rollout-healthy.ok (ledger's rollout is done)"
+assert_eq "$(f rollout-healthy facts.workloads)" 1 "rollout-healthy.facts.workloads"
+assert_eq "$(f rollout-sts message)" "2 of 2 workloads not as desired: statefulset rollout/kafka 3/3 (1/3 updated), statefulset rollout/zookeeper 3/3 (revision zookeeper-9f8e7d6c5 not current, at zookeeper-4a3b2c1d0)" "rollout-sts.message"
+assert_eq "$(f rollout-ds message)" "1 of 1 workloads not as desired: daemonset rollout/fluent-bit 3/3 (1/3 updated)" "rollout-ds.message"
+assert_eq "$(f sets-done ok)" true "sets-done.ok (postgres rolled out)"
+
+log "pdb coverage: postgres has no PDB of its own namespace that selects it"
+assert_eq "$(f pdb-critical kind)" k8s_pdb_coverage "pdb-critical.kind"
+assert_eq "$(f pdb-critical ok)" false "pdb-critical.ok"
+assert_eq "$(f pdb-critical message)" "1 of 6 workloads without a PodDisruptionBudget (83.3% covered, need 100%): statefulset db/postgres" "pdb-critical.message"
+assert_between "$(f pdb-critical value)" 83.33 83.34 "pdb-critical.value"
+assert_eq "$(f pdb-critical facts.covered)" 5 "pdb-critical.facts.covered"
+assert_eq "$(f pdb-critical facts.multiple)" 2 "pdb-critical.facts.multiple (checkout, kafka)"
+assert_eq "$(f pdb-critical facts.uncovered)" '["statefulset db/postgres"]' "pdb-critical.facts.uncovered"
+assert_eq "$(f pdb-lenient ok)" true "pdb-lenient.ok (min_coverage 80, client certificate)"
+assert_eq "$(f pdb-namespaces ok)" true "pdb-namespaces.ok (db left out)"
+assert_eq "$(f pdb-namespaces facts.workloads)" 5 "pdb-namespaces.facts.workloads"
+assert_eq "$(f pdb-db value)" 0.0 "pdb-db.value"
+assert_eq "$(f pdb-db message)" "1 of 1 workloads without a PodDisruptionBudget (0.0% covered, need 100%): statefulset db/postgres" "pdb-db.message"
+# Both pages of PDBs were fetched, never with the workloads' selector.
+grep -c '^token /apis/policy/v1/poddisruptionbudgets limit=500&continue=' "$T/requests.log" >"$T/n" || true
+assert_eq "$(cat "$T/n")" 2 "second pages of PDBs fetched (pdb-critical, pdb-namespaces)"
+grep -c 'poddisruptionbudgets.*labelSelector' "$T/requests.log" >"$T/n" || true
+assert_eq "$(cat "$T/n")" 0 "PDB lists sent with a labelSelector"
+grep -c '^token /apis/policy/v1/namespaces/db/poddisruptionbudgets limit=500$' "$T/requests.log" >"$T/n" || true
+assert_eq "$(cat "$T/n")" 1 "pdb-db lists its namespace's PDBs"
+
+log "flux: apps and tenants not Ready, infra suspended, redis attempted != applied"
 assert_eq "$(f flux-all ok)" false "flux-all.ok"
-assert_eq "$(f flux-all facts.objects)" 5 "flux-all.facts.objects"
-assert_eq "$(f flux-all facts.failing)" 3 "flux-all.facts.failing"
+assert_eq "$(f flux-all facts.objects)" 7 "flux-all.facts.objects"
+assert_eq "$(f flux-all facts.failing)" 4 "flux-all.facts.failing"
 M=$(f flux-all message)
-assert_contains "$M" "3 of 5 not reconciled" "flux-all.message"
+assert_contains "$M" "4 of 7 not reconciled" "flux-all.message"
+assert_contains "$M" ", +1 more" "flux-all.message (tenants does not fit)"
 assert_contains "$M" "Kustomization flux-system/apps (Ready False: kustomize build failed" "apps named"
 assert_contains "$M" "Kustomization infra/infra (suspended)" "infra named"
 assert_contains "$M" "HelmRelease cache/redis (attempted 19.6.1, applied 19.6.0)" "redis named"
 assert_not_contains "$M" "podinfo" "podinfo is fine"
-# The oldest Ready among the good ones is flux-system's, 2026-11-28T12:00:00Z.
+# The value is how long the longest failure has stood: apps, not Ready
+# since 2026-11-29T20:00:00Z (tenants since 20:05).
 now=$(date +%s)
-since=$(( now - $(rfc3339_epoch 2026-11-28T12:00:00Z) ))
-assert_between "$(f flux-all value)" $((since - 60)) $((since + 5)) "flux-all.value (seconds since Ready)"
+since=$(( now - $(rfc3339_epoch 2026-11-29T20:00:00Z) ))
+assert_between "$(f flux-all value)" $((since - 60)) $((since + 5)) "flux-all.value (seconds not Ready)"
 assert_eq "$(f flux-platform ok)" true "flux-platform.ok (podinfo only)"
 assert_eq "$(f flux-platform facts.objects)" 1 "flux-platform.facts.objects"
-since=$(( now - $(rfc3339_epoch 2026-11-29T06:00:00Z) ))
-assert_between "$(f flux-platform value)" $((since - 60)) $((since + 5)) "flux-platform.value"
+# All Ready: 0, not the age of podinfo's Ready (2026-11-29T06:00:00Z),
+# which would grow forever on a healthy cluster.
+assert_eq "$(f flux-platform value)" 0.0 "flux-platform.value (healthy)"
 assert_eq "$(f flux-system ok)" false "flux-system.ok"
-assert_eq "$(f flux-system facts.objects)" 2 "flux-system.facts.objects (namespace path)"
+assert_eq "$(f flux-system facts.objects)" 3 "flux-system.facts.objects (namespace path)"
 
 log "pvcs: one Pending in db; shop's only claim is Bound"
 assert_eq "$(f pvcs ok)" false "pvcs.ok"
@@ -352,6 +436,65 @@ assert_eq "$(f cron-backup facts.cronjobs)" 2 "cron-backup.facts.cronjobs (names
 assert_contains "$(f cron-backup message)" "1 of 2 CronJobs failing: backup/files-backup (last success " "cron-backup.message"
 since=$(( $(date +%s) - $(rfc3339_epoch 2026-11-20T02:41:10Z) ))
 assert_between "$(f cron-backup value)" $((since - 60)) $((since + 5)) "cron-backup.value"
+
+log "graph flux: the recorded dependsOn edges, drawn for Graphviz and Mermaid"
+command -v dot >/dev/null || fail "dot (graphviz) is missing: run scripts/deps.sh test"
+run_capture rc "$T/graph.dot" "$T/graph.err" "$YARDSTICK" graph flux -c "$T/cfg.yaml" --source prod
+[ "$rc" = 0 ] || fail "graph flux exit code $rc: $(cat "$T/graph.err")"
+# The edges the recording implies, dependency -> dependent, computed here
+# from the JSON on its own; a dependsOn without namespace is the
+# dependent's namespace.
+python3 - "$DATA/kustomizations.json" >"$T/edges.want" <<'PY'
+import json, sys
+edges = set()
+for k in json.load(open(sys.argv[1]))["items"]:
+    ns, name = k["metadata"]["namespace"], k["metadata"]["name"]
+    for d in k["spec"].get("dependsOn", []):
+        edges.add("%s/%s -> %s/%s" % (d.get("namespace", ns), d["name"], ns, name))
+print("\n".join(sorted(edges)))
+PY
+sed -nE 's/^ *"([^"]*)" -> "([^"]*)";$/\1 -> \2/p' "$T/graph.dot" | sort >"$T/edges.got"
+assert_eq "$(wc -l <"$T/edges.want")" 7 "edges in the recording"
+assert_eq "$(cat "$T/edges.got")" "$(cat "$T/edges.want")" "graph flux edges"
+G=$(cat "$T/graph.dot")
+assert_contains "$G" '"flux-system/apps" [label="flux-system/apps\nReady False"' "apps drawn not Ready"
+assert_contains "$G" '"infra/infra" [label="infra/infra\nsuspended"' "infra drawn suspended"
+assert_contains "$G" '"monitoring/cert-manager" [label="monitoring/cert-manager\nnot listed"' "a missing dependency drawn"
+dot -Tsvg "$T/graph.dot" -o "$T/graph.svg" 2>"$T/dot.err" || fail "dot -Tsvg refused the graph: $(cat "$T/dot.err")"
+[ ! -s "$T/dot.err" ] || fail "dot -Tsvg warned: $(cat "$T/dot.err")"
+grep -c 'class="edge"' "$T/graph.svg" >"$T/n" || true
+assert_eq "$(cat "$T/n")" 7 "edges in the SVG"
+grep -c 'class="node"' "$T/graph.svg" >"$T/n" || true
+assert_eq "$(cat "$T/n")" 6 "nodes in the SVG"
+
+run_capture rc "$T/graph.mmd" "$T/graph.err" "$YARDSTICK" graph flux -c "$T/cfg.yaml" --source prod --format mermaid
+assert_eq "$rc" 0 "graph flux --format mermaid exit code"
+assert_eq "$(head -1 "$T/graph.mmd")" "graph TD" "mermaid header"
+grep -c '^  n[0-9]* --> n[0-9]*$' "$T/graph.mmd" >"$T/n" || true
+assert_eq "$(cat "$T/n")" 7 "mermaid edges"
+assert_contains "$(cat "$T/graph.mmd")" 'n0["flux-system/apps<br/>Ready False"]:::failed' "mermaid node"
+
+# --check: the check's cluster (the client certificate) and namespace.
+run_capture rc "$T/graph2.dot" "$T/graph.err" "$YARDSTICK" graph flux -c "$T/cfg.yaml" --check flux-system
+assert_eq "$rc" 0 "graph flux --check exit code"
+grep -q '^cert /apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations limit=500$' \
+    "$T/requests.log" || fail "graph --check did not list the check's namespace with its credentials"
+G=$(cat "$T/graph2.dot")
+assert_contains "$G" '"infra/infra" [label="infra/infra\nnot listed"' "outside the namespace: not listed"
+assert_contains "$G" '"monitoring/monitoring" -> "flux-system/tenants";' "an edge from outside"
+assert_not_contains "$G" '"infra/infra" -> "monitoring/monitoring"' "monitoring's own edges are not listed"
+
+log "graph flux: an API that cannot be read exits 1; usage errors exit 2"
+run_capture rc "$T/graph3.dot" "$T/graph.err" "$YARDSTICK" graph flux -c "$T/cfg.yaml" --source wrong
+assert_eq "$rc" 1 "graph flux with refused credentials"
+assert_eq "$(cat "$T/graph.err")" "yardstick graph: cannot list Kustomizations: cluster wrong: unauthorized (401): the credentials were refused: Unauthorized" "graph flux error message"
+assert_eq "$(wc -c <"$T/graph3.dot")" 0 "no graph printed on failure"
+run_capture rc "$T/graph3.dot" "$T/graph.err" "$YARDSTICK" graph flux -c "$T/cfg.yaml"
+assert_eq "$rc" 2 "graph flux with several sources and none named"
+assert_contains "$(cat "$T/graph.err")" "5 kubernetes sources: name one with --source or --check" "graph flux without a source"
+run_capture rc "$T/graph3.dot" "$T/graph.err" "$YARDSTICK" graph flux -c "$T/cfg.yaml" --check nodes
+assert_eq "$rc" 2 "graph flux --check of another kind"
+assert_contains "$(cat "$T/graph.err")" "check 'nodes' is a k8s_nodes check, not flux" "graph flux --check nodes"
 
 log "config errors: a kubernetes source that is not one, an unknown context"
 cat >"$T/bad.yaml" <<EOF

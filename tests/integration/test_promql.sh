@@ -5,8 +5,8 @@
 # every second. Once the series are queryable, `yardstick check --format
 # json` runs promql checks and the test asserts on what each reports: the
 # Ready ratio 2/3 failing "> 0.99" and passing ">= 0.5", mode all against
-# mode any on a per-node query, "no data" without a value for a metric that
-# does not exist, Prometheus's own message for a syntax error, and a 401
+# mode any on a per-node query, "no data" (class no_data) without a value
+# for a metric that does not exist, Prometheus's own message for a syntax error, and a 401
 # from an nginx proxy in front of Prometheus that requires a bearer token
 # (the right token passes through the same proxy), and basic auth through
 # nginx's auth_basic.
@@ -180,7 +180,7 @@ assert_eq "$(f ratio-half ok)" true "ratio-half.ok"
 assert_between "$(f ratio-half value)" 0.6666 0.6667 "ratio-half.value"
 assert_eq "$(f ratio-half message)" "" "ratio-half.message"
 
-log "per node: mode all fails on n3 (value = min), mode any passes (value = max)"
+log "per node: mode all fails on n3 (value = the first failing), mode any passes (the first passing)"
 assert_eq "$(f per-node-all ok)" false "per-node-all.ok"
 assert_eq "$(f per-node-all value)" 0.0 "per-node-all.value"
 assert_contains "$(f per-node-all message)" "1 of 3 series do not satisfy == 1" "per-node-all.message"
@@ -190,8 +190,9 @@ assert_eq "$(f per-node-all facts.passing)" 2 "per-node-all.facts.passing"
 assert_eq "$(f per-node-any ok)" true "per-node-any.ok"
 assert_eq "$(f per-node-any value)" 1.0 "per-node-any.value"
 
-log "no series is no data, with no value"
+log "no series is no data (its own class), with no value"
 assert_eq "$(f missing ok)" false "missing.ok"
+assert_eq "$(f missing error)" no_data "missing.error"
 assert_eq "$(f missing message)" "no data: the query returned no series" "missing.message"
 assert_eq "$(f missing value)" null "missing.value"
 

@@ -18,8 +18,14 @@
 #
 # A second instance uses htpasswd (Basic) authentication, a third token
 # (Bearer) authentication with a small token server written here (below):
-# right, wrong and no credentials for each. The OCI referrers API is not probed (2.8 does
-# not implement it).
+# right, wrong and no credentials for each.
+#
+# Signatures and SBOMs: docker-registry 2.8 has no referrers API, so here
+# the probe's fallback is tested for real (the API's 404, then the
+# referrers tag schema, then cosign's tags), and the newest-tag scan over
+# 30 tags whose version order is not their age order. The referrers API
+# itself is tested in test_registry_referrers.sh against recorded answers
+# (no registry that implements it is packaged in Debian or on npm).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 REGISTRY=$(command -v docker-registry || echo /usr/bin/docker-registry)
@@ -257,6 +263,64 @@ R=$TR put_manifest v1.2.0 "$OCI_I" "$T/index.json" >/dev/null
 
 # Tags now: v1.0.0 v1.1.0 v1.2.0 latest dev-abc sha256-....sig = 6.
 
+# acme/signed: an image whose signature and SBOM are OCI 1.1 artifacts
+# (artifactType, an empty config, subject = the image). docker-registry 2.8
+# has no referrers API (it answers 404), so, as the distribution spec's
+# fallback says, their descriptors go into an index tagged sha256-<hex>
+# (the referrers tag schema), as oras and cosign write it for such
+# registries. A third artifact of an unknown type must count for nothing.
+printf '{}' >"$T/empty.cfg"
+printf '{"critical":{"type":"cosign container image signature"}}' >"$T/sig11.payload"
+printf '{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"acme/signed"}' \
+    >"$T/sbom11.payload"
+printf 'build log\n' >"$T/log11.payload"
+ATYPE_SIG=application/vnd.dev.cosign.artifact.sig.v1+json
+# artifact NAME ARTIFACT_TYPE LAYER_TYPE SUBJECT SUBJECT_SIZE: pushes an
+# artifact manifest $T/NAME.json by digest; sets ART_DIGEST and ART_SIZE.
+artifact() {
+    local name=$1 layer
+    push_blob "$T/empty.cfg" >/dev/null
+    layer=$(push_blob "$T/$name.payload")
+    printf '{"schemaVersion":2,"mediaType":"%s","artifactType":"%s","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:%s","size":2},"layers":[{"mediaType":"%s","digest":"%s","size":%d}],"subject":{"mediaType":"%s","digest":"%s","size":%d}}' \
+        "$OCI_M" "$2" "$(sha "$T/empty.cfg")" "$3" "$layer" "$(stat -c %s "$T/$name.payload")" \
+        "$OCI_M" "$4" "$5" >"$T/$name.json"
+    ART_DIGEST=$(put_manifest "sha256:$(sha "$T/$name.json")" "$OCI_M" "$T/$name.json")
+    ART_SIZE=$(stat -c %s "$T/$name.json")
+}
+REPO=acme/signed image signed linux amd64 "" 600
+SIGNED=$(REPO=acme/signed put_manifest v1 "$OCI_M" "$T/signed.json")
+SIGNED_SIZE=$IMG_SIZE
+REPO=acme/signed artifact sig11 "$ATYPE_SIG" application/vnd.dev.cosign.simplesigning.v1+json \
+    "$SIGNED" "$SIGNED_SIZE"
+SIG11=$ART_DIGEST SIG11_SIZE=$ART_SIZE
+REPO=acme/signed artifact sbom11 application/spdx+json application/spdx+json "$SIGNED" "$SIGNED_SIZE"
+SBOM11=$ART_DIGEST SBOM11_SIZE=$ART_SIZE
+REPO=acme/signed artifact log11 application/vnd.acme.build-log text/plain "$SIGNED" "$SIGNED_SIZE"
+printf '{"schemaVersion":2,"mediaType":"%s","manifests":[{"mediaType":"%s","digest":"%s","size":%d,"artifactType":"application/vnd.acme.build-log"},{"mediaType":"%s","digest":"%s","size":%d,"artifactType":"%s"},{"mediaType":"%s","digest":"%s","size":%d,"artifactType":"application/spdx+json","annotations":{"org.opencontainers.image.created":"%s"}}]}' \
+    "$OCI_I" "$OCI_M" "$ART_DIGEST" "$ART_SIZE" "$OCI_M" "$SIG11" "$SIG11_SIZE" "$ATYPE_SIG" \
+    "$OCI_M" "$SBOM11" "$SBOM11_SIZE" "$(ago 60)" >"$T/refindex.json"
+REPO=acme/signed put_manifest "sha256-${SIGNED#sha256:}" "$OCI_I" "$T/refindex.json" >/dev/null
+
+# acme/builds: 30 tags build-1 .. build-30 whose version order is not
+# their age order: build-3 is the newest (1 minute old), the others are
+# older the higher their number (build-N made 1 h + N min ago). Reading
+# only the highest versions (as the probe once did, 25 of them) misses
+# build-3; a scan capped at 10 reads build-21 .. build-30 and says so.
+printf 'shared layer\n' | gzip -n >"$T/build.layer"
+BUILD_LAYER=$(REPO=acme/builds push_blob "$T/build.layer")
+for n in $(seq 1 30); do
+    age=$((3600 + n * 60))
+    [ "$n" = 3 ] && age=60
+    printf '{"architecture":"amd64","os":"linux","created":"%s","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"build":"%d"}}}' \
+        "$(ago "$age")" "$n" >"$T/build-$n.cfg"
+    cfg=$(REPO=acme/builds push_blob "$T/build-$n.cfg")
+    printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%d}]}' \
+        "$OCI_M" "$cfg" "$(stat -c %s "$T/build-$n.cfg")" "$BUILD_LAYER" "$(stat -c %s "$T/build.layer")" \
+        >"$T/build-$n.json"
+    REPO=acme/builds put_manifest "build-$n" "$OCI_M" "$T/build-$n.json" >/dev/null
+done
+BUILDS_SET=$(date +%s)
+
 cat >"$T/cfg.yaml" <<EOF
 checks:
   - { name: tag_ok, kind: registry, url: "$R", repository: $REPO, tag: v1.2.0,
@@ -293,6 +357,14 @@ checks:
   - { name: basic_wrong, kind: registry, url: "$AR", repository: $REPO, tag: v1.2.0,
       username: bob, password: nope }
   - { name: basic_anon, kind: registry, url: "$AR", repository: $REPO, tag: v1.2.0 }
+  - { name: refs_tag, kind: registry, url: "$R", repository: acme/signed, tag: v1,
+      require: [signature, sbom] }
+  - { name: refs_tag_types, kind: registry, url: "$R", repository: acme/signed, tag: v1,
+      require: [signature, sbom], artifact_types: { sbom: [application/vnd.cyclonedx+json] } }
+  - { name: scan_all, kind: registry, url: "$R", repository: acme/builds,
+      tag_pattern: '^build-\d+$' }
+  - { name: scan_cap, kind: registry, url: "$R", repository: acme/builds,
+      tag_pattern: '^build-\d+$', max_tags_inspected: 10 }
 EOF
 
 "$YARDSTICK" validate -c "$T/cfg.yaml" >"$T/validate.out" 2>&1 ||
@@ -372,5 +444,43 @@ expect_ok basic_ok
 assert_eq "$(f basic_ok facts.digest)" "$INDEX" "basic_ok digest"
 expect_fail basic_wrong http_status "HTTP 401 from /v2/$REPO/manifests/v1.2.0: credentials refused"
 expect_fail basic_anon http_status "the registry wants a username and password"
+
+# The referrers API answered 404, so the tag schema was read: the
+# signature and the SBOM come from the index tagged sha256-<hex>.
+expect_ok refs_tag
+assert_eq "$(f refs_tag facts.digest)" "$SIGNED" "refs_tag digest"
+assert_eq "$(f refs_tag facts.signature)" true "refs_tag signature"
+assert_eq "$(f refs_tag facts.signature_via)" referrers-tag "refs_tag signature_via"
+assert_eq "$(f refs_tag facts.sbom)" true "refs_tag sbom"
+assert_eq "$(f refs_tag facts.sbom_via)" referrers-tag "refs_tag sbom_via"
+assert_eq "$(f refs_tag facts.referrers_api)" false "refs_tag referrers_api (2.8 has none)"
+assert_eq "$(f refs_tag status)" 200 "refs_tag status (the manifest's, not the referrers 404)"
+# Only CycloneDX counts as an SBOM here: the SPDX document does not, and
+# there is no cosign .sbom/.att tag either.
+expect_fail refs_tag_types assertion \
+    "acme/signed:v1 has no SBOM (referrers tag sha256-<digest>, sha256-<digest>.sbom or .att)"
+assert_eq "$(f refs_tag_types facts.signature_via)" referrers-tag "refs_tag_types signature_via"
+# The signature of v1.2.0 is cosign's .sig tag.
+assert_eq "$(f tag_ok facts.signature_via)" cosign-tag "tag_ok signature_via"
+assert_eq "$(f tag_ok facts.sbom_via)" "<missing>" "tag_ok sbom_via"
+
+# Every matching tag is read, so the newest is found whatever its version.
+SINCE_B=$(($(date +%s) - BUILDS_SET))
+expect_ok scan_all
+assert_eq "$(f scan_all facts.tag)" build-3 "scan_all: the newest by created (not among the 25 highest versions)"
+assert_eq "$(f scan_all facts.matching)" 30 "scan_all matching"
+assert_eq "$(f scan_all facts.inspected)" 30 "scan_all inspected"
+assert_eq "$(f scan_all message)" "" "scan_all message (nothing was cut)"
+assert_between "$(f scan_all value)" 60 $((60 + SINCE_B + 60)) "scan_all value (age in s)"
+assert_eq "$(f scan_all facts.digest)" "sha256:$(sha "$T/build-3.json")" "scan_all digest"
+# Capped at 10: the 10 highest versions (build-21 .. build-30) were read and
+# the newest of those, build-21, is judged; the message says what was cut.
+expect_ok scan_cap
+assert_eq "$(f scan_cap facts.tag)" build-21 "scan_cap tag"
+assert_eq "$(f scan_cap facts.inspected)" 10 "scan_cap inspected"
+assert_eq "$(f scan_cap facts.matching)" 30 "scan_cap matching"
+assert_eq "$(f scan_cap message)" \
+    'newest of the 10 highest-version tags matching ^build-\d+$; 20 more were not read (max_tags_inspected 10)' \
+    "scan_cap message"
 
 log "ok"

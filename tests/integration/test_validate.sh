@@ -177,7 +177,8 @@ assert_eq "$rc" 2 "validate exit code on the example without PROM_TOKEN"
 assert_contains "$(cat "$T/ex2.err")" "PROM_TOKEN" "the unset variable is named"
 # Every goal of the plan is there; only those no check can measure are manual.
 (cd "$T" && "${EXENV[@]}" "$YARDSTICK" goal list -c "$EX") >"$T/goals.out"
-assert_eq "$(grep -c -E ' (slo|check|selector|manual) ' "$T/goals.out")" 35 "goals in the example"
+assert_eq "$(grep -c -E ' (slo|check|selector|promql|manual) ' "$T/goals.out")" 35 "goals in the example"
+assert_eq "$(grep -c ' promql ' "$T/goals.out")" 1 "goals measured by PromQL over both clusters"
 assert_eq "$(grep -c ' manual ' "$T/goals.out")" 6 "manual goals in the example"
 # The report runs on an empty store (storage.path is relative: in $T).
 run_capture rc "$T/rep.out" "$T/rep.err" bash -c 'cd "$1" && shift && "$@"' _ "$T" \

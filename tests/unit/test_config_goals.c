@@ -456,12 +456,12 @@ static void test_goal_errors(void **state)
     expect_exact(32, 26, "measure.selector in goal 'g2' matches no check");
     expect_prefix(32, 46, "unknown stat 'p95' in goal 'g2'");
     expect_exact(36, 30, "measure in goal 'g4' has both slo and check: give one");
-    expect_exact(40, 14, "measure in goal 'g5' must be manual or a mapping with slo, check or "
-                         "selector, not 'sometimes'");
+    expect_exact(40, 14, "measure in goal 'g5' must be manual or a mapping with slo, check, "
+                         "selector or promql, not 'sometimes'");
     expect_exact(44, 36, "measure in goal 'g6': stat applies to check and selector measures, "
                          "not slo");
-    expect_exact(48, 14, "measure in goal 'g7' needs one of slo, check or selector (or write "
-                         "manual)");
+    expect_exact(48, 14, "measure in goal 'g7' needs one of slo, check, selector or promql (or "
+                         "write manual)");
     expect_exact(50, 5, "missing required field 'title' in milestones[0]");
     expect_exact(50, 10, "due in milestones[0]: bad date '2025-13-01' (use YYYY-MM-DD, such as "
                          "2025-09-30)");

@@ -282,6 +282,20 @@ static void test_config_errors(void **state)
     assert_diag(&l, 7, 75, "kinds: 'pods' is not deployments, statefulsets or daemonsets");
     assert_diag(&l, 8, 5, "missing required field 'cluster'");
     unload(&l);
+
+    /* in_cluster: false still asks for credentials after another source's
+     * error; a mistyped in_cluster says only that. */
+    load(&l, "sources:\n"
+             "  - { name: prom, kind: prometheus }\n"
+             "  - { name: k, kind: kubernetes, in_cluster: false }\n"
+             "  - { name: k2, kind: kubernetes, in_cluster: perhaps }\n");
+    assert_int_equal(l.rc, YS_ECONFIG);
+    assert_diag(&l, 2, 5, "missing required field 'url'");
+    assert_diag(&l, 3, 5, "a kubernetes source needs kubeconfig: PATH or in_cluster: true");
+    for (size_t i = 0; i < l.diag.n; i++)
+        if (l.diag.v[i].line == 4)
+            assert_null(strstr(l.diag.v[i].msg, "needs kubeconfig"));
+    unload(&l);
 }
 
 static void test_page_parse(void **state)
@@ -367,26 +381,96 @@ static void test_nodes_judge(void **state)
     json_decref(all);
 }
 
+/* The items of file in namespace ns, or named name there when not NULL. */
+static json_t *items_in(const char *file, const char *ns, const char *name)
+{
+    json_t *all = items_of(file), *out = json_array(), *it;
+    size_t i;
+    json_array_foreach(all, i, it)
+    {
+        const json_t *md = json_object_get(it, "metadata");
+        if (strcmp(json_string_value(json_object_get(md, "namespace")), ns) == 0 &&
+            (!name || strcmp(json_string_value(json_object_get(md, "name")), name) == 0))
+            json_array_append(out, it);
+    }
+    json_decref(all);
+    return out;
+}
+
 static void test_workloads_judge(void **state)
 {
     (void)state;
-    json_t *lists[2] = {items_of("deployments.json"), json_array()};
-    /* A DaemonSet short by one of four. */
-    json_array_append_new(lists[1], json_pack("{s:{s:s,s:s},s:{s:i,s:i}}", "metadata", "name",
+    json_t *lists[2] = {items_in("deployments.json", "shop", NULL), json_array()};
+    json_t *ks = items_in("deployments.json", "kube-system", NULL);
+    json_array_extend(lists[0], ks);
+    json_decref(ks);
+    /* A DaemonSet short by one of four, its rollout done. */
+    json_array_append_new(lists[1], json_pack("{s:{s:s,s:s},s:{s:i,s:i,s:i}}", "metadata", "name",
                                               "node-exporter", "namespace", "mon", "status",
-                                              "desiredNumberScheduled", 4, "numberAvailable", 3));
+                                              "desiredNumberScheduled", 4, "numberAvailable", 3,
+                                              "updatedNumberScheduled", 4));
     struct ys_k8s_workloads_spec s = {.base = {.n_paths = 2},
                                       .kinds = {YS_K8S_DEPLOYMENT, YS_K8S_DAEMONSET}};
     struct ys_result r;
     ys_result_init(&r);
     ys_k8s_workloads_judge(&s, lists, 0, &r);
     assert_false(r.ok);
-    assert_string_equal(r.message, "2 of 4 workloads short of replicas: deployment shop/api 1/2, "
+    assert_string_equal(r.message, "2 of 4 workloads not as desired: deployment shop/api 1/2, "
                                    "daemonset mon/node-exporter 3/4");
     assert_float_equal(r.value, 100.0 * 9 / 11, 1e-9);
-    assert_string_equal(r.facts, "{\"workloads\":4,\"short\":2}");
+    assert_string_equal(r.facts, "{\"workloads\":4,\"short\":2,\"stuck\":0}");
     json_decref(lists[0]);
     json_decref(lists[1]);
+}
+
+/* Rollouts that are stuck with every old replica available: each recorded
+ * workload of namespace rollout alone, with what the judge says of it. */
+static void test_workloads_rollouts(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        enum ys_k8s_workload kind;
+        const char *ns, *name, *why; /* why: NULL when it passes */
+    } cases[] = {
+        {"deployments.json", YS_K8S_DEPLOYMENT, "rollout", "checkout",
+         "deployment rollout/checkout 2/2 (generation 7 not observed, at 6)"},
+        {"deployments.json", YS_K8S_DEPLOYMENT, "rollout", "search",
+         "deployment rollout/search 3/3 (progress deadline exceeded, 1/3 updated)"},
+        {"deployments.json", YS_K8S_DEPLOYMENT, "rollout", "cart",
+         "deployment rollout/cart 2/2 (1/2 updated)"},
+        {"deployments.json", YS_K8S_DEPLOYMENT, "rollout", "ledger", NULL},
+        {"deployments.json", YS_K8S_DEPLOYMENT, "shop", "web", NULL},
+        {"statefulsets.json", YS_K8S_STATEFULSET, "db", "postgres", NULL},
+        {"statefulsets.json", YS_K8S_STATEFULSET, "rollout", "kafka",
+         "statefulset rollout/kafka 3/3 (1/3 updated)"},
+        {"statefulsets.json", YS_K8S_STATEFULSET, "rollout", "zookeeper",
+         "statefulset rollout/zookeeper 3/3 (revision zookeeper-9f8e7d6c5 not current, at "
+         "zookeeper-4a3b2c1d0)"},
+        {"daemonsets.json", YS_K8S_DAEMONSET, "monitoring", "node-exporter", NULL},
+        {"daemonsets.json", YS_K8S_DAEMONSET, "rollout", "fluent-bit",
+         "daemonset rollout/fluent-bit 3/3 (1/3 updated)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *l = items_in(cases[i].file, cases[i].ns, cases[i].name);
+        assert_int_equal(json_array_size(l), 1);
+        struct ys_k8s_workloads_spec s = {.base = {.n_paths = 1}, .kinds = {cases[i].kind}};
+        struct ys_result r;
+        ys_result_init(&r);
+        ys_k8s_workloads_judge(&s, &l, 0, &r);
+        char want[300];
+        snprintf(want, sizeof want, "1 of 1 workloads not as desired: %s",
+                 cases[i].why ? cases[i].why : "");
+        if (cases[i].why)
+            assert_string_equal(r.message, want);
+        else
+            assert_true(r.ok);
+        assert_float_equal(r.value, 100, 1e-9); /* all available, stuck or not */
+        snprintf(want, sizeof want, "{\"workloads\":1,\"short\":0,\"stuck\":%d}",
+                 cases[i].why != NULL);
+        assert_string_equal(r.facts, want);
+        json_decref(l);
+    }
 }
 
 static void test_flux_judge(void **state)
@@ -400,15 +484,17 @@ static void test_flux_judge(void **state)
     ys_flux_judge(&s, lists, now, &r);
     assert_false(r.ok);
     assert_string_equal(r.message,
-                        "3 of 5 not reconciled: Kustomization flux-system/apps (Ready False: "
+                        "4 of 7 not reconciled: Kustomization flux-system/apps (Ready False: "
                         "kustomize build failed: accumulating resources), Kustomization "
                         "infra/infra (suspended), HelmRelease cache/redis (attempted 19.6.1, "
-                        "applied 19.6.0)");
-    /* The oldest good Ready: flux-system since 2026-11-28T12:00:00Z. */
-    assert_float_equal(r.value, 36 * 3600, 1e-9);
-    assert_string_equal(r.facts, "{\"objects\":5,\"failing\":3}");
+                        "applied 19.6.0), +1 more");
+    /* Failing longest: apps, not Ready since 2026-11-29T20:00:00Z (tenants
+     * since 20:05; infra and redis are Ready, so add no time). */
+    assert_float_equal(r.value, 4 * 3600, 1e-9);
+    assert_string_equal(r.facts, "{\"objects\":7,\"failing\":4}");
 
-    /* HelmReleases alone: podinfo is fine once redis applied what it tried. */
+    /* HelmReleases alone: podinfo is fine once redis applied what it tried;
+     * all Ready is 0, however long ago they became Ready. */
     json_t *redis = json_array_get(lists[1], 1);
     json_t *h0 = json_array_get(json_object_get(json_object_get(redis, "status"), "history"), 0);
     json_object_set_new(h0, "chartVersion", json_string("19.6.1"));
@@ -416,7 +502,36 @@ static void test_flux_judge(void **state)
     ys_result_init(&r);
     ys_flux_judge(&hs, &lists[1], now, &r);
     assert_true(r.ok);
-    assert_float_equal(r.value, 10 * 86400, 1e-9); /* redis Ready since 11-20 */
+    assert_true(r.flags & YS_RF_HAS_VALUE);
+    assert_float_equal(r.value, 0, 1e-9);
+
+    /* A healthy cluster stays at 0 a month later: the value must not grow
+     * while nothing fails (it was the age of the oldest Ready). */
+    json_t *k;
+    size_t i;
+    json_array_foreach(lists[0], i, k)
+    {
+        json_object_del(json_object_get(k, "spec"), "suspend");
+        json_t *c0 = json_array_get(json_object_get(json_object_get(k, "status"), "conditions"), 0);
+        json_object_set_new(c0, "status", json_string("True"));
+        json_t *st = json_object_get(k, "status");
+        json_object_set(st, "lastAppliedRevision", json_object_get(st, "lastAttemptedRevision"));
+    }
+    for (int64_t later = 0; later <= 30; later += 30) {
+        ys_result_init(&r);
+        ys_flux_judge(&s, lists, now + later * 86400000LL, &r);
+        assert_true(r.ok);
+        assert_float_equal(r.value, 0, 1e-9);
+    }
+    /* One breaks: the value is its time not Ready, and grows with it. */
+    json_t *c0 = json_array_get(
+        json_object_get(json_object_get(json_array_get(lists[0], 2), "status"), "conditions"), 0);
+    json_object_set_new(c0, "status", json_string("Unknown"));
+    json_object_set_new(c0, "lastTransitionTime", json_string("2026-11-29T23:00:00Z"));
+    ys_result_init(&r);
+    ys_flux_judge(&s, lists, now, &r);
+    assert_false(r.ok);
+    assert_float_equal(r.value, 3600, 1e-9);
     json_decref(lists[0]);
     json_decref(lists[1]);
 }
@@ -515,6 +630,8 @@ static void test_condition_judge(void **state)
 {
     (void)state;
     json_t *l = items_of("deployments.json");
+    while (json_array_size(l) > 3) /* shop's two and coredns; not the rollout cases */
+        json_array_remove(l, 3);
     struct ys_k8s_cond_spec s = {
         .base = {.n_paths = 1}, .condition = "Available", .equals = "True"};
     struct ys_result r;
@@ -576,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_nodes_judge),
         cmocka_unit_test(test_workloads_judge),
+        cmocka_unit_test(test_workloads_rollouts),
         cmocka_unit_test(test_flux_judge),
         cmocka_unit_test(test_pvcs_judge),
         cmocka_unit_test(test_certs_judge),

@@ -1,8 +1,9 @@
 /*
  * test_oci.c - the registry kind's pure parts: its config fields with every
  * error's line and column, WWW-Authenticate challenges (quoted commas and
- * escapes included), manifests and indexes, config blobs and their times,
- * tag lists and Link pagination.
+ * escapes included), manifests and indexes, referrers lists and what each
+ * referrer counts as, config blobs and their times, tag lists and Link
+ * pagination.
  *
  * The requests themselves run against a real docker-registry in
  * tests/integration/test_registry.sh.
@@ -135,6 +136,49 @@ static void test_spec_missing(void **state)
              "  - { name: r, kind: registry, url: \"http://h\", repository: a/b }\n");
     assert_int_equal(l.rc, YS_ECONFIG);
     assert_diag(&l, 2, 5, "needs tag (one tag) or tag_pattern");
+    unload(&l);
+}
+
+static void test_spec_referrers_and_scan(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l,
+         "checks:\n"
+         "  - { name: r, kind: registry, url: \"http://h\", repository: a/b, tag_pattern: '^v',\n"
+         "      max_tags_inspected: 7,\n"
+         "      artifact_types: { signature: application/x-sig, sbom: [] } }\n");
+    const struct ys_oci_spec *s = only_spec(&l);
+    assert_int_equal(s->max_tags_inspected, 7);
+    assert_int_equal(s->sig_types.n, 1);
+    assert_string_equal(s->sig_types.v[0], "application/x-sig");
+    assert_int_equal(s->sbom_types.n, 0);
+    unload(&l);
+    /* Defaults: 100 tags, cosign/sigstore/notary signatures, SPDX and
+     * CycloneDX SBOMs. */
+    load(&l, "checks:\n"
+             "  - { name: r, kind: registry, url: \"http://h\", repository: a/b, tag: v1 }\n");
+    s = only_spec(&l);
+    assert_int_equal(s->max_tags_inspected, 100);
+    assert_string_equal(s->sig_types.v[0], "application/vnd.dev.cosign.artifact.sig.v1+json");
+    assert_string_equal(s->sbom_types.v[0], "application/spdx+json");
+    unload(&l);
+    load(&l, "checks:\n"
+             "  - name: r\n"
+             "    kind: registry\n"
+             "    url: \"http://h\"\n"
+             "    repository: a/b\n"
+             "    tag: v1\n"
+             "    max_tags_inspected: 0\n"
+             "    artifact_types: { signature: [spdx], sboms: [] }\n"
+             "  - { name: s, kind: registry, url: \"http://h\", repository: a/b, tag: v1,\n"
+             "      max_tags_inspected: 5, artifact_types: [application/spdx+json] }\n");
+    assert_int_equal(l.rc, YS_ECONFIG);
+    assert_diag(&l, 7, 25, "max_tags_inspected");
+    assert_diag(&l, 8, 35, "artifact_types.signature: 'spdx' is not a media type");
+    assert_diag(&l, 8, 42, "sboms");
+    assert_diag(&l, 10, 27, "max_tags_inspected goes with tag_pattern");
+    assert_diag(&l, 10, 46, "artifact_types must be a mapping");
     unload(&l);
 }
 
@@ -274,6 +318,89 @@ static void test_config_and_time(void **state)
     assert_non_null(strstr(err.msg, "bad created time 'yesterday'"));
 }
 
+/* ---- referrers ------------------------------------------------------------------ */
+
+/* A referrers answer of the API's shape (distribution-spec 1.1): a cosign
+ * signature, a sigstore bundle signature, attestations with SPDX and SLSA
+ * predicates, a CycloneDX SBOM with a parameter, and an unknown type. */
+static const char referrers_page[] =
+    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+    "\"manifests\":["
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:01\","
+    "\"size\":1,\"artifactType\":\"application/vnd.dev.cosign.artifact.sig.v1+json\"},"
+    "{\"digest\":\"sha256:02\",\"artifactType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+    "\"annotations\":{\"dev.sigstore.bundle.content\":\"message-signature\"}},"
+    "{\"digest\":\"sha256:03\",\"artifactType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+    "\"annotations\":{\"dev.sigstore.bundle.predicateType\":\"https://spdx.dev/Document/v2.3\"}},"
+    "{\"digest\":\"sha256:04\",\"artifactType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+    "\"annotations\":{\"dev.sigstore.bundle.predicateType\":\"https://slsa.dev/provenance/v1\"}},"
+    "{\"digest\":\"sha256:05\",\"artifactType\":\"Application/VND.CycloneDX+JSON; version=1.5\"},"
+    "{\"digest\":\"sha256:06\",\"artifactType\":\"application/vnd.acme.notes\"},"
+    "{\"digest\":\"sha256:07\"}]}";
+
+static void test_referrers_parse(void **state)
+{
+    (void)state;
+    struct ys_oci_referrers r = {0};
+    struct ys_err err = {{0}};
+    assert_int_equal(ys_oci_referrers_parse(referrers_page, strlen(referrers_page), &r, &err), 0);
+    assert_int_equal(r.n, 7);
+    assert_string_equal(r.v[0].digest, "sha256:01");
+    assert_null(r.v[0].predicate_type);
+    assert_string_equal(r.v[2].predicate_type, "https://spdx.dev/Document/v2.3");
+    assert_null(r.v[6].artifact_type);
+    /* A second page appends; an empty index adds nothing. */
+    static const char empty[] = "{\"schemaVersion\":2,\"manifests\":[]}";
+    assert_int_equal(ys_oci_referrers_parse(empty, strlen(empty), &r, &err), 0);
+    assert_int_equal(r.n, 7);
+    /* Refusals leave what was there. */
+    static const char nolist[] = "{\"schemaVersion\":2}";
+    assert_int_equal(ys_oci_referrers_parse(nolist, strlen(nolist), &r, &err), YS_EINVAL);
+    assert_non_null(strstr(err.msg, "not an image index"));
+    static const char nodg[] = "{\"manifests\":[{\"digest\":\"sha256:1\"},{\"size\":3}]}";
+    assert_int_equal(ys_oci_referrers_parse(nodg, strlen(nodg), &r, &err), YS_EINVAL);
+    assert_non_null(strstr(err.msg, "entry 1 has no digest"));
+    assert_int_equal(ys_oci_referrers_parse("[]", 2, &r, &err), YS_EINVAL);
+    assert_int_equal(r.n, 7);
+    ys_oci_referrers_free(&r);
+    assert_int_equal(r.n, 0);
+}
+
+static void test_referrers_classify(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "checks:\n"
+             "  - { name: r, kind: registry, url: \"http://h\", repository: a/b, tag: v1 }\n");
+    const struct ys_oci_spec *s = only_spec(&l);
+    struct ys_oci_referrers r = {0};
+    struct ys_err err = {{0}};
+    assert_int_equal(ys_oci_referrers_parse(referrers_page, strlen(referrers_page), &r, &err), 0);
+    static const unsigned want[] = {
+        YS_OCI_IS_SIGNATURE, /* cosign */
+        YS_OCI_IS_SIGNATURE, /* a bundle holding a message signature */
+        YS_OCI_IS_SBOM,      /* a bundle holding an SPDX attestation */
+        0,                   /* SLSA provenance: neither */
+        YS_OCI_IS_SBOM,      /* CycloneDX, case and parameter aside */
+        0,
+        0,
+    };
+    for (size_t i = 0; i < r.n; i++)
+        assert_int_equal(ys_oci_classify(s, &r.v[i]), want[i]);
+    unload(&l);
+    /* Configured: only cosign signatures count, and no SBOM. */
+    load(&l, "checks:\n"
+             "  - { name: r, kind: registry, url: \"http://h\", repository: a/b, tag: v1,\n"
+             "      artifact_types: { signature: [application/vnd.dev.cosign.artifact.sig.v1+json],"
+             " sbom: [] } }\n");
+    s = only_spec(&l);
+    static const unsigned want2[] = {YS_OCI_IS_SIGNATURE, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < r.n; i++)
+        assert_int_equal(ys_oci_classify(s, &r.v[i]), want2[i]);
+    unload(&l);
+    ys_oci_referrers_free(&r);
+}
+
 /* ---- tags and Link ------------------------------------------------------------ */
 
 static void test_tags(void **state)
@@ -320,7 +447,8 @@ int main(void)
         cmocka_unit_test(test_challenge_bearer), cmocka_unit_test(test_challenge_basic_and_errors),
         cmocka_unit_test(test_manifest_index),   cmocka_unit_test(test_manifest_image_and_errors),
         cmocka_unit_test(test_config_and_time),  cmocka_unit_test(test_tags),
-        cmocka_unit_test(test_link_next),
+        cmocka_unit_test(test_link_next),        cmocka_unit_test(test_spec_referrers_and_scan),
+        cmocka_unit_test(test_referrers_parse),  cmocka_unit_test(test_referrers_classify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

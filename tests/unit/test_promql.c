@@ -233,6 +233,52 @@ static void test_vector_several(void **state)
     assert_true(r.value == 0.5);
 }
 
+/* The stored value is the decisive one for the operator: series 3, 7, 5
+ * (in that order), each condition and mode beside the value by hand. */
+static void test_decisive_value(void **state)
+{
+    (void)state;
+    static const char three[] =
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+        "{\"metric\":{\"s\":\"a\"},\"value\":[1,\"3\"]},"
+        "{\"metric\":{\"s\":\"b\"},\"value\":[1,\"7\"]},"
+        "{\"metric\":{\"s\":\"c\"},\"value\":[1,\"5\"]}]}}";
+    static const struct {
+        const char *expect;
+        enum ys_promql_mode mode;
+        double value;
+        bool ok;
+    } cases[] = {
+        {"> 4", YS_PQ_ALL, 3, false},  /* the lowest fails a lower bound first */
+        {">= 3", YS_PQ_ALL, 3, true},  /* passing: still the one nearest failing */
+        {"< 6", YS_PQ_ALL, 7, false},  /* the highest fails an upper bound */
+        {"<= 7", YS_PQ_ALL, 7, true},
+        {"== 3", YS_PQ_ALL, 7, false}, /* the first series that fails */
+        {"!= 5", YS_PQ_ALL, 5, false},
+        {"!= 9", YS_PQ_ALL, 3, true},  /* none fails: the first */
+        {"> 4", YS_PQ_ANY, 7, true},   /* any: the best */
+        {"> 8", YS_PQ_ANY, 7, false},
+        {"< 6", YS_PQ_ANY, 3, true},
+        {"< 2", YS_PQ_ANY, 3, false},
+        {"== 5", YS_PQ_ANY, 5, true},  /* the first that passes */
+        {"== 9", YS_PQ_ANY, 3, false}, /* none passes: the first */
+        {NULL, YS_PQ_ALL, 3, true},
+        {NULL, YS_PQ_ANY, 7, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ys_result r = judge(cases[i].expect, cases[i].mode, 200, three);
+        if (r.value != cases[i].value || r.ok != cases[i].ok)
+            print_error("case %zu (%s, %s): value %g ok %d\n", i,
+                        cases[i].expect ? cases[i].expect : "none",
+                        cases[i].mode == YS_PQ_ALL ? "all" : "any", r.value, r.ok);
+        assert_true(r.flags & YS_RF_HAS_VALUE);
+        assert_true(r.value == cases[i].value);
+        assert_int_equal(r.ok, cases[i].ok);
+    }
+    struct ys_result r = judge("< 2", YS_PQ_ANY, 200, three);
+    assert_string_equal(r.message, "none of 3 series satisfies < 2 (min 3)");
+}
+
 static void test_single_and_scalar(void **state)
 {
     (void)state;
@@ -262,6 +308,9 @@ static void test_empty_vector(void **state)
     struct ys_result r = judge("> 0", YS_PQ_ALL, 200, empty);
     assert_false(r.ok);
     assert_string_equal(r.message, "no data: the query returned no series");
+    assert_int_equal(r.errclass, YS_EC_NO_DATA); /* its own class, not an assertion */
+    assert_string_equal(ys_errclass_name(r.errclass), "no_data");
+    assert_false(ys_result_counts(&r)); /* SLOs leave it out */
     assert_false(r.flags & YS_RF_HAS_VALUE); /* never 0 */
     r = judge(NULL, YS_PQ_ANY, 200, empty);
     assert_false(r.ok);
@@ -360,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_check_errors),
         cmocka_unit_test(test_expect_parse),
         cmocka_unit_test(test_vector_several),
+        cmocka_unit_test(test_decisive_value),
         cmocka_unit_test(test_single_and_scalar),
         cmocka_unit_test(test_empty_vector),
         cmocka_unit_test(test_error_document),

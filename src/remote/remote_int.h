@@ -1,0 +1,94 @@
+/*
+ * remote_int.h - private to src/remote/: samples and their encoding
+ * (encode.c), the on-disk queue (queue.c), and the HTTP request (send.c).
+ * Exposed for the unit tests, which drive them without a thread.
+ */
+#ifndef YS_REMOTE_REMOTE_INT_H
+#define YS_REMOTE_REMOTE_INT_H
+
+#include "config/model.h"
+#include "core/err.h"
+#include "core/result.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One sample. series is the sorted label set as "name\0value\0" pairs,
+ * __name__ included, series_len bytes (owned). */
+struct ys_rw_sample {
+    char *series;
+    size_t series_len;
+    int64_t ts_ms;
+    double value;
+    size_t order; /* encode.c: position before sorting */
+};
+
+/* A growable array of samples. */
+struct ys_rw_samples {
+    struct ys_rw_sample *v;
+    size_t n, cap;
+};
+
+/* Labels shared by a check's samples: check, kind and its own labels with
+ * names sanitised to [a-zA-Z_][a-zA-Z0-9_]* (names that start with "__",
+ * clash with check, kind, phase or state, or repeat an earlier one are
+ * left out), as "name\0value\0" pairs (unsorted). Returns owned. */
+char *ys_rw_base_labels(const struct ys_check *check, size_t *len);
+/* Appends the samples of one result: up, duration, the phases that
+ * happened, the certificate's notAfter and the value when present. base
+ * is borrowed. Returns how many were appended. */
+size_t ys_rw_result_samples(struct ys_rw_samples *s, const char *base, size_t base_len,
+                            const struct ys_result *r);
+/* How many samples ys_rw_result_samples would append for r. */
+size_t ys_rw_result_count(const struct ys_result *r);
+/* Appends yardstick_heartbeat_state{state=...} for every state, 1 for
+ * state (an enum ys_hb_state). */
+size_t ys_rw_heartbeat_samples(struct ys_rw_samples *s, const char *base, size_t base_len,
+                               int state, int64_t ts_ms);
+/* Appends one sample named name with base and one more label (extra_name
+ * NULL: none). */
+void ys_rw_samples_add(struct ys_rw_samples *s, const char *name, const char *base, size_t base_len,
+                       const char *extra_name, const char *extra_value, int64_t ts_ms,
+                       double value);
+/* Moves the first n samples of from to the end of to. */
+void ys_rw_samples_move(struct ys_rw_samples *to, struct ys_rw_samples *from, size_t n);
+void ys_rw_samples_free(struct ys_rw_samples *s);
+
+/* Sorts v by series then timestamp and encodes it as a prometheus
+ * WriteRequest (one TimeSeries per series, samples in time order; of
+ * samples with one series and timestamp only the last given is kept, as a
+ * receiver rejects the whole request for such a pair with two values),
+ * compressed with snappy's block format. Returns 0 and an owned body
+ * (free), or YS_EINTERNAL. */
+int ys_rw_encode(struct ys_rw_sample *v, size_t *n, char **body, size_t *len, struct ys_err *err);
+
+/* The on-disk queue of one endpoint: encoded batches in segment files
+ * under a folder of its own; see queue.c. */
+struct ys_rwq;
+
+/* Opens (creating) dir, resuming what is there; max_bytes caps the unsent
+ * bytes on disk. */
+int ys_rwq_open(const char *dir, int64_t max_bytes, struct ys_rwq **out, struct ys_err *err);
+/* Appends one batch of n_samples samples and fsyncs it; if the queue then
+ * holds more than max_bytes, drops whole segments, oldest first, and adds
+ * the samples they held to *dropped. */
+int ys_rwq_append(struct ys_rwq *q, const void *data, size_t len, uint32_t n_samples,
+                  uint64_t *dropped, struct ys_err *err);
+/* The oldest unsent batch: 0 and an owned copy (free), 1 when the queue is
+ * empty, or YS_EIO (the bad record is skipped and its samples, if known,
+ * added to *dropped). */
+int ys_rwq_peek(struct ys_rwq *q, char **data, size_t *len, uint32_t *n_samples, uint64_t *dropped,
+                struct ys_err *err);
+/* Consumes the batch peek returned (its position is saved, so a restart
+ * does not send it again). */
+int ys_rwq_ack(struct ys_rwq *q, struct ys_err *err);
+uint64_t ys_rwq_bytes(const struct ys_rwq *q);
+uint64_t ys_rwq_samples(const struct ys_rwq *q);
+size_t ys_rwq_segments(const struct ys_rwq *q);
+void ys_rwq_close(struct ys_rwq *q);
+
+/* What became of one request. */
+enum ys_rw_outcome { YS_RW_SENT = 0, YS_RW_RETRY, YS_RW_DROP };
+
+#endif
