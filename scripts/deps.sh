@@ -10,6 +10,7 @@ BUILD_PKGS=(
   libc-ares-dev  # the DNS client of the dns kinds (src/probe/dns_client.c)
   libxml2-dev  # S3 ListObjectsV2 answers of the freshness kind (src/probe/freshness_xml.c)
   libprotobuf-c-dev libsnappy-dev protobuf-c-compiler  # Prometheus remote-write encoding (src/remote/)
+  libpq-dev  # the PostgreSQL store backend (src/store/pg*.c)
 )
 TEST_PKGS=(
   nginx-light openssl curl sqlite3 python3 valgrind
@@ -20,6 +21,7 @@ TEST_PKGS=(
   prometheus-alertmanager  # a real Alertmanager for tests/integration/test_alertmanager.sh
   docker-registry  # a real OCI registry for tests/integration/test_registry.sh
   etcd-server  # a real etcd for tests/integration/test_etcd.sh
+  postgresql  # a real server for the pg/ store tests (tests/pg/setup.sh)
   graphviz  # dot -Tsvg accepts `yardstick graph flux` in tests/integration/test_k8s.sh
 )
 BENCH_PKGS=(

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #define RANGE_MAX_RESPONSE (4 * YS_PROMQL_MAX_RESPONSE) /* 30 points a series */
+#define WHY_MAX (YS_RESULT_MSG_MAX + 32)                /* "class: " and a message */
 
 /* One request: a source's instant or range query. */
 struct pq_req {
@@ -112,14 +113,17 @@ static const json_t *req_data(const struct pq_req *q, json_t **doc, char *why, s
     *doc = NULL;
     if (q->code != CURLE_OK || q->http.too_big) {
         char msg[YS_RESULT_MSG_MAX], prefix[160];
-        ys_promql_http_failure(&q->http, q->src->name, q->code, q->errbuf, msg, sizeof msg);
+        ec = ys_promql_http_failure(&q->http, q->src->name, q->code, q->errbuf, msg, sizeof msg);
         /* The note names the source itself: drop the message's "source X: ". */
         int len = snprintf(prefix, sizeof prefix, "source %s: ", q->src->name);
         bool named = len > 0 && strncmp(msg, prefix, (size_t)len) == 0;
-        snprintf(why, cap, "%s", named ? msg + len : msg);
+        snprintf(why, cap, "%s: %s", ys_errclass_name(ec), named ? msg + len : msg);
         return NULL;
     }
-    *doc = ys_promql_http_parse(q->status, q->http.body, q->http.body_len, &ec, why, cap);
+    char msg[YS_RESULT_MSG_MAX];
+    *doc = ys_promql_http_parse(q->status, q->http.body, q->http.body_len, &ec, msg, sizeof msg);
+    if (!*doc)
+        snprintf(why, cap, "%s: %s", ys_errclass_name(ec), msg);
     return *doc ? json_object_get(*doc, "data") : NULL;
 }
 
@@ -243,7 +247,7 @@ static void instants(const struct ys_config *cfg, const struct ys_goal *g, const
         memset(v, 0, ns * sizeof *v);
         for (size_t k = 0; k < ns; k++) {
             struct pq_req *q = &qs[i * ns + k];
-            char why[YS_RESULT_MSG_MAX];
+            char why[WHY_MAX];
             json_t *doc;
             const json_t *data = req_data(q, &doc, why, sizeof why);
             if (data && parse_instant(data, &v[k], why, sizeof why) && v[k].n == 0)
@@ -251,7 +255,7 @@ static void instants(const struct ys_config *cfg, const struct ys_goal *g, const
             /* A past day without series is a day without data, as for
              * query_range: only failures are worth a note then. */
             if (!data || (v[k].n == 0 && !trend)) {
-                char said[YS_RESULT_MSG_MAX + 16];
+                char said[WHY_MAX + 16];
                 snprintf(said, sizeof said, "%s%s", trend ? "trend: " : "", why);
                 note_source(g, q->src, said, out);
             }
@@ -288,7 +292,7 @@ static void range_trend(const struct ys_config *cfg, const struct ys_goal *g, in
     free(esc);
     run_all(qs, ns);
     for (size_t k = 0; k < ns; k++) {
-        char why[YS_RESULT_MSG_MAX], trend_why[YS_RESULT_MSG_MAX + 16];
+        char why[WHY_MAX], trend_why[WHY_MAX + 16];
         json_t *doc;
         const json_t *data = req_data(&qs[k], &doc, why, sizeof why);
         if (!data || !parse_range(data, start, YS_DAY_MS, npts, &per[k * npts], why, sizeof why)) {

@@ -357,7 +357,9 @@ PGresult *pg_run(struct pg_store *s, enum pg_stmt which, const struct pg_params 
     static const struct pg_params none;
     if (!p)
         p = &none;
-    if ((PQtransactionStatus(s->conn) == PQTRANS_IDLE && ensure_connected(s, err) < 0) ||
+    /* Outside a transaction, a lost connection is re-established; inside
+     * one, the transaction is lost anyway and the call fails. */
+    if ((!s->in_tx && ensure_connected(s, err) < 0) ||
         (!s->prepared[which] && prepare(s, which, err) < 0))
         return NULL;
     char name[16];
@@ -384,18 +386,24 @@ int pg_cmd(struct pg_store *s, const char *sql, struct ys_err *err)
 int pg_begin(struct pg_store *s, struct ys_err *err)
 {
     int rc = ensure_connected(s, err);
-    return rc < 0 ? rc : pg_cmd(s, "BEGIN", err);
+    if (rc == 0 && (rc = pg_cmd(s, "BEGIN", err)) == 0)
+        s->in_tx = true;
+    return rc;
 }
 
 int pg_commit(struct pg_store *s, struct ys_err *err)
 {
-    return pg_cmd(s, "COMMIT", err);
+    int rc = pg_cmd(s, "COMMIT", err);
+    if (rc == 0)
+        s->in_tx = false;
+    return rc;
 }
 
 void pg_rollback(struct pg_store *s)
 {
-    if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+    if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         pg_cmd(s, "ROLLBACK", NULL);
+    s->in_tx = false;
 }
 
 /* ---- caches -------------------------------------------------------------- */

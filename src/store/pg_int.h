@@ -130,6 +130,7 @@ struct pg_store {
     PGconn *conn;
     char label[160]; /* "host:port/db" for messages: never the password */
     bool read_only;
+    bool in_tx; /* between pg_begin and its commit or rollback */
     struct ys_retention retention;
     bool prepared[PG_STMT_COUNT];
     struct pg_rows batch[PG_B_COUNT];

@@ -162,7 +162,7 @@ assert_eq "$(g g-month note)" null "no note for g-month"
 log "one source down: the other's value, and the dead one named"
 assert_between "$(g g-one-down value)" 49.9999 50.0001 "g-one-down is staging's value"
 assert_contains "$(g g-one-down note)" "source dead: " "the failing source is named"
-assert_contains "$(g g-one-down note)" "connect" "and why"
+assert_contains "$(g g-one-down note)" "source dead: connect: " "and why (its class)"
 assert_not_contains "$(g g-one-down note)" "staging" "the healthy source is not named"
 assert_contains "$(cat "$T/report.err")" "goal g-one-down: source dead" "logged too"
 
