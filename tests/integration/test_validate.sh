@@ -170,7 +170,7 @@ EXVARS=(PING_TOKEN=p GHCR_USER=u GHCR_TOKEN=g ETCD_PKI_DIR="$T/pki" YS_KUBECONFI
 EXENV=(env PROM_TOKEN=t "${EXVARS[@]}")
 run_capture rc "$T/ex.out" "$T/ex.err" "${EXENV[@]}" "$YARDSTICK" validate -c "$EX"
 assert_eq "$rc" 0 "validate exit code on $EX ($(cat "$T/ex.err"))"
-assert_contains "$(cat "$T/ex.out")" "infrastructure-goals.yaml: ok (47 checks)" "example's check count"
+assert_contains "$(cat "$T/ex.out")" "infrastructure-goals.yaml: ok (48 checks)" "example's check count"
 # Without one of its variables it is refused, naming the variable.
 run_capture rc "$T/ex2.out" "$T/ex2.err" env -u PROM_TOKEN "${EXVARS[@]}" "$YARDSTICK" validate -c "$EX"
 assert_eq "$rc" 2 "validate exit code on the example without PROM_TOKEN"
