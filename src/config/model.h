@@ -68,6 +68,11 @@ struct ys_check {
     /* The `source:` of a kind that reads one (promql), resolved by name
      * into config->sources (model_source.c); NULL for other kinds. */
     const struct ys_source *source;
+    /* locations: [home, eu-west]: probed by the daemons of these locations
+     * (empty: by every daemon, as one series); the check is down in an
+     * interval when at least down_when_failing of them fail (0: all). */
+    struct ys_strlist locations;
+    int down_when_failing;
 };
 
 enum ys_indicator { YS_SLI_AVAILABILITY = 0, YS_SLI_LATENCY };
@@ -182,6 +187,17 @@ struct ys_server_config {
     char *ping_token; /* required on /ping/<check> when the check has no token; NULL: none */
 };
 
+/* instance: this daemon among several sharing one store (model_instance.c;
+ * src/ha/). With one daemon every field keeps its default and nothing
+ * changes: it probes every check and holds the lease alone. */
+struct ys_instance_config {
+    char *id;             /* unique per daemon; default "<hostname>/<pid>" */
+    char *location;       /* where it probes from ("home", "eu-west"); default "default" */
+    int shard_index;      /* shard: "i/n" probes the checks whose stable hash % n == i - 1; */
+    int shard_count;      /*   0/0: every check (the default) */
+    int64_t lease_ttl_ms; /* the leader's lease; default 15s, renewed every ttl/3 */
+};
+
 /* notifiers: where alert notifications go (src/notify/, model_notifier.c). */
 struct ys_notifier {
     char *name;
@@ -288,6 +304,7 @@ struct ys_config {
     char *path;
     char *title; /* the plan's title ("Infrastructure Goals 2025"); NULL: none */
     struct ys_server_config server;
+    struct ys_instance_config instance;
     struct ys_storage_config storage;
     struct ys_check_defaults defaults;
     /* defaults.timezone, loaded with the config (UTC when not written), so

@@ -91,6 +91,7 @@ static void maybe_free(struct oci_probe *p)
     free(p->tag);
     free(p->config_digest);
     free(p->best_tag);
+    free(p->att_predicate);
     ys_strlist_free(&p->platforms);
     ys_strlist_free(&p->cands);
     free(p);
@@ -602,6 +603,8 @@ static char *facts_text(struct oci_probe *p, int detail)
         json_object_set_new(o, "sbom", json_boolean(p->sbom));
     if (p->sbom_via && detail >= 1)
         json_object_set_new(o, "sbom_via", json_string(ys_oci_via_name(p->sbom_via)));
+    if (p->att_predicate && detail >= 1)
+        json_object_set_new(o, "attestation", json_string(p->att_predicate));
     if (p->refs_done && detail >= 1)
         json_object_set_new(o, "referrers_api", json_boolean(p->refs_api));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -610,7 +613,9 @@ static char *facts_text(struct oci_probe *p, int detail)
 }
 
 /* {"tag","digest","platforms":[...],"tags":N,"matching":N,"inspected":N,
- * "signature":b,"signature_via":..,"sbom":b,"sbom_via":..,"referrers_api":b};
+ * "signature":b,"signature_via":..,"sbom":b,"sbom_via":..,"attestation":..,
+ * "referrers_api":b} (no signature, sbom nor referrers_api when neither is
+ * required: not looked at);
  * when the whole does not fit, the platform list gives way to its length,
  * then the details (matching, inspected, *_via, referrers_api) go. */
 static void write_facts(struct oci_probe *p)

@@ -124,6 +124,17 @@ int ys_oci_referrers_parse(const char *body, size_t len, struct ys_oci_referrers
                            struct ys_err *err);
 void ys_oci_referrers_free(struct ys_oci_referrers *r);
 
+/* Whether an in-toto predicateType names an SBOM: SPDX
+ * (https://spdx.dev/Document...) or CycloneDX (https://cyclonedx.org/bom...),
+ * not SLSA provenance or a vulnerability scan. NULL is not one. */
+bool ys_oci_sbom_predicate(const char *p);
+/* The predicate types of a cosign attestation manifest (tag
+ * sha256-<hex>.att): one per layer, in order, from the layer annotation
+ * "predicateType" that cosign attest writes (else "in-toto.io/predicate-type"),
+ * "" for a layer with neither; appended to out. Returns 0, or YS_EINVAL
+ * with err saying why (not a manifest with layers). */
+int ys_oci_att_parse(const char *body, size_t len, struct ys_strlist *out, struct ys_err *err);
+
 enum { YS_OCI_IS_SIGNATURE = 1, YS_OCI_IS_SBOM = 2 };
 /* What a referrer counts as under the spec's artifact types: a bit set of
  * YS_OCI_IS_*. Media types compare without parameters and case. A sigstore

@@ -7,13 +7,25 @@
  *      index whose descriptors carry each referrer's artifactType, paged
  *      with Link rel="next" like tags/list;
  *   2. where that answers 404 (a registry without the API, such as
- *      docker-registry 2.8), or 200 with something other than an OCI index
- *      (a web front end answering every path, as oras-go also allows
- *      for), the spec's fallback, the referrers tag schema: an index of
- *      the same shape tagged sha256-<hex>;
+ *      docker-registry 2.8), 400, 405 or 501, or 200 with something other
+ *      than an OCI index (a web front end answering every path, as oras-go
+ *      also allows for), the spec's fallback, the referrers tag schema: an
+ *      index of the same shape tagged sha256-<hex>. oras-go takes only 404
+ *      as "no API"; registries and proxies without it answer 400
+ *      (UNSUPPORTED, or a digest read as a bad tag), 405 or 501 in the
+ *      wild, and none of those says anything about the image, so they fall
+ *      back too. Any other status (a 5xx) fails the check;
  *   3. for whatever is still missing, cosign's own tags sha256-<hex>.sig
- *      (a signature), .sbom, else .att (an SBOM or an attestation), which
- *      cosign writes by default even to registries with the API.
+ *      (a signature), .sbom, else .att, whose manifest is read: it counts
+ *      as an SBOM only when a layer's predicateType is SPDX or CycloneDX
+ *      (cosign also attests SLSA provenance there, which is no SBOM; that
+ *      is kept as the fact "attestation"). cosign writes these tags by
+ *      default even to registries with the API. An empty artifact_types
+ *      list (signature: [] or sbom: []) skips its cosign tags too.
+ *
+ * Nothing of this is looked at when require names neither a signature
+ * nor an SBOM: a probe that only resolves a tag costs no extra requests,
+ * and its facts have no signature, sbom or referrers_api (not checked).
  *
  * The spec's artifact_types say which artifactType counts as which
  * (ys_oci_classify). The request asks the registry to filter
@@ -61,6 +73,18 @@ static char *digest_tag_url(struct oci_probe *p, const char *suffix)
     return ys_oci_manifest_url(p, ref);
 }
 
+/* Whether the cosign tag fallback has anything to find: an empty
+ * artifact_types list means nothing counts as that kind. */
+static bool want_sig_tag(const struct ys_oci_spec *s)
+{
+    return s->sig_types.n > 0;
+}
+
+static bool want_sbom_tag(const struct ys_oci_spec *s)
+{
+    return s->sbom_types.n > 0;
+}
+
 /* The one artifact type that counts, when there is exactly one. */
 static const char *single_type(const struct ys_oci_spec *s)
 {
@@ -84,16 +108,19 @@ static char *referrers_url(struct oci_probe *p)
 
 bool ys_oci_attached_next(struct oci_probe *p)
 {
+    const struct ys_oci_spec *s = p->spec;
+    if (!s->require_signature && !s->require_sbom)
+        return false; /* not checked: nothing asks for it */
     if (!p->refs_done) {
         ys_oci_request(p, ST_REFERRERS, referrers_url(p), false);
         return true;
     }
-    if (!p->sig_done && !p->signature) {
+    if (!p->sig_done && !p->signature && want_sig_tag(s)) {
         ys_oci_request(p, ST_SIG, digest_tag_url(p, ".sig"), true);
         return true;
     }
     p->sig_done = true;
-    if (!p->sbom_done && !p->sbom) {
+    if (!p->sbom_done && !p->sbom && want_sbom_tag(s)) {
         ys_oci_request(p, ST_SBOM, digest_tag_url(p, ".sbom"), true);
         return true;
     }
@@ -135,10 +162,27 @@ static bool is_oci_index(const char *ctype)
             ctype[sizeof t - 1] == ' ');
 }
 
-/* A page of the referrers API, or its 404 that sends us to the tag schema. */
+/* Whether the first answer of the referrers API says the registry has
+ * none (see the top of the file for why more than 404). */
+static bool no_referrers_api(const struct oci_probe *p)
+{
+    if (p->ref_pages > 0)
+        return false; /* it answered page 1: a later error is an error */
+    switch (p->status) {
+    case 400:
+    case 404:
+    case 405:
+    case 501: return true;
+    case 200: return !is_oci_index(p->h_ctype);
+    default: return false;
+    }
+}
+
+/* A page of the referrers API, or its "no such API" that sends us to the
+ * tag schema. */
 static void on_referrers(struct oci_probe *p)
 {
-    if (p->status == 404 || (p->status == 200 && p->ref_pages == 0 && !is_oci_index(p->h_ctype))) {
+    if (no_referrers_api(p)) {
         p->refs_api = false;
         ys_oci_request(p, ST_REFERRERS_TAG, digest_tag_url(p, ""), false);
         return;
@@ -170,12 +214,35 @@ static void on_referrers_tag(struct oci_probe *p)
     ys_oci_advance(p);
 }
 
-/* HEAD of a cosign tag: 200 present, 404 absent, anything else an error. */
+/* The .att manifest: an SBOM when one of its attestations is SPDX or
+ * CycloneDX; else the first predicate type is kept as a fact. */
+static int take_att(struct oci_probe *p)
+{
+    struct ys_strlist preds = {0};
+    struct ys_err err = {{0}};
+    if (ys_oci_att_parse(p->resp.data ? p->resp.data : "", p->resp.len, &preds, &err) < 0) {
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "%s: %s", ys_oci_url_path(p), err.msg);
+        ys_strlist_free(&preds);
+        return YS_EINVAL;
+    }
+    for (size_t i = 0; i < preds.n && !p->sbom; i++)
+        if (ys_oci_sbom_predicate(preds.v[i])) {
+            p->sbom = true;
+            p->sbom_via = VIA_COSIGN_TAG;
+        }
+    if (!p->sbom)
+        p->att_predicate = ys_xstrdup(preds.n && preds.v[0][0] ? preds.v[0] : "unknown");
+    ys_strlist_free(&preds);
+    return 0;
+}
+
+/* HEAD of .sig and .sbom, GET of .att: 200 present, 404 absent, anything
+ * else an error. */
 static void on_cosign_tag(struct oci_probe *p)
 {
     if (p->status != 200 && p->status != 404) {
-        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "HTTP %ld from HEAD %s", p->status,
-                       ys_oci_url_path(p));
+        ys_result_fail(&p->super.result, YS_EC_HTTP_STATUS, "HTTP %ld from %s %s", p->status,
+                       p->head ? "HEAD" : "GET", ys_oci_url_path(p));
         ys_oci_finish(p);
         return;
     }
@@ -184,14 +251,17 @@ static void on_cosign_tag(struct oci_probe *p)
         p->signature = found;
         p->sig_via = found ? VIA_COSIGN_TAG : VIA_NONE;
         p->sig_done = true;
+    } else if (p->step == ST_SBOM && found) {
+        p->sbom = true;
+        p->sbom_via = VIA_COSIGN_TAG;
+        p->sbom_done = true;
+    } else if (p->step == ST_SBOM) {
+        /* No .sbom: cosign attest's .att may hold one. */
+        ys_oci_request(p, ST_ATT, digest_tag_url(p, ".att"), false);
+        return;
     } else {
-        if (found) {
-            p->sbom = true;
-            p->sbom_via = VIA_COSIGN_TAG;
-        }
-        /* No .sbom: an attestation (.att) counts too. */
-        if (p->step == ST_SBOM && !found) {
-            ys_oci_request(p, ST_ATT, digest_tag_url(p, ".att"), true);
+        if (found && take_att(p) < 0) {
+            ys_oci_finish(p);
             return;
         }
         p->sbom_done = true;

@@ -25,7 +25,7 @@ enum step {
     ST_REFERRERS_TAG, /* the referrers tag schema's index, tag sha256-<hex> */
     ST_SIG,           /* HEAD of cosign's sha256-<hex>.sig */
     ST_SBOM,          /* .sbom */
-    ST_ATT,           /* .att */
+    ST_ATT,           /* GET of .att, read for its predicateType */
 };
 
 /* How an attached artifact was found (facts: "signature_via", "sbom_via"). */
@@ -93,6 +93,7 @@ struct oci_probe {
     bool sig_done, sbom_done; /* the cosign tags were looked at, or need not be */
     bool signature, sbom;
     enum oci_via sig_via, sbom_via;
+    char *att_predicate; /* a cosign .att that is no SBOM: its predicateType */
     /* tag_pattern's scan (oci_scan.c) */
     struct ys_strlist cands; /* the matching tags to read, version order */
     size_t n_matching;       /* matching tags before the cap */

@@ -260,10 +260,35 @@ static bool type_listed(const struct ys_strlist *l, const char *t)
     return false;
 }
 
-static bool sbom_predicate(const char *p)
+bool ys_oci_sbom_predicate(const char *p)
 {
-    return strncmp(p, "https://spdx.dev/Document", 25) == 0 ||
-           strncmp(p, "https://cyclonedx.org/bom", 25) == 0;
+    return p && (strncmp(p, "https://spdx.dev/Document", 25) == 0 ||
+                 strncmp(p, "https://cyclonedx.org/bom", 25) == 0);
+}
+
+int ys_oci_att_parse(const char *body, size_t len, struct ys_strlist *out, struct ys_err *err)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body, len, 0, &je);
+    json_t *layers = json_object_get(root, "layers");
+    if (!json_is_object(root) || !json_is_array(layers)) {
+        json_decref(root);
+        return ys_err_set(err, YS_EINVAL, "attestation manifest has no layers");
+    }
+    size_t i;
+    json_t *l;
+    json_array_foreach(layers, i, l)
+    {
+        json_t *ann = json_object_get(l, "annotations");
+        /* cosign attest writes "predicateType"; BuildKit and others the
+         * in-toto key. */
+        const char *t = json_string_value(json_object_get(ann, "predicateType"));
+        if (!t)
+            t = json_string_value(json_object_get(ann, "in-toto.io/predicate-type"));
+        strlist_push(out, ys_xstrdup(t ? t : ""));
+    }
+    json_decref(root);
+    return 0;
 }
 
 unsigned ys_oci_classify(const struct ys_oci_spec *s, const struct ys_oci_referrer *r)
@@ -273,7 +298,7 @@ unsigned ys_oci_classify(const struct ys_oci_spec *s, const struct ys_oci_referr
     if (sig_type && !r->predicate_type)
         bits |= YS_OCI_IS_SIGNATURE;
     if (type_listed(&s->sbom_types, r->artifact_type) ||
-        (sig_type && r->predicate_type && sbom_predicate(r->predicate_type)))
+        (sig_type && ys_oci_sbom_predicate(r->predicate_type)))
         bits |= YS_OCI_IS_SBOM;
     return bits;
 }
