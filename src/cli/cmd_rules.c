@@ -1,6 +1,7 @@
 /*
  * cmd_rules.c - `yardstick rules -c FILE [--format prometheus|sloth]
- * [--slo NAME] [--matchers M] [--min-events N] [--service NAME]`: prints
+ * [--slo NAME] [--matchers M] [--min-events N] [--burn-factors window|fixed]
+ * [--service NAME]`: prints
  * the SLOs of FILE as Prometheus recording and alerting rules over
  * yardstick's /metrics, or as a Sloth spec (query/rules_gen.c,
  * docs/rules.md). Reads the config only: no store, no network.
@@ -20,15 +21,19 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: yardstick rules -c FILE [--format prometheus|sloth] [--slo NAME]\n"
             "                       [--matchers 'job=\"yardstick\"'] [--min-events N]\n"
-            "                       [--service NAME]\n\n"
+            "                       [--burn-factors window|fixed] [--service NAME]\n\n"
             "Prints, for each SLO of FILE, Prometheus recording rules and the multiwindow\n"
-            "burn-rate alerts (page: 14.4x over 1h and 5m, 6x over 6h and 30m; ticket: 3x\n"
-            "over 1d and 2h, 1x over 3d and 6h) over the metrics yardstick exports, or with\n"
-            "--format sloth a Sloth prometheus/v1 spec.\n"
-            "  --matchers    label matchers added to every selector (e.g. job=\"yardstick\")\n"
-            "  --min-events  a window with fewer probes has no ratio (default %d, as\n"
-            "                yardstick's own alerts; 0 turns the clause off; prometheus only)\n"
-            "  --service     sloth: the spec's service (default yardstick)\n",
+            "burn-rate alerts (for a 30-day SLO, page: 14.4x over 1h and 5m, 6x over 6h and\n"
+            "30m; ticket: 3x over 1d and 2h, 1x over 3d and 6h) over the metrics yardstick\n"
+            "exports, or with --format sloth a Sloth prometheus/v1 spec.\n"
+            "  --matchers      label matchers added to every selector (e.g. job=\"yardstick\")\n"
+            "  --min-events    a window with fewer probes has no ratio (default %d, as\n"
+            "                  yardstick's own alerts; 0 turns the clause off; prometheus only)\n"
+            "  --burn-factors  window (default): scale the factors to the SLO's period, so\n"
+            "                  each alert spends the workbook's 2%%/5%%/10%%/10%% of the budget\n"
+            "                  (as Sloth does); fixed: 14.4/6/3/1 whatever the period, as\n"
+            "                  yardstick's own slo_burn alerts\n"
+            "  --service       sloth: the spec's service (default yardstick)\n",
             YS_QUERY_MIN_EVENTS);
 }
 
@@ -43,6 +48,17 @@ static int parse_format(const char *s, enum ys_rules_format *out)
         *out = YS_RULES_PROMETHEUS;
     else if (strcmp(s, "sloth") == 0)
         *out = YS_RULES_SLOTH;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_factors(const char *s, enum ys_rules_factors *out)
+{
+    if (strcmp(s, "window") == 0)
+        *out = YS_RULES_FACTORS_WINDOW;
+    else if (strcmp(s, "fixed") == 0)
+        *out = YS_RULES_FACTORS_FIXED;
     else
         return -1;
     return 0;
@@ -69,12 +85,13 @@ static int parse_args(int argc, char **argv, struct rules_args *a)
         {"matchers", required_argument, NULL, 'm'},
         {"min-events", required_argument, NULL, 'e'},
         {"service", required_argument, NULL, 'S'},
+        {"burn-factors", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:f:s:m:e:S:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:f:s:m:e:S:b:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': a->config = optarg; break;
         case 'f':
@@ -92,6 +109,12 @@ static int parse_args(int argc, char **argv, struct rules_args *a)
             }
             break;
         case 'S': a->o.service = optarg; break;
+        case 'b':
+            if (parse_factors(optarg, &a->o.factors) < 0) {
+                fprintf(stderr, "yardstick rules: --burn-factors must be window or fixed\n");
+                return YS_EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return YS_EXIT_USAGE;
         }

@@ -24,9 +24,11 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "alert/alert.h"
+#include "ha/combine.h"
 #include "live/heartbeats.h"
 #include "live/incidents.h"
 #include "live/state.h"
+#include "ha/lease.h"
 #include "outbox/outbox.h"
 #include "probe/curl_multi.h"
 #include "remote/remote.h"
@@ -49,7 +51,12 @@ struct daemon {
     struct ys_outbox *outbox;   /* delivers notifications (its own thread) */
     struct ys_remote *remote;   /* Prometheus remote-write (its own thread); NULL: none */
     struct ys_alerts *alerts;   /* alert rules, on the loop */
+    struct ys_lease *lease;     /* the notifier lease (ha/lease.h); alerts and outbox follow it */
+    bool leader;                /* holds the lease: evaluates alerts, runs the outbox */
+    struct ys_alerts **retired; /* evaluators replaced on a lease change, freed at the end */
+    size_t n_retired;
     struct ys_web *web;         /* NULL when server.enabled is false */
+    struct ys_combiner *combiner; /* k-of-n verdicts of multi-location checks (ha/combine.h) */
     struct ys_config *cfg;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t publish_timer;
@@ -86,6 +93,8 @@ int ys_daemon_register_checks(struct ys_config *cfg, struct ys_err *err)
         return rc;
     for (size_t i = 0; i < cfg->n_checks && rc == 0; i++)
         rc = store->type->check_id(store, cfg->checks[i].name, &cfg->checks[i].store_id, err);
+    if (rc == 0)
+        rc = ys_combine_register(store, cfg, err); /* the "<check>@<location>" series */
     ys_store_close(store);
     return rc;
 }
@@ -100,7 +109,9 @@ static bool excluded_now(const struct daemon *d, const struct ys_check *check, i
     return ys_alerts_in_maintenance(d->alerts, (size_t)(check - c->checks), true, now_ms);
 }
 
-static void on_result(const struct ys_check *check, const struct ys_result *res, void *arg)
+/* A result of the check's own series: a probe's, a heartbeat's, or the
+ * combined verdict of a multi-location check. */
+static void deliver_result(const struct ys_check *check, const struct ys_result *res, void *arg)
 {
     struct daemon *d = arg;
     int64_t now = ys_wall_ms();
@@ -117,10 +128,44 @@ static void on_result(const struct ys_check *check, const struct ys_result *res,
     ys_writer_push(d->writer, r);
     ys_remote_push(d->remote, check, r);
     ys_live_incidents_feed(d->incidents, check, r);
-    ys_alerts_feed_result(d->alerts, check, r,
-                          ys_live_incidents_is_open(d->incidents, check->store_id), now);
+    if (d->leader)
+        ys_alerts_feed_result(d->alerts, check, r,
+                              ys_live_incidents_is_open(d->incidents, check->store_id), now);
     ys_live_state_feed(d->live, check, r,
                        ys_live_incidents_is_open(d->incidents, check->store_id));
+}
+
+/* Probe and heartbeat results. A multi-location check's probe result is
+ * one location's view: it goes to this daemon's "<check>@<location>"
+ * series only, and the lease holder's combiner turns the locations'
+ * results into the check's verdict (on_combined). */
+static void on_result(const struct ys_check *check, const struct ys_result *res, void *arg)
+{
+    struct daemon *d = arg;
+    if (check->locations.n == 0) {
+        deliver_result(check, res, d);
+        return;
+    }
+    struct ys_result r = *res;
+    r.check_id = ys_combine_own_id(d->cfg, check);
+    if (!ys_combine_probes_here(d->cfg, check) || r.check_id == 0)
+        return;
+    if (excluded_now(d, check, ys_wall_ms()))
+        r.flags |= YS_RF_EXCLUDED;
+    if (!r.ok)
+        ys_info("probe", "check %s@%s failed: %s: %s", check->name, ys_combine_my_location(d->cfg),
+                ys_errclass_name(r.errclass), r.message);
+    ys_writer_push(d->writer, &r);
+}
+
+/* A combined result from the combiner (only while this daemon holds the
+ * lease): the check's own series, counted like any probe result. */
+static void on_combined(const char *name, const struct ys_result *r, void *arg)
+{
+    struct daemon *d = arg;
+    const struct ys_check *check = ys_config_find(d->cfg, name);
+    if (check && check->locations.n && check->store_id == r->check_id)
+        deliver_result(check, r, d);
 }
 
 /* Live state for the HTTP server: a snapshot at most every 250 ms. */
@@ -188,6 +233,7 @@ static void reload_done(uv_work_t *w, int status)
         ys_live_state_apply(d->live, job->cfg);
         ys_alerts_apply(d->alerts, job->cfg, ys_wall_ms());
         ys_outbox_apply(d->outbox, job->cfg);
+        ys_combiner_apply(d->combiner, job->cfg);
         ys_config_unref(d->cfg);
         d->cfg = job->cfg;
         job->cfg = NULL;
@@ -243,6 +289,14 @@ static void begin_shutdown(struct daemon *d, const char *why)
     ys_scheduler_stop(d->sched);
     ys_heartbeats_close(d->heartbeats);
     ys_alerts_stop(d->alerts);
+    /* The outbox stops before the lease is released, so the next holder
+     * never delivers beside it; rows left pending are the next holder's. */
+    ys_web_set_outbox(d->web, NULL);
+    ys_outbox_stop(d->outbox);
+    d->outbox = NULL;
+    ys_combiner_close(d->combiner); /* before the lease goes: one combiner at a time */
+    d->combiner = NULL;
+    ys_lease_stop(d->lease);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
@@ -325,7 +379,8 @@ static void on_heartbeat_change(const struct ys_check *check, enum ys_hb_state s
                                 enum ys_hb_problem problem, int64_t now_ms, void *arg)
 {
     struct daemon *d = arg;
-    ys_alerts_feed_heartbeat(d->alerts, check, state, problem, now_ms);
+    if (d->leader)
+        ys_alerts_feed_heartbeat(d->alerts, check, state, problem, now_ms);
     ys_remote_push_heartbeat(d->remote, check, (int)state, now_ms);
 }
 
@@ -382,6 +437,82 @@ static void start_alerts(struct daemon *d)
     ys_alerts_start(d->alerts, d->cfg->defaults.evaluation_interval_ms);
 }
 
+/* The combiner of multi-location checks, idle until this daemon holds the
+ * lease (it runs on the leader only). */
+static void start_combiner(struct daemon *d)
+{
+    struct ys_store_options opt;
+    ys_daemon_store_options(d->cfg, &opt, true);
+    d->combiner = ys_combiner_new(&d->loop, d->cfg->storage.kind, &opt, on_combined, d);
+    ys_combiner_apply(d->combiner, d->cfg);
+}
+
+/* Replaces the alert evaluator; the old one is stopped now (its timer
+ * closes on the loop) and freed after the loop, when no plan evaluation
+ * can still be in flight for it. */
+static void retire_alerts(struct daemon *d)
+{
+    if (!d->alerts)
+        return;
+    ys_alerts_stop(d->alerts);
+    d->retired = ys_xrealloc(d->retired, (d->n_retired + 1) * sizeof *d->retired);
+    d->retired[d->n_retired++] = d->alerts;
+    d->alerts = NULL;
+}
+
+/* Taking the lease: the outbox thread (it resumes the shared pending
+ * rows) and an evaluator resuming the alerts firing in the store. */
+static void lead(struct daemon *d)
+{
+    d->leader = true;
+    if (!d->outbox && start_outbox(d) < 0)
+        ys_error("ha", "holding the lease without an outbox: notifications stay pending");
+    retire_alerts(d);
+    start_alerts(d);
+    ys_web_set_outbox(d->web, d->outbox);
+    ys_combiner_resume(d->combiner);
+}
+
+/* Losing it (or never having it): no outbox, and an evaluator that is
+ * never fed or started, kept for its maintenance windows (results are
+ * still marked excluded in them). */
+static void follow(struct daemon *d)
+{
+    d->leader = false;
+    ys_combiner_pause(d->combiner);
+    retire_alerts(d);
+    char *url = base_url(d->cfg);
+    d->alerts = ys_alerts_new(&d->loop, NULL, url);
+    free(url);
+    ys_alerts_apply(d->alerts, d->cfg, ys_wall_ms());
+    ys_web_set_outbox(d->web, NULL);
+    ys_outbox_stop(d->outbox); /* attempts in flight stay pending for the next holder */
+    d->outbox = NULL;
+}
+
+/* The lease changed hands (loop thread): only its holder evaluates
+ * alerts and delivers notifications; every daemon probes and writes. */
+static void on_lease(bool held, void *arg)
+{
+    struct daemon *d = arg;
+    if (d->stopping)
+        return;
+    if (held)
+        lead(d);
+    else
+        follow(d);
+    ys_web_set_leader(d->web, held, ys_lease_changes(d->lease));
+}
+
+static void start_lease(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    if (ys_lease_start(&d->loop, d->cfg, on_lease, d, &d->lease, &err) < 0)
+        ys_error("ha", "%s: the notifier lease: %s; this daemon will not notify",
+                 d->cfg->storage.path, err.msg);
+    on_lease(ys_lease_held(d->lease), d);
+}
+
 /* The HTTP server. A busy default port (no server.listen written) only
  * warns, so a second daemon on one host still probes; a listen address
  * that was asked for and cannot be had is fatal. */
@@ -408,7 +539,7 @@ static int start_web(struct daemon *d)
 static int start_services(struct daemon *d)
 {
     if (start_writer(d) < 0 || start_incidents(d) < 0 || start_heartbeats(d) < 0 ||
-        start_outbox(d) < 0 || start_remote(d) < 0)
+        start_remote(d) < 0)
         return -1;
     d->live = ys_live_state_new(ys_wall_ms());
     ys_live_state_apply(d->live, d->cfg);
@@ -430,6 +561,9 @@ static void stop_services(struct daemon *d)
     ys_live_incidents_free(d->incidents);
     ys_heartbeats_free(d->heartbeats); /* after the web server: it queues pings */
     ys_alerts_free(d->alerts);
+    for (size_t i = 0; i < d->n_retired; i++)
+        ys_alerts_free(d->retired[i]);
+    free(d->retired);
     ys_outbox_stop(d->outbox);
     ys_remote_stop(d->remote); /* after the loop: nothing pushes any more */
     ys_live_state_free(d->live);
@@ -457,7 +591,8 @@ static void start_loop(struct daemon *d)
     watch_signal(d, &d->sig_int, SIGINT);
     watch_signal(d, &d->sig_hup, SIGHUP);
     ys_scheduler_apply(d->sched, d->cfg);
-    start_alerts(d);
+    start_combiner(d);
+    start_lease(d); /* after the combiner: holding the lease resumes it */
     /* After the alerts: its first tick may report a restored problem. */
     ys_heartbeats_set_change_cb(d->heartbeats, on_heartbeat_change, d);
     ys_heartbeats_start(d->heartbeats, &d->loop);

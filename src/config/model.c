@@ -23,6 +23,7 @@
 #include "config/model.h"
 
 #include "config/diag.h"
+#include "config/instance.h"
 #include "config/model_int.h"
 #include "config/node.h"
 #include "core/duration.h"
@@ -44,7 +45,7 @@
 static const char *const top_keys[] = {
     "storage", "defaults",  "checks",  "slos",   "goals",   "milestones",
     "actions", "alerts",    "notifiers", "sources", "server", "title", "maintenance",
-    "remote_write", NULL,
+    "remote_write", "instance", NULL,
 };
 
 static const char *const storage_keys[] = {"kind", "path", "dsn", "retention", NULL};
@@ -54,8 +55,10 @@ static const char *const defaults_keys[] = {"interval", "timeout", "timezone",
 static const char *const incident_keys[] = {"open_after", "close_after", NULL};
 static const char *const storage_kinds[] = {"sqlite", "postgres", NULL};
 static const char *const check_common_keys[] = {
-    "name", "kind", "interval", "timeout", "labels", "description", "incident", NULL,
+    "name", "kind", "interval", "timeout", "labels", "description", "incident",
+    "locations", "down_when", NULL,
 };
+static const char *const down_when_keys[] = {"failing", NULL};
 
 static void check_free(struct ys_check *c)
 {
@@ -63,6 +66,7 @@ static void check_free(struct ys_check *c)
         c->type->free_spec(c->spec);
     free(c->name);
     ys_strmap_free(&c->labels);
+    ys_strlist_free(&c->locations);
 }
 
 static void config_free(struct ys_config *c)
@@ -77,6 +81,7 @@ static void config_free(struct ys_config *c)
     ys_model_free_alerts(c);
     ys_model_free_sources(c);
     ys_model_free_remote_write(c);
+    ys_model_free_instance(c);
     free(c->defaults.timezone);
     ys_tz_free(&c->default_tz);
     free(c->index);
@@ -351,6 +356,51 @@ static void parse_incident(const struct ys_node *n, const char *path, struct ys_
         ck->incident_close_after = (int)v;
 }
 
+/* locations: [home, eu-west] and down_when: { failing: k } (src/ha/combine.c
+ * turns the locations' results into the check's k-of-n verdict). k
+ * defaults to 0, read as "all of them". A passive kind (heartbeat) is
+ * pinged, not probed, so it has no locations to probe from. */
+static void parse_locations(const struct ys_node *n, const char *path, struct ys_check *ck,
+                            struct ys_diag *d)
+{
+    char what[80];
+    const struct ys_node *loc = ys_node_get(n, "locations"), *dw = ys_node_get(n, "down_when");
+    snprintf(what, sizeof what, "%s.locations", path);
+    if (loc && ys_cfg_strlist(loc, what, &ck->locations, d) == 0 && ck->locations.n == 0)
+        ys_diag_add(d, loc->line, loc->col, "%s is empty (name at least one location)", what);
+    for (size_t i = 0; i < ck->locations.n; i++) {
+        const struct ys_node *it = loc->type == YS_NODE_SEQ ? loc->items[i] : loc;
+        const char *name = ck->locations.v[i];
+        if (!ys_model_valid_name(name))
+            ys_diag_add(d, it->line, it->col, "bad location name '%s' (use 1-128 of A-Z a-z 0-9 "
+                        ". _ -)", name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ck->locations.v[j], name) == 0)
+                ys_diag_add(d, it->line, it->col, "duplicate location '%s' in %s", name, what);
+    }
+    if (loc && ck->locations.n && ck->type && !ck->type->start)
+        ys_diag_add(d, loc->line, loc->col, "%s: a %s check is pinged, not probed from "
+                    "locations", what, ck->type->name);
+    snprintf(what, sizeof what, "%s.down_when", path);
+    if (!want_map(dw, what, d))
+        return;
+    ys_cfg_check_keys(dw, down_when_keys, what, d);
+    if (!loc) {
+        ys_diag_add(d, dw->line, dw->col, "%s needs locations (k of n locations failing)", what);
+        return;
+    }
+    const struct ys_node *k = ys_node_get(dw, "failing");
+    int64_t v = 0;
+    snprintf(what, sizeof what, "%s.down_when.failing", path);
+    if (!k || ys_cfg_int(k, what, 1, 1000, &v, d) < 0)
+        return;
+    if ((size_t)v > ck->locations.n)
+        ys_diag_add(d, k->line, k->col, "%s is %lld but the check has only %zu location%s", what,
+                    (long long)v, ck->locations.n, ck->locations.n == 1 ? "" : "s");
+    else
+        ck->down_when_failing = (int)v;
+}
+
 /* Reads one check: common fields here, the kind's fields by its parser. */
 static void parse_check(const struct ys_node *n, size_t i, const struct ys_config *c,
                         struct ys_check *ck, struct ys_diag *d)
@@ -375,6 +425,7 @@ static void parse_check(const struct ys_node *n, size_t i, const struct ys_confi
     read_bounded(ys_node_get(n, "timeout"), what, YS_MIN_TIMEOUT_MS, &ck->timeout_ms, d);
     parse_labels(ys_node_get(n, "labels"), path, &ck->labels, d);
     parse_incident(ys_node_get(n, "incident"), path, ck, d);
+    parse_locations(n, path, ck, d);
     char *desc = NULL;
     snprintf(what, sizeof what, "%s.description", path);
     ys_cfg_string(ys_node_get(n, "description"), what, &desc, d);
@@ -478,6 +529,7 @@ static int config_from_tree(const struct ys_node *root, const char *path, struct
     ys_model_parse_server(ys_node_get(root, "server"), c, d);
     ys_model_parse_alerts(root, c, tz, d);
     ys_model_parse_remote_write(ys_node_get(root, "remote_write"), c, d);
+    ys_model_parse_instance(ys_node_get(root, "instance"), c, d);
     if (d->n > errors_before) {
         config_free(c);
         return YS_ECONFIG;

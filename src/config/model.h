@@ -248,6 +248,7 @@ struct ys_remote_write {
     int64_t flush_interval_ms; /* a partial batch waits at most this; default 5s */
     int64_t queue_max;         /* bytes of the on-disk queue; default 64MiB */
     int64_t timeout_ms;        /* one request; default 30s */
+    char *queue_dir;           /* the on-disk queue's folder; NULL: ys_remote_default_dir/<name> */
 };
 
 /* alerts: rules over checks, SLOs and goals (model_alert.c; src/alert/). */

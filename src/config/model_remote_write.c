@@ -15,6 +15,13 @@
  *       flush_interval: 5s          # a partial batch waits at most this
  *       queue_max: 64MiB            # the on-disk queue's cap; oldest dropped
  *       timeout: 30s                # one request
+ *       queue_dir: /var/lib/ys/rw   # the on-disk queue; default: next to the
+ *                                   # SQLite file, var/remote_write/<name> with
+ *                                   # PostgreSQL (see ys_remote_default_dir)
+ *
+ * headers: may not set what the protocol or the transport owns (the
+ * reserved list below, any case): the spec says a sender MUST NOT let them
+ * be overridden.
  *
  * The shape follows sources: (model_source.c); every problem is reported
  * at its FILE:LINE:COL and parsing goes on. Runs on the thread that loads
@@ -28,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define RW_MIN_TIMEOUT_MS 10
 #define RW_MIN_FLUSH_MS 10
@@ -36,7 +44,14 @@
 
 static const char *const rw_keys[] = {
     "name",           "url",       "headers", "bearer_token", "basic_auth", "tls", "batch_size",
-    "flush_interval", "queue_max", "timeout", NULL,
+    "flush_interval", "queue_max", "timeout", "queue_dir", NULL,
+};
+/* Headers yardstick sets itself; Authorization is reserved always, since
+ * bearer_token and basic_auth are the way to send credentials. */
+static const char *const reserved_headers[] = {
+    "Content-Encoding", "Content-Type", "Content-Length", "User-Agent",
+    "X-Prometheus-Remote-Write-Version", "Authorization", "Host", "Connection",
+    "Transfer-Encoding", NULL,
 };
 static const char *const basic_keys[] = {"username", "password", NULL};
 static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "insecure_skip_verify",
@@ -128,12 +143,24 @@ static void parse_headers(const struct ys_node *h, const char *path, struct ys_r
     snprintf(what, sizeof what, "%s.headers", path);
     if (!h || ys_cfg_strmap(h, what, &rw->headers, d) < 0)
         return;
-    for (size_t j = 0; j < rw->headers.n; j++)
-        if (strpbrk(rw->headers.values[j], "\r\n") || !rw->headers.keys[j][0] ||
-            strpbrk(rw->headers.keys[j], ": \t\r\n"))
+    for (size_t j = 0; j < rw->headers.n; j++) {
+        const char *k = rw->headers.keys[j];
+        if (strpbrk(rw->headers.values[j], "\r\n") || !k[0] || strpbrk(k, ": \t\r\n")) {
             ys_diag_add(d, h->pairs[j].line, h->pairs[j].col,
                         "%s.%s: bad header (a name without ':' or spaces, a value on one line)",
-                        what, rw->headers.keys[j]);
+                        what, k);
+            continue;
+        }
+        for (size_t r = 0; reserved_headers[r]; r++)
+            if (strcasecmp(k, reserved_headers[r]) == 0)
+                ys_diag_add(d, h->pairs[j].line, h->pairs[j].col,
+                            "%s.%s: yardstick sets this header itself and it cannot be "
+                            "overridden%s",
+                            what, k,
+                            strcasecmp(k, "Authorization") == 0
+                                ? " (use bearer_token or basic_auth)"
+                                : "");
+    }
 }
 
 /* A duration key with a floor; *out keeps its default when absent. */
@@ -198,6 +225,13 @@ static void parse_one(const struct ys_node *n, size_t i, struct ys_remote_write 
     parse_tls(ys_node_get(n, "tls"), path, rw, d);
     parse_headers(ys_node_get(n, "headers"), path, rw, d);
     parse_limits(n, path, rw, d);
+    const struct ys_node *qd = ys_node_get(n, "queue_dir");
+    snprintf(what, sizeof what, "%s.queue_dir", path);
+    if (qd && ys_cfg_string(qd, what, &rw->queue_dir, d) == 0 && !rw->queue_dir[0]) {
+        ys_diag_add(d, qd->line, qd->col, "%s must not be empty", what);
+        free(rw->queue_dir);
+        rw->queue_dir = NULL;
+    }
 }
 
 void ys_model_parse_remote_write(const struct ys_node *seq, struct ys_config *c, struct ys_diag *d)
@@ -240,6 +274,7 @@ void ys_model_free_remote_write(struct ys_config *c)
         free(rw->ca_file);
         free(rw->cert_file);
         free(rw->key_file);
+        free(rw->queue_dir);
     }
     free(c->remote_writes);
     c->remote_writes = NULL;

@@ -30,6 +30,7 @@ struct ys_live_state {
     struct ys_config *cfg;            /* loop: the config the table follows */
     struct ys_live_check *checks;     /* loop: cfg->n_checks entries */
     uint64_t *fast;                   /* loop: see ys_live_check.fast_at */
+    uint64_t *slot_total;             /* loop: probes per fast slot */
     int64_t *fast_le_ms;
     size_t n_fast;
     int64_t started_ms;
@@ -51,6 +52,7 @@ static void snapshot_free(struct ys_live_snapshot *s)
         ys_config_unref(s->cfg);
     free(s->checks);
     free(s->fast);
+    free(s->slot_total);
     free(s->fast_le_ms);
     free(s);
 }
@@ -80,6 +82,7 @@ void ys_live_state_free(struct ys_live_state *st)
         ys_config_unref(st->cfg);
     free(st->checks);
     free(st->fast);
+    free(st->slot_total);
     free(st->fast_le_ms);
     pthread_mutex_destroy(&st->mu);
     free(st);
@@ -119,14 +122,20 @@ static void fast_layout(const struct ys_config *cfg, struct ys_live_check *next,
     *n_out = n;
 }
 
-/* Carries a check's fast counts over a reload, threshold by threshold. */
+/* Carries a check's fast counts and slot totals over a reload, threshold
+ * by threshold. A threshold new to the check starts both at 0, so the two
+ * always count the same probes: the slot total, not the check's total
+ * (which the reload keeps), is what the fast count is a share of. */
 static void fast_carry(const struct ys_live_state *st, const struct ys_live_check *old,
-                       const struct ys_live_check *lc, const int64_t *le, uint64_t *fast)
+                       const struct ys_live_check *lc, const int64_t *le, uint64_t *fast,
+                       uint64_t *slot_total)
 {
     for (uint32_t k = 0; k < lc->fast_n; k++)
         for (uint32_t o = 0; o < old->fast_n; o++)
-            if (st->fast_le_ms[old->fast_at + o] == le[lc->fast_at + k])
+            if (st->fast_le_ms[old->fast_at + o] == le[lc->fast_at + k]) {
                 fast[lc->fast_at + k] = st->fast[old->fast_at + o];
+                slot_total[lc->fast_at + k] = st->slot_total[old->fast_at + o];
+            }
 }
 
 void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg)
@@ -136,6 +145,7 @@ void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg)
     size_t n_fast;
     fast_layout(cfg, next, &le, &n_fast);
     uint64_t *fast = ys_xcalloc(n_fast ? n_fast : 1, sizeof *fast);
+    uint64_t *slot_total = ys_xcalloc(n_fast ? n_fast : 1, sizeof *slot_total);
     for (size_t i = 0; st->cfg && i < cfg->n_checks; i++) {
         struct ys_check *old = ys_config_find(st->cfg, cfg->checks[i].name);
         if (old) {
@@ -144,7 +154,7 @@ void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg)
             next[i] = *prev;
             next[i].fast_at = at;
             next[i].fast_n = n;
-            fast_carry(st, prev, &next[i], le, fast);
+            fast_carry(st, prev, &next[i], le, fast, slot_total);
         }
         /* Filled again by live/heartbeats.c before the next publish, and
          * only if the check still is a heartbeat. */
@@ -155,10 +165,12 @@ void ys_live_state_apply(struct ys_live_state *st, struct ys_config *cfg)
         ys_config_unref(st->cfg);
     free(st->checks);
     free(st->fast);
+    free(st->slot_total);
     free(st->fast_le_ms);
     st->cfg = cfg;
     st->checks = next;
     st->fast = fast;
+    st->slot_total = slot_total;
     st->fast_le_ms = le;
     st->n_fast = n_fast;
 }
@@ -177,9 +189,11 @@ void ys_live_state_feed(struct ys_live_state *st, const struct ys_check *check,
         lc->tls = r->tls;
     }
     lc->total++;
-    for (uint32_t k = 0; r->ok && k < lc->fast_n; k++)
-        if (r->duration_us <= st->fast_le_ms[lc->fast_at + k] * 1000)
+    for (uint32_t k = 0; k < lc->fast_n; k++) {
+        st->slot_total[lc->fast_at + k]++;
+        if (r->ok && r->duration_us <= st->fast_le_ms[lc->fast_at + k] * 1000)
             st->fast[lc->fast_at + k]++;
+    }
     if (r->ok)
         lc->ok++;
     else if (r->errclass < YS_EC_COUNT)
@@ -212,9 +226,11 @@ void ys_live_state_publish(struct ys_live_state *st, const struct ys_sched_stats
         memcpy(s->checks, st->checks, n * sizeof *s->checks);
     s->n_fast = st->n_fast;
     s->fast = ys_xmalloc((st->n_fast ? st->n_fast : 1) * sizeof *s->fast);
+    s->slot_total = ys_xmalloc((st->n_fast ? st->n_fast : 1) * sizeof *s->slot_total);
     s->fast_le_ms = ys_xmalloc((st->n_fast ? st->n_fast : 1) * sizeof *s->fast_le_ms);
     if (st->n_fast) {
         memcpy(s->fast, st->fast, st->n_fast * sizeof *s->fast);
+        memcpy(s->slot_total, st->slot_total, st->n_fast * sizeof *s->slot_total);
         memcpy(s->fast_le_ms, st->fast_le_ms, st->n_fast * sizeof *s->fast_le_ms);
     }
     s->published_ms = now_ms;

@@ -49,7 +49,8 @@ struct ys_live_check {
     /* Passing probes at most as long as each distinct latency threshold
      * of the SLOs covering the check (for `yardstick rules`): counts in
      * fast[fast_at .. fast_at + fast_n) of the state or snapshot, their
-     * thresholds at the same places in fast_le_ms. */
+     * thresholds at the same places in fast_le_ms, and every probe counted
+     * since that slot was created in slot_total at the same places. */
     uint32_t fast_at, fast_n;
 };
 
@@ -64,6 +65,7 @@ struct ys_live_snapshot {
     struct ys_writer_stats writer;
     int64_t writer_failed_at_ms; /* last time writer.failed grew; 0 never */
     uint64_t *fast;              /* n_fast counts, see ys_live_check.fast_at */
+    uint64_t *slot_total;        /* n_fast counts of all probes, same places */
     int64_t *fast_le_ms;         /* n_fast thresholds in ms */
     size_t n_fast;
     struct ys_live_snapshot *next_dead; /* parked for the loop to free */

@@ -29,12 +29,25 @@
  * Suspended objects and revision mismatches fail the check but have no
  * Flux time of their own, so they add nothing to the value. The message
  * names the failing objects.
+ *
+ * Recent kustomize-controllers (v1.5 on) do record reconciles in
+ * status.history: snapshots keyed by the applied set's digest and the
+ * outcome, most recent first, each with lastReconciled (moved on every
+ * reconcile, changed or not), lastReconciledStatus
+ * ("ReconciliationSucceeded" or the failure's reason) and
+ * totalReconciliations. Where a Kustomization has it, the time since its
+ * newest successful entry is reported: the fact "last_success_s" is the
+ * largest such time (the stalest object, "last_success_of"), a failing
+ * Kustomization's reason says ", last success 4h5m ago" (or ", no success
+ * in history"), and an ok result's message gives the stalest. The value
+ * stays as above, so goals written against it keep their meaning.
  */
 #include "probe/k8s.h"
 
 #include "config/diag.h"
 #include "config/node.h"
 #include "config/read.h"
+#include "core/duration.h"
 #include "core/err.h"
 #include "core/xalloc.h"
 
@@ -80,6 +93,42 @@ static const char *str(const json_t *obj, const char *a, const char *b)
     return json_string_value(json_object_get(json_object_get(obj, a), b));
 }
 
+/* The newest lastReconciled of a successful entry of a Kustomization's
+ * status.history, epoch ms; -1 with no such entry, and *has_history says
+ * whether there was a history at all (older controllers write none). */
+static int64_t last_success(const json_t *obj, bool *has_history)
+{
+    const json_t *hist = json_object_get(json_object_get(obj, "status"), "history");
+    int64_t best = -1;
+    size_t i;
+    const json_t *h;
+    *has_history = json_array_size(hist) > 0;
+    json_array_foreach(hist, i, h)
+    {
+        const char *st = json_string_value(json_object_get(h, "lastReconciledStatus"));
+        if (!st || strcmp(st, "ReconciliationSucceeded") != 0)
+            continue;
+        int64_t t = ys_k8s_time(json_string_value(json_object_get(h, "lastReconciled")));
+        if (t > best)
+            best = t;
+    }
+    return best;
+}
+
+/* ", last success 4h5m ago" for a Kustomization with a history, in out. */
+static void success_note(const json_t *obj, int64_t now_ms, char *out, size_t cap)
+{
+    bool has;
+    int64_t t = last_success(obj, &has);
+    char d[48];
+    out[0] = '\0';
+    if (t >= 0)
+        snprintf(out, cap, ", last success %s ago",
+                 ys_duration_format(now_ms > t ? (now_ms - t) / 1000 * 1000 : 0, d, sizeof d));
+    else if (has)
+        snprintf(out, cap, ", no success in history");
+}
+
 /* Why obj is not reconciled, in out; "" when it is. */
 static void judge_one(const json_t *obj, bool helm, char *out, size_t cap)
 {
@@ -106,7 +155,9 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
 {
     const struct ys_flux_spec *s = spec;
     size_t total = 0, failing = 0, dropped = 0;
-    int64_t oldest = -1; /* the earliest Ready transition of a not-Ready object */
+    int64_t oldest = -1;  /* the earliest Ready transition of a not-Ready object */
+    int64_t stalest = -1; /* the oldest last success among Kustomizations */
+    char stalest_ref[320] = "";
     char names[216] = "";
     for (size_t p = 0; p < s->base.n_paths; p++) {
         size_t i;
@@ -114,10 +165,20 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
         json_array_foreach(lists[p], i, obj)
         {
             total++;
-            char why[160], ref[320], one[512];
+            char why[200], ref[320], one[560];
             judge_one(obj, s->helm[p], why, sizeof why);
+            bool has_history = false;
+            int64_t ok_at = s->helm[p] ? -1 : last_success(obj, &has_history);
+            if (ok_at >= 0 && (stalest < 0 || ok_at < stalest)) {
+                stalest = ok_at;
+                ys_k8s_ref(obj, stalest_ref, sizeof stalest_ref);
+            }
             if (!why[0])
                 continue;
+            if (!s->helm[p]) {
+                size_t n = strlen(why);
+                success_note(obj, now_ms, why + n, sizeof why - n);
+            }
             int64_t ltt;
             const char *ready = ys_k8s_condition(obj, "Ready", &ltt, NULL);
             if (!ready || strcmp(ready, "True") != 0)
@@ -129,12 +190,25 @@ void ys_flux_judge(const void *spec, json_t *const *lists, int64_t now_ms, struc
             ys_k8s_name_list(names, sizeof names, one, &dropped);
         }
     }
-    snprintf(r->facts, sizeof r->facts, "{\"objects\":%zu,\"failing\":%zu}", total, failing);
+    int64_t since = stalest >= 0 && now_ms > stalest ? (now_ms - stalest) / 1000 : 0;
+    if (stalest >= 0)
+        snprintf(r->facts, sizeof r->facts,
+                 "{\"objects\":%zu,\"failing\":%zu,\"last_success_s\":%lld,"
+                 "\"last_success_of\":\"%.200s\"}",
+                 total, failing, (long long)since, stalest_ref);
+    else
+        snprintf(r->facts, sizeof r->facts, "{\"objects\":%zu,\"failing\":%zu}", total, failing);
     if (total > 0)
         ys_k8s_value(r, 0);
     ys_k8s_age_value(r, now_ms, oldest);
     ys_k8s_verdict(r, total, "Kustomizations or HelmReleases", failing > 0, names, dropped,
                    "%zu of %zu not reconciled", failing, total);
+    if (r->ok && stalest >= 0) {
+        char d[48];
+        snprintf(r->message, sizeof r->message,
+                 "all reconciled; the stalest last successful reconcile was %s ago (%.120s)",
+                 ys_duration_format(since * 1000, d, sizeof d), stalest_ref);
+    }
 }
 
 YS_K8S_PROBE_TYPE(ys_probe_flux, "flux", ys_flux_keys, ys_flux_parse, ys_k8s_spec_free);

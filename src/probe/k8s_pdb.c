@@ -19,9 +19,11 @@
  * namespaces, because the API has no list call for several namespaces.
  *
  * The value is the percent covered; the message and facts name the
- * uncovered workloads. A workload that several PDBs select is covered but
- * counted in facts as "multiple": the eviction API refuses such pods, so a
- * node drain stalls on them.
+ * uncovered workloads. A workload that two or more PDBs select is not
+ * covered ("deployment shop/api (2 PDBs select it)"), and is also counted
+ * in facts as "multiple": the eviction API refuses to evict a pod that
+ * more than one PDB selects, so a node drain stalls on it, which is what
+ * the PDB was meant to make safe.
  */
 #include "probe/k8s.h"
 
@@ -212,13 +214,15 @@ void ys_k8s_pdb_judge(const void *spec, json_t *const *lists, int64_t now_ms, st
                 continue;
             total++;
             size_t n = pdbs_selecting(w, by_ns);
-            covered += n > 0;
+            covered += n == 1;
             multiple += n > 1;
-            if (n > 0)
+            if (n == 1)
                 continue;
-            char ref[320], one[400];
+            char ref[320], one[400], why[40] = "";
             ys_k8s_ref(w, ref, sizeof ref);
-            snprintf(one, sizeof one, "%s %s", singular[s->kinds[k]], ref);
+            if (n > 1)
+                snprintf(why, sizeof why, " (%zu PDBs select it)", n);
+            snprintf(one, sizeof one, "%s %s%s", singular[s->kinds[k]], ref, why);
             ys_k8s_name_list(names, sizeof names, one, &dropped);
             if (json_array_size(uncovered) < FACT_NAMES_MAX)
                 json_array_append_new(uncovered, json_string(one));

@@ -21,6 +21,15 @@
  * or a StatefulSet's currentRevision is not its updateRevision. Old pods
  * that are all available would otherwise pass a rollout that is stuck.
  *
+ * spec.updateStrategy is read as `kubectl rollout status` reads it: a
+ * StatefulSet or DaemonSet with type OnDelete has no rollout (its pods
+ * change when someone deletes them), so only its availability counts; a
+ * StatefulSet with rollingUpdate.partition P > 0 is a canary that wants
+ * replicas - P pods updated, and its revisions differ by design, so they
+ * are not compared. (kubectl also skips the revision compare when the
+ * partition is 0; here it is kept there, where every pod is updated and a
+ * revision still behind means the controller has not finished.)
+ *
  * The value is the percent of desired replicas available, summed over all
  * (capacity, whatever their revision); the message names the workloads
  * short of their count or stuck, with why.
@@ -104,20 +113,31 @@ static bool deadline_exceeded(const json_t *w)
 static void rollout_state(const json_t *w, enum ys_k8s_workload k, int64_t want, char *out,
                           size_t cap)
 {
+    const json_t *strat = json_object_get(json_object_get(w, "spec"), "updateStrategy");
+    const char *type = json_string_value(json_object_get(strat, "type"));
+    /* Unset is RollingUpdate, as the API defaults it. */
+    out[0] = '\0';
+    if (k != YS_K8S_DEPLOYMENT && type && strcmp(type, "RollingUpdate") != 0)
+        return; /* OnDelete: no rollout to wait for */
+    int64_t partition = k == YS_K8S_STATEFULSET ? num(strat, "rollingUpdate", "partition", 0) : 0;
     int64_t gen = num(w, "metadata", "generation", 0);
     int64_t seen = num(w, "status", "observedGeneration", 0);
     int64_t updated = k == YS_K8S_DAEMONSET ? num(w, "status", "updatedNumberScheduled", 0)
                                             : num(w, "status", "updatedReplicas", 0);
     const char *cur = str(w, "status", "currentRevision");
     const char *upd = str(w, "status", "updateRevision");
-    out[0] = '\0';
     if (seen < gen)
         snprintf(out, cap, "generation %lld not observed, at %lld", (long long)gen,
                  (long long)seen);
     else if (k == YS_K8S_DEPLOYMENT && deadline_exceeded(w))
         snprintf(out, cap, "progress deadline exceeded, %lld/%lld updated", (long long)updated,
                  (long long)want);
-    else if (updated < want)
+    else if (partition > 0) {
+        int64_t canary = want > partition ? want - partition : 0;
+        if (updated < canary)
+            snprintf(out, cap, "%lld/%lld updated, partition %lld", (long long)updated,
+                     (long long)canary, (long long)partition);
+    } else if (updated < want)
         snprintf(out, cap, "%lld/%lld updated", (long long)updated, (long long)want);
     else if (k == YS_K8S_STATEFULSET && cur && upd && strcmp(cur, upd) != 0)
         snprintf(out, cap, "revision %.60s not current, at %.60s", upd, cur);

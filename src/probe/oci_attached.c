@@ -287,7 +287,11 @@ void ys_oci_attached_verdict(struct oci_probe *p)
     if (s->require_signature && !p->signature)
         ys_result_fail(r, YS_EC_ASSERTION, "%s:%s has no signature (%s, %s.sig)", s->repository,
                        p->tag, refs, "sha256-<digest>");
+    /* An .att that holds something else (SLSA provenance) is named, so
+     * nobody takes it for the SBOM. */
     if (s->require_sbom && !p->sbom)
-        ys_result_fail(r, YS_EC_ASSERTION, "%s:%s has no SBOM (%s, %s.sbom or .att)", s->repository,
-                       p->tag, refs, "sha256-<digest>");
+        ys_result_fail(r, YS_EC_ASSERTION, "%s:%s has no SBOM (%s, %s.sbom or .att)%s%.80s",
+                       s->repository, p->tag, refs, "sha256-<digest>",
+                       p->att_predicate ? "; its .att attests " : "",
+                       p->att_predicate ? p->att_predicate : "");
 }

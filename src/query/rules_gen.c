@@ -13,13 +13,18 @@
  *       windows have none: a PromQL range cannot start at the 1st of a
  *       month in a time zone (/metrics exports yardstick's own figure);
  *   two alerts named YARDSTICK_ALERT_NAME, severity page and ticket, each
- *       the "or" of its two multiwindow conditions from ys_burn_conditions.
+ *       the "or" of its two multiwindow conditions from ys_burn_conditions,
+ *       their factors scaled to the SLO's period unless o->factors is
+ *       FIXED (ys_rules_burn_factor).
  * The recording rules come first in the group: Prometheus evaluates a
  * group's rules in order, so the alerts read ratios of the same pass.
  *
  * Events are the counters of every check the SLO covers, summed: the
  * member list is resolved from the config now, so rules must be generated
- * again when a selector comes to match other checks.
+ * again when a selector comes to match other checks. A latency SLO reads
+ * the pair of counters of its threshold (fast and latency), never the
+ * check's own total: the pair starts together when a reload adds the
+ * threshold, the check's total does not.
  *
  * YAML is written with libyaml's emitter rather than by hand: it quotes
  * whatever PromQL text needs quoting (braces, quotes, colons, "#") and
@@ -113,12 +118,30 @@ char *ys_rules_selector(const struct ys_config *cfg, const struct ys_slo *slo, c
     return b.p;
 }
 
+/* The counter series of all of slo's events, without a range: every
+ * probe for availability; for latency the probes counted by the
+ * threshold's slot (yardstick_check_results_latency_total), which starts
+ * together with its fast counter when a reload adds the threshold, where
+ * the check's own total keeps counting over reloads. Owned. */
+static char *events_series(const struct ys_config *cfg, const struct ys_slo *slo,
+                           const char *matchers)
+{
+    char *sel = ys_rules_selector(cfg, slo, matchers), *s, th[32];
+    if (slo->indicator == YS_SLI_LATENCY)
+        s = ys_xasprintf("yardstick_check_results_latency_total{%s,threshold=\"%s\"}", sel,
+                         ys_rules_seconds(slo->latency_threshold_ms, th, sizeof th));
+    else
+        s = ys_xasprintf("yardstick_check_results_total{%s}", sel);
+    free(sel);
+    return s;
+}
+
 char *ys_rules_total_expr(const struct ys_config *cfg, const struct ys_slo *slo,
                           const char *matchers, const char *window)
 {
-    char *sel = ys_rules_selector(cfg, slo, matchers);
-    char *s = ys_xasprintf("sum(rate(yardstick_check_results_total{%s}[%s]))", sel, window);
-    free(sel);
+    char *series = events_series(cfg, slo, matchers);
+    char *s = ys_xasprintf("sum(rate(%s[%s]))", series, window);
+    free(series);
     return s;
 }
 
@@ -128,10 +151,11 @@ char *ys_rules_errors_expr(const struct ys_config *cfg, const struct ys_slo *slo
     char *sel = ys_rules_selector(cfg, slo, matchers), *s;
     if (slo->indicator == YS_SLI_LATENCY) {
         char th[32];
-        s = ys_xasprintf("sum(rate(yardstick_check_results_total{%s}[%s]))\n-\n"
-                         "sum(rate(yardstick_check_results_fast_total{%s,threshold=\"%s\"}[%s]))",
-                         sel, window, sel,
-                         ys_rules_seconds(slo->latency_threshold_ms, th, sizeof th), window);
+        ys_rules_seconds(slo->latency_threshold_ms, th, sizeof th);
+        s = ys_xasprintf(
+            "sum(rate(yardstick_check_results_latency_total{%s,threshold=\"%s\"}[%s]))\n-\n"
+            "sum(rate(yardstick_check_results_fast_total{%s,threshold=\"%s\"}[%s]))",
+            sel, th, window, sel, th, window);
     } else {
         s = ys_xasprintf("sum(rate(yardstick_check_results_total{%s,result=\"fail\"}[%s]))", sel,
                          window);
@@ -152,14 +176,31 @@ static char *error_ratio(const struct ys_config *cfg, const struct ys_slo *slo,
         sb_add(&b, *c == '\n' ? "\n  " : "%c", *c);
     sb_add(&b, "\n)\n/\n%s", total);
     if (o->min_events > 0) {
-        char *sel = ys_rules_selector(cfg, slo, o->matchers);
-        sb_add(&b, "\nand\nsum(increase(yardstick_check_results_total{%s}[%s])) >= %d", sel, window,
-               o->min_events);
-        free(sel);
+        char *series = events_series(cfg, slo, o->matchers);
+        sb_add(&b, "\nand\nsum(increase(%s[%s])) >= %d", series, window, o->min_events);
+        free(series);
     }
     free(errors);
     free(total);
     return b.p;
+}
+
+int64_t ys_rules_slo_period_ms(const struct ys_slo *slo)
+{
+    if (slo->window.kind == YS_WINDOW_ROLLING)
+        return slo->window.length_ms;
+    return (slo->window.kind == YS_WINDOW_QUARTER ? 90 : 30) * YS_RULES_DAY_MS;
+}
+
+double ys_rules_burn_factor(const struct ys_slo *slo, const struct ys_burn_condition *c,
+                            enum ys_rules_factors f)
+{
+    /* The workbook's factors spend a share of a 30-day budget in the long
+     * window (14.4 x 1h = 2% of 720h); the same share of another period's
+     * budget is factor x period / 30d, Sloth's budget% x period / window. */
+    if (f == YS_RULES_FACTORS_FIXED)
+        return c->factor;
+    return c->factor * (double)ys_rules_slo_period_ms(slo) / (double)(30 * YS_RULES_DAY_MS);
 }
 
 /* ---- YAML emission ---- */
@@ -275,43 +316,59 @@ static void rule(struct emit *e, const char *kind, const char *name, const char 
     map_end(e);
 }
 
+/* The factor of condition c for slo, as written in the rules: four
+ * significant digits (13.44, 0.9333), the same text in the expression and
+ * the description. */
+static const char *factor_text(const struct ys_slo *slo, const struct ys_rules_options *o,
+                               const struct ys_burn_condition *c, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.4g", ys_rules_burn_factor(slo, c, o->factors));
+    return buf;
+}
+
 /* The "or" of the two conditions of severity sev, over the recorded ratios. */
-static char *alert_expr(const struct ys_slo *slo, enum ys_alert_state sev, const char *budget)
+static char *alert_expr(const struct ys_slo *slo, const struct ys_rules_options *o,
+                        enum ys_alert_state sev, const char *budget)
 {
     struct sb b = {0};
+    char f[32];
     for (int i = 0; i < 4; i++) {
         const struct ys_burn_condition *c = &ys_burn_conditions[i];
         if (c->severity != sev)
             continue;
         if (b.p)
             sb_add(&b, "\nor\n");
+        factor_text(slo, o, c, f, sizeof f);
         sb_add(&b,
-               "(\n  slo:yardstick_sli_error:ratio_rate%s{slo=\"%s\"} > (%g * %s)\n  and\n"
-               "  slo:yardstick_sli_error:ratio_rate%s{slo=\"%s\"} > (%g * %s)\n)",
-               ys_burn_window_name[c->long_w], slo->name, c->factor, budget,
-               ys_burn_window_name[c->short_w], slo->name, c->factor, budget);
+               "(\n  slo:yardstick_sli_error:ratio_rate%s{slo=\"%s\"} > (%s * %s)\n  and\n"
+               "  slo:yardstick_sli_error:ratio_rate%s{slo=\"%s\"} > (%s * %s)\n)",
+               ys_burn_window_name[c->long_w], slo->name, f, budget,
+               ys_burn_window_name[c->short_w], slo->name, f, budget);
     }
     return b.p;
 }
 
-/* "1h&5m at 14.4x or 6h&30m at 6x" for a severity, for the description. */
-static char *conditions_text(enum ys_alert_state sev)
+/* "1h and 5m above 14.4x, or 6h and 30m above 6x" for a severity, for the
+ * description. */
+static char *conditions_text(const struct ys_slo *slo, const struct ys_rules_options *o,
+                             enum ys_alert_state sev)
 {
     struct sb b = {0};
+    char f[32];
     for (int i = 0; i < 4; i++) {
         const struct ys_burn_condition *c = &ys_burn_conditions[i];
         if (c->severity == sev)
-            sb_add(&b, "%s%s and %s above %gx", b.p ? ", or " : "", ys_burn_window_name[c->long_w],
-                   ys_burn_window_name[c->short_w], c->factor);
+            sb_add(&b, "%s%s and %s above %sx", b.p ? ", or " : "", ys_burn_window_name[c->long_w],
+                   ys_burn_window_name[c->short_w], factor_text(slo, o, c, f, sizeof f));
     }
     return b.p;
 }
 
-static void alert_rule(struct emit *e, const struct ys_slo *slo, enum ys_alert_state sev,
-                       const char *budget)
+static void alert_rule(struct emit *e, const struct ys_slo *slo, const struct ys_rules_options *o,
+                       enum ys_alert_state sev, const char *budget)
 {
     const char *sev_name = ys_alert_state_name(sev);
-    char *expr = alert_expr(slo, sev, budget), *cond = conditions_text(sev);
+    char *expr = alert_expr(slo, o, sev, budget), *cond = conditions_text(slo, o, sev);
     char *summary = ys_xasprintf("SLO %s is burning its error budget (%s)", slo->name, sev_name);
     /* No {{ $value }}: the text stays the same while the alert fires, and
      * Alertmanager shows the value anyway. */
@@ -368,8 +425,8 @@ static void slo_group(struct emit *e, const struct ys_config *cfg, const struct 
         map_end(e);
         free(expr);
     }
-    alert_rule(e, slo, YS_ALERT_PAGE, budget);
-    alert_rule(e, slo, YS_ALERT_TICKET, budget);
+    alert_rule(e, slo, o, YS_ALERT_PAGE, budget);
+    alert_rule(e, slo, o, YS_ALERT_TICKET, budget);
     seq_end(e);
     map_end(e);
     free(group);

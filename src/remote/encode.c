@@ -97,13 +97,16 @@ void ys_rw_samples_add(struct ys_rw_samples *s, const char *name, const char *ba
     struct pair *pv = ys_xcalloc(np / 2 + 2, sizeof *pv);
     size_t n = 0;
     pv[n++] = (struct pair){"__name__", name};
+    /* The protocol says a label with an empty value MUST NOT be sent (it
+     * is the same as no label to a receiver): such pairs are left out. */
     for (const char *p = base; p < base + base_len;) {
         pv[n].name = p;
         p += strlen(p) + 1;
-        pv[n++].value = p;
+        pv[n].value = p;
         p += strlen(p) + 1;
+        n += pv[n].value[0] != '\0';
     }
-    if (extra_name)
+    if (extra_name && extra_value[0])
         pv[n++] = (struct pair){extra_name, extra_value};
     qsort(pv, n, sizeof *pv, pair_cmp);
     size_t len = 0, cap = base_len + 64;
@@ -130,10 +133,52 @@ size_t ys_rw_result_count(const struct ys_result *r)
     return n;
 }
 
+static const char *const phases[YS_PHASE_COUNT] = {"dns", "connect", "tls", "ttfb"};
+
+uint32_t ys_rw_result_series(const struct ys_result *r)
+{
+    uint32_t m = YS_RW_S_UP | YS_RW_S_DURATION;
+    for (int p = 0; p < YS_PHASE_COUNT; p++)
+        if (r->phase_us[p] >= 0)
+            m |= YS_RW_S_PHASE0 << p;
+    if ((r->flags & YS_RF_HAS_TLS) && r->tls.leaf_not_after > 0)
+        m |= YS_RW_S_TLS;
+    if ((r->flags & YS_RF_HAS_VALUE) && isfinite(r->value))
+        m |= YS_RW_S_VALUE;
+    return m;
+}
+
+size_t ys_rw_stale_samples(struct ys_rw_samples *s, const char *base, size_t base_len,
+                           uint32_t mask, int64_t ts_ms)
+{
+    uint64_t bits = YS_RW_STALE_NAN;
+    double nan;
+    memcpy(&nan, &bits, sizeof nan); /* this exact NaN, not any NaN, marks staleness */
+    size_t before = s->n;
+    if (mask & YS_RW_S_UP)
+        ys_rw_samples_add(s, "yardstick_check_up", base, base_len, NULL, NULL, ts_ms, nan);
+    if (mask & YS_RW_S_DURATION)
+        ys_rw_samples_add(s, "yardstick_check_duration_seconds", base, base_len, NULL, NULL,
+                          ts_ms, nan);
+    for (int p = 0; p < YS_PHASE_COUNT; p++)
+        if (mask & (YS_RW_S_PHASE0 << p))
+            ys_rw_samples_add(s, "yardstick_check_phase_seconds", base, base_len, "phase",
+                              phases[p], ts_ms, nan);
+    if (mask & YS_RW_S_TLS)
+        ys_rw_samples_add(s, "yardstick_tls_cert_not_after_timestamp_seconds", base, base_len,
+                          NULL, NULL, ts_ms, nan);
+    if (mask & YS_RW_S_VALUE)
+        ys_rw_samples_add(s, "yardstick_check_value", base, base_len, NULL, NULL, ts_ms, nan);
+    if (mask & YS_RW_S_HEARTBEAT)
+        for (int st = YS_HB_NEW; st <= YS_HB_FAILED; st++)
+            ys_rw_samples_add(s, "yardstick_heartbeat_state", base, base_len, "state",
+                              ys_hb_state_name((enum ys_hb_state)st), ts_ms, nan);
+    return s->n - before;
+}
+
 size_t ys_rw_result_samples(struct ys_rw_samples *s, const char *base, size_t base_len,
                             const struct ys_result *r)
 {
-    static const char *const phases[YS_PHASE_COUNT] = {"dns", "connect", "tls", "ttfb"};
     size_t before = s->n;
     int64_t ts = r->ts_ms;
     ys_rw_samples_add(s, "yardstick_check_up", base, base_len, NULL, NULL, ts, r->ok ? 1 : 0);
@@ -149,6 +194,11 @@ size_t ys_rw_result_samples(struct ys_rw_samples *s, const char *base, size_t ba
     if ((r->flags & YS_RF_HAS_VALUE) && isfinite(r->value))
         ys_rw_samples_add(s, "yardstick_check_value", base, base_len, NULL, NULL, ts, r->value);
     return s->n - before;
+}
+
+size_t ys_rw_heartbeat_count(void)
+{
+    return (size_t)(YS_HB_FAILED - YS_HB_NEW + 1);
 }
 
 size_t ys_rw_heartbeat_samples(struct ys_rw_samples *s, const char *base, size_t base_len,

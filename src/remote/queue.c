@@ -8,12 +8,22 @@
  *               to. A record is a 16-byte header (magic, body length,
  *               samples in it, a 32-bit FNV-1a of the body) and the body.
  *   head        "<seq> <offset>": where the oldest unsent record starts.
- *               Replaced by rename after each acknowledged batch; losing it
- *               in a crash only means a batch is sent twice, which the
- *               receiver tolerates.
+ *               Replaced by rename after each acknowledged batch (written
+ *               to head.tmp, fsync'd, renamed, the folder fsync'd).
+ *   lock        flock'd while the queue is open, so two processes never
+ *               share a queue.
+ *
+ * A crash between the receiver's 2xx and the head's save sends that batch
+ * again after the restart. The receiver does not tolerate that in general:
+ * Prometheus answers the repeat with 400 (out of order or duplicate
+ * sample), which counts as dropped although the samples are stored. The
+ * window is one request per endpoint and only a crash (kill -9, power)
+ * opens it; a stop lets the request in flight finish (remote.c).
  *
  * Invariants: records are appended whole and fsync'd before append
- * returns; a torn tail (a crash mid-append) is cut off at open; the unsent
+ * returns, and the folder is fsync'd after a segment is created or
+ * removed, so a record that append reported written survives a power
+ * loss; a torn tail (a crash mid-append) is cut off at open; the unsent
  * bytes (every segment from the head on) stay at most max_bytes after an
  * append, by dropping whole segments oldest first and counting their
  * samples; the write segment is never dropped. A segment is at most
@@ -24,6 +34,7 @@
 #include "remote/remote_int.h"
 
 #include "core/hash.h"
+#include "core/log.h"
 #include "core/xalloc.h"
 
 #include <dirent.h>
@@ -33,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -55,6 +67,7 @@ struct ys_rwq {
     struct seg *segs; /* oldest first; the last is the write segment */
     size_t n, cap;
     int wfd;               /* the write segment, O_APPEND; -1 before the first append */
+    int lock_fd;           /* dir/lock, flock'd; -1 when not held */
     uint64_t head_off;     /* next unsent record in segs[0] */
     uint64_t head_samples; /* samples in segs[0] before head_off */
     bool peeked;           /* a peek is waiting for its ack */
@@ -81,6 +94,19 @@ static void put32(unsigned char *p, uint32_t v)
 static uint32_t get32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Makes the folder's entries (a new or removed segment, the renamed head)
+ * durable; errors are ignored, as the data itself is already synced. */
+static void sync_dir(const struct ys_rwq *q)
+{
+    int fd = open(q->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fsync(fd) < 0) {
+        /* some file systems cannot sync a folder; nothing more to do */
+    }
+    close(fd);
 }
 
 /* mkdir -p for the queue's folder. */
@@ -198,13 +224,23 @@ static int save_head(const struct ys_rwq *q, struct ys_err *err)
     char *tmp = ys_xasprintf("%s/head.tmp", q->dir), *path = ys_xasprintf("%s/head", q->dir);
     FILE *f = fopen(tmp, "w");
     int rc = 0;
-    if (!f || fprintf(f, "%" PRIu64 " %" PRIu64 "\n", q->n ? q->segs[0].seq : 0, q->head_off) < 0 ||
-        fclose(f) != 0 || rename(tmp, path) < 0)
-        rc = ys_err_set(err, YS_EIO, "cannot write %s: %s", path, strerror(errno));
+    bool written = f &&
+                   fprintf(f, "%" PRIu64 " %" PRIu64 "\n", q->n ? q->segs[0].seq : 0,
+                           q->head_off) > 0 &&
+                   fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int e = errno;
+    if (f && fclose(f) != 0 && written) {
+        written = false;
+        e = errno;
+    }
+    if (written && rename(tmp, path) < 0) {
+        written = false;
+        e = errno;
+    }
+    if (!written)
+        rc = ys_err_set(err, YS_EIO, "cannot write %s: %s", path, strerror(e));
     else
-        f = NULL;
-    if (f)
-        fclose(f);
+        sync_dir(q);
     free(tmp);
     free(path);
     return rc;
@@ -214,7 +250,8 @@ static int save_head(const struct ys_rwq *q, struct ys_err *err)
 static void drop_first(struct ys_rwq *q)
 {
     char *path = seg_path(q, q->segs[0].seq);
-    unlink(path);
+    if (unlink(path) == 0)
+        sync_dir(q);
     free(path);
     if (q->n == 1 && q->wfd >= 0) {
         close(q->wfd);
@@ -250,6 +287,25 @@ static void resume(struct ys_rwq *q)
     }
 }
 
+/* Takes dir/lock, without waiting. */
+static int lock_dir(struct ys_rwq *q, struct ys_err *err)
+{
+    char *path = ys_xasprintf("%s/lock", q->dir);
+    int rc = 0;
+    q->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (q->lock_fd < 0)
+        rc = ys_err_set(err, YS_EIO, "cannot open %s: %s", path, strerror(errno));
+    else if (flock(q->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        rc = errno == EWOULDBLOCK
+                 ? ys_err_set(err, YS_EBUSY,
+                              "the remote-write queue %s is in use by another process (%s is "
+                              "locked); give each yardstick its own queue_dir",
+                              q->dir, path)
+                 : ys_err_set(err, YS_EIO, "cannot lock %s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+}
+
 int ys_rwq_open(const char *dir, int64_t max_bytes, struct ys_rwq **out, struct ys_err *err)
 {
     int rc = make_dirs(dir, err);
@@ -257,11 +313,14 @@ int ys_rwq_open(const char *dir, int64_t max_bytes, struct ys_rwq **out, struct 
         return rc;
     struct ys_rwq *q = ys_xcalloc(1, sizeof *q);
     q->dir = ys_xstrdup(dir);
+    q->lock_fd = -1;
     q->max_bytes = max_bytes > 0 ? (uint64_t)max_bytes : 1;
     q->seg_max = q->max_bytes / 8;
     q->seg_max = q->seg_max < SEG_MIN ? SEG_MIN : q->seg_max > SEG_MAX ? SEG_MAX : q->seg_max;
     q->wfd = -1;
-    rc = list_segments(q, err);
+    rc = lock_dir(q, err);
+    if (rc == 0)
+        rc = list_segments(q, err);
     if (rc < 0) {
         ys_rwq_close(q);
         return rc;
@@ -281,11 +340,14 @@ static int open_writer(struct ys_rwq *q, struct ys_err *err)
     if (q->wfd >= 0)
         close(q->wfd);
     q->wfd = -1;
-    if (q->n == 0 || full)
+    bool fresh = q->n == 0 || full;
+    if (fresh)
         push_seg(q, q->n ? q->segs[q->n - 1].seq + 1 : 1);
     char *path = seg_path(q, q->segs[q->n - 1].seq);
     q->wfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     int rc = q->wfd < 0 ? ys_err_set(err, YS_EIO, "cannot open %s: %s", path, strerror(errno)) : 0;
+    if (rc == 0 && fresh)
+        sync_dir(q); /* the new segment's name, before a record in it counts as written */
     free(path);
     return rc;
 }
@@ -322,7 +384,12 @@ int ys_rwq_append(struct ys_rwq *q, const void *data, size_t len, uint32_t n_sam
         drop_first(q);
         dropped_any = true;
     }
-    return dropped_any ? save_head(q, err) : 0;
+    if (dropped_any && save_head(q, err) < 0)
+        /* The batch is on disk; only the head file is stale, which at
+         * worst makes the next start send the oldest segment's first
+         * batches again. Not a loss, so not reported as one. */
+        ys_warn("remote", "%s", err->msg);
+    return 0;
 }
 
 int ys_rwq_peek(struct ys_rwq *q, char **data, size_t *len, uint32_t *n_samples, uint64_t *dropped,
@@ -413,6 +480,8 @@ void ys_rwq_close(struct ys_rwq *q)
         return;
     if (q->wfd >= 0)
         close(q->wfd);
+    if (q->lock_fd >= 0)
+        close(q->lock_fd); /* releases the flock */
     free(q->segs);
     free(q->dir);
     free(q);

@@ -1,30 +1,41 @@
 /*
- * remote.c - the remote-write thread: results in, batches out to every
+ * remote.c - the remote-write threads: results in, batches out to every
  * remote_write: endpoint, through each endpoint's on-disk queue.
  *
- * Data: a bounded hand-over list of items (one per result or heartbeat
- * change, its labels already read from the check) under `mu`, filled by
- * ys_remote_push on the daemon's loop; per endpoint, the samples of the
- * batch being built, its queue (queue.c), its HTTP client (send.c), its
- * backoff and its counters (the counters under `mu`, for /metrics).
+ * Threads: one writer, and one sender per endpoint, so that a slow or
+ * silent receiver never holds up the disk queue, nor the other endpoints.
  *
- * The loop, one pass at a time (the shape of src/outbox/outbox.c):
- *   1. wait on the condition until an item, a stop, a flush request or the
- *      next due time (a partial batch's flush_interval, a retry);
+ * The writer (run), one pass at a time (the shape of src/outbox/outbox.c):
+ *   1. wait on `wake` until an item, a stop, a flush request or the next
+ *      partial batch's flush_interval;
  *   2. turn the items into samples, appended to every endpoint's batch;
- *   3. cut full batches (batch_size samples), and partial ones whose
- *      oldest sample waited flush_interval, encode them (encode.c) and
- *      append each to the endpoint's queue, fsync'd;
- *   4. for each endpoint not backing off, send the oldest queued batch:
- *      sent, it is acknowledged; a 5xx, 429 or network failure sets a
- *      retry after an exponential backoff with jitter (100 ms doubling up
- *      to 5 s, times 0.5-1); any other 4xx drops and counts it.
+ *   3. cut full batches (batch_size samples), and partial ones whose oldest
+ *      sample waited flush_interval, encode them (encode.c), append each to
+ *      the endpoint's queue, fsync'd, and wake its sender.
+ * It never waits for a receiver, so the hand-over list only fills when the
+ * disk cannot keep up.
+ *
+ * A sender (send_loop) sends its endpoint's oldest queued batch whenever
+ * there is one and it is not backing off: sent, it is acknowledged; a 5xx,
+ * 429 or network failure retries after an exponential backoff with jitter
+ * (100 ms doubling up to 5 s, times 0.5-1, counted from the answer) or the
+ * receiver's Retry-After, whichever is longer; any other 4xx drops and
+ * counts it.
+ *
+ * Data and locks: `mu` guards the hand-over list of items (one per result
+ * or heartbeat change, its labels already read from the check), filled by
+ * ys_remote_push on the daemon's loop, with a running count of its samples.
+ * Each endpoint's `mu` guards its queue (queue.c, shared by the writer and
+ * the sender) and its counters; the batch being built belongs to the
+ * writer, the HTTP client and backoff to the sender. No thread holds two
+ * of these mutexes at once, and none holds one across a request.
  *
  * Invariants: a batch is on disk before any of it is sent; an endpoint
  * sends one batch at a time, oldest first, so each series' samples reach
- * the receiver in time order; only this thread touches queues and
- * clients. On stop the batch being built goes to disk, so the next start
- * sends it. Times are monotonic milliseconds.
+ * the receiver in time order. On stop the batch being built goes to disk,
+ * so the next start sends it, and a request in flight is let finish
+ * (bounded by the endpoint's timeout) so that a batch the receiver took is
+ * recorded as sent. Times are monotonic milliseconds.
  */
 #include "remote/remote.h"
 
@@ -41,26 +52,43 @@
 #define ITEMS_MAX 20000 /* hand-over cap: minutes of a busy daemon */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define RETRY_AFTER_MAX_MS 60000 /* a receiver's Retry-After is honoured up to this */
 #define IDLE_WAIT_MS 60000
 
+/* One result or heartbeat change: only what encode.c reads, not the whole
+ * struct ys_result (a kilobyte of message and facts). */
 struct item {
     struct item *next;
     char *base; /* labels of the check ("name\0value\0" pairs) */
     size_t base_len;
-    int hb_state;       /* -1: a result */
-    struct ys_result r; /* only the fields encode.c reads; message and facts empty */
+    int hb_state; /* -1: a result */
+    bool ok;
+    uint8_t flags;
+    uint32_t n_samples;
+    int64_t ts_ms, duration_us, not_after;
+    double value;
+    int32_t phase_us[YS_PHASE_COUNT];
 };
 
 struct ep {
+    struct ys_remote *rw;
     const struct ys_remote_write *conf; /* in rw->cfg */
-    struct ys_rwq *q;
-    struct ys_rw_sender snd;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;           /* a batch queued, or the stop */
+    struct ys_rwq *q;              /* under mu */
+    struct ys_remote_stats_one st; /* under mu; pending: on disk plus the batch */
+    size_t unqueued;               /* under mu: samples in the batch being built */
+    bool stop;                     /* under mu */
+    /* The writer's. */
     struct ys_rw_samples batch; /* being built */
     int64_t batch_since_ms;     /* when its oldest sample arrived */
-    int64_t retry_at_ms;
-    int64_t backoff_ms;
-    uint64_t failures;             /* consecutive failed requests, for the log */
-    struct ys_remote_stats_one st; /* under rw->mu */
+    /* The sender's. */
+    struct ys_rw_sender snd;
+    int64_t retry_at_ms, backoff_ms;
+    uint64_t failures; /* consecutive failed requests, for the log */
+    unsigned seed;
 };
 
 struct ys_remote {
@@ -68,14 +96,15 @@ struct ys_remote {
     struct ep *eps;
     size_t n_eps;
     pthread_t thread;
+    bool started;
     pthread_mutex_t mu;
     pthread_cond_t wake, flushed;
     struct item *head, *tail;
     size_t n_items;
+    uint64_t waiting;      /* samples handed over and not yet in a batch */
+    uint64_t lost;         /* samples refused because the hand-over was full */
     uint64_t pushed, done; /* items handed over / turned into queued batches */
     bool flush_req, stop_req;
-    atomic_bool stopping; /* read by transfers in flight */
-    unsigned seed;
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -92,18 +121,11 @@ static void item_free(struct item *it)
     free(it);
 }
 
-/* Counts n dropped samples for every endpoint (the hand-over was full). */
-static void count_dropped_all(struct ys_remote *rw, uint64_t n)
-{
-    for (size_t i = 0; i < rw->n_eps; i++)
-        rw->eps[i].st.dropped += n;
-}
-
-static void enqueue(struct ys_remote *rw, struct item *it, size_t samples)
+static void enqueue(struct ys_remote *rw, struct item *it)
 {
     pthread_mutex_lock(&rw->mu);
     if (rw->n_items >= ITEMS_MAX || rw->stop_req) {
-        count_dropped_all(rw, samples);
+        rw->lost += it->n_samples;
         pthread_mutex_unlock(&rw->mu);
         item_free(it);
         return;
@@ -115,8 +137,7 @@ static void enqueue(struct ys_remote *rw, struct item *it, size_t samples)
     rw->tail = it;
     rw->n_items++;
     rw->pushed++;
-    for (size_t i = 0; i < rw->n_eps; i++)
-        rw->eps[i].st.pending += samples;
+    rw->waiting += it->n_samples;
     pthread_cond_signal(&rw->wake);
     pthread_mutex_unlock(&rw->mu);
 }
@@ -128,15 +149,15 @@ void ys_remote_push(struct ys_remote *rw, const struct ys_check *check, const st
     struct item *it = ys_xcalloc(1, sizeof *it);
     it->base = ys_rw_base_labels(check, &it->base_len);
     it->hb_state = -1;
-    ys_result_init(&it->r);
-    it->r.ts_ms = r->ts_ms;
-    it->r.duration_us = r->duration_us;
-    it->r.ok = r->ok;
-    it->r.flags = r->flags;
-    it->r.value = r->value;
-    memcpy(it->r.phase_us, r->phase_us, sizeof it->r.phase_us);
-    it->r.tls.leaf_not_after = r->tls.leaf_not_after;
-    enqueue(rw, it, ys_rw_result_count(r));
+    it->ts_ms = r->ts_ms;
+    it->duration_us = r->duration_us;
+    it->ok = r->ok;
+    it->flags = r->flags;
+    it->value = r->value;
+    memcpy(it->phase_us, r->phase_us, sizeof it->phase_us);
+    it->not_after = r->tls.leaf_not_after;
+    it->n_samples = (uint32_t)ys_rw_result_count(r);
+    enqueue(rw, it);
 }
 
 void ys_remote_push_heartbeat(struct ys_remote *rw, const struct ys_check *check, int state,
@@ -147,12 +168,33 @@ void ys_remote_push_heartbeat(struct ys_remote *rw, const struct ys_check *check
     struct item *it = ys_xcalloc(1, sizeof *it);
     it->base = ys_rw_base_labels(check, &it->base_len);
     it->hb_state = state;
-    it->r.ts_ms = ts_ms;
-    enqueue(rw, it, 6); /* one per heartbeat state */
+    it->ts_ms = ts_ms;
+    it->n_samples = (uint32_t)ys_rw_heartbeat_count();
+    enqueue(rw, it);
 }
 
-/* Encodes the first n samples of e's batch and appends them to its queue. */
-static void queue_batch(struct ys_remote *rw, struct ep *e, size_t n)
+/* Appends the samples of one item to s. */
+static void item_samples(struct ys_rw_samples *s, const struct item *it)
+{
+    if (it->hb_state >= 0) {
+        ys_rw_heartbeat_samples(s, it->base, it->base_len, it->hb_state, it->ts_ms);
+        return;
+    }
+    struct ys_result r;
+    ys_result_init(&r);
+    r.ts_ms = it->ts_ms;
+    r.duration_us = it->duration_us;
+    r.ok = it->ok;
+    r.flags = it->flags;
+    r.value = it->value;
+    memcpy(r.phase_us, it->phase_us, sizeof r.phase_us);
+    r.tls.leaf_not_after = it->not_after;
+    ys_rw_result_samples(s, it->base, it->base_len, &r);
+}
+
+/* Encodes the first n samples of e's batch, appends them to its queue and
+ * wakes its sender. The writer's. */
+static void queue_batch(struct ep *e, size_t n)
 {
     struct ys_rw_samples b = {0};
     struct ys_err err = {{0}};
@@ -162,19 +204,21 @@ static void queue_batch(struct ys_remote *rw, struct ep *e, size_t n)
     ys_rw_samples_move(&b, &e->batch, n);
     size_t given = b.n;
     int rc = ys_rw_encode(b.v, &b.n, &body, &len, &err);
+    pthread_mutex_lock(&e->mu);
     if (rc == 0)
         rc = ys_rwq_append(e->q, body, len, (uint32_t)b.n, &dropped, &err);
-    if (rc < 0) {
-        ys_error("remote", "%s: %zu samples lost: %s", e->conf->name, b.n, err.msg);
+    if (rc < 0)
         dropped += b.n;
-    }
     dropped += given - b.n; /* replaced by a later value at the same time */
-    if (dropped > 0 && rc == 0)
-        ys_warn("remote", "%s: queue over queue_max (%lld bytes): %llu oldest samples dropped",
-                e->conf->name, (long long)e->conf->queue_max, (unsigned long long)dropped);
-    pthread_mutex_lock(&rw->mu);
     e->st.dropped += dropped;
-    pthread_mutex_unlock(&rw->mu);
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->mu);
+    if (rc < 0)
+        ys_error("remote", "%s: %zu samples lost: %s", e->conf->name, b.n, err.msg);
+    else if (dropped > given - b.n)
+        ys_warn("remote", "%s: queue over queue_max (%lld bytes): %llu oldest samples dropped",
+                e->conf->name, (long long)e->conf->queue_max,
+                (unsigned long long)(dropped - (given - b.n)));
     free(body);
     ys_rw_samples_free(&b);
 }
@@ -189,70 +233,127 @@ static void build_batches(struct ys_remote *rw, struct item *items, int64_t now,
             struct ep *e = &rw->eps[i];
             if (e->batch.n == 0)
                 e->batch_since_ms = now;
-            if (it->hb_state >= 0)
-                ys_rw_heartbeat_samples(&e->batch, it->base, it->base_len, it->hb_state,
-                                        it->r.ts_ms);
-            else
-                ys_rw_result_samples(&e->batch, it->base, it->base_len, &it->r);
+            item_samples(&e->batch, it);
             while (e->batch.n >= (size_t)e->conf->batch_size)
-                queue_batch(rw, e, (size_t)e->conf->batch_size);
+                queue_batch(e, (size_t)e->conf->batch_size);
         }
         item_free(it);
     }
     for (size_t i = 0; i < rw->n_eps; i++) {
         struct ep *e = &rw->eps[i];
         if (e->batch.n > 0 && (force || now - e->batch_since_ms >= e->conf->flush_interval_ms))
-            queue_batch(rw, e, e->batch.n);
+            queue_batch(e, e->batch.n);
     }
+}
+
+/* Refreshes e's queue figures; e->mu held. */
+static void refresh(struct ep *e)
+{
+    e->st.queue_bytes = ys_rwq_bytes(e->q);
+    e->st.pending = ys_rwq_samples(e->q) + e->unqueued;
+}
+
+/* When the writer must wake next without new items: the oldest partial
+ * batch's flush_interval. */
+static int64_t next_due(struct ys_remote *rw, int64_t now)
+{
+    int64_t due = now + IDLE_WAIT_MS;
+    for (size_t i = 0; i < rw->n_eps; i++) {
+        struct ep *e = &rw->eps[i];
+        if (e->batch.n > 0 && e->batch_since_ms + e->conf->flush_interval_ms < due)
+            due = e->batch_since_ms + e->conf->flush_interval_ms;
+    }
+    return due;
+}
+
+/* Waits on cond (its clock monotonic) with mu held, at most until due. */
+static void wait_due(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t due)
+{
+    int64_t left = due - now_ms();
+    if (left <= 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (left % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(cond, mu, &ts);
+}
+
+static void *run(void *arg)
+{
+    struct ys_remote *rw = arg;
+    int64_t due = now_ms();
+    for (;;) {
+        pthread_mutex_lock(&rw->mu);
+        while (!rw->head && !rw->stop_req && !rw->flush_req && now_ms() < due)
+            wait_due(&rw->wake, &rw->mu, due);
+        struct item *items = rw->head;
+        rw->head = rw->tail = NULL;
+        rw->n_items = 0;
+        bool stop = rw->stop_req, force = stop || rw->flush_req;
+        rw->flush_req = false;
+        uint64_t taken = rw->pushed, taken_samples = 0;
+        for (const struct item *it = items; it; it = it->next)
+            taken_samples += it->n_samples;
+        pthread_mutex_unlock(&rw->mu);
+        int64_t now = now_ms();
+        build_batches(rw, items, now, force);
+        for (size_t i = 0; i < rw->n_eps; i++) {
+            pthread_mutex_lock(&rw->eps[i].mu);
+            rw->eps[i].unqueued = rw->eps[i].batch.n;
+            refresh(&rw->eps[i]);
+            pthread_mutex_unlock(&rw->eps[i].mu);
+        }
+        pthread_mutex_lock(&rw->mu);
+        rw->waiting -= taken_samples;
+        rw->done = taken;
+        pthread_cond_broadcast(&rw->flushed);
+        pthread_mutex_unlock(&rw->mu);
+        if (stop)
+            break;
+        due = next_due(rw, now_ms());
+    }
+    return NULL;
 }
 
 /* The next wait after a failure: doubling, capped, times 0.5-1 so that many
  * yardsticks behind one receiver do not retry in step. */
-static int64_t backoff(struct ys_remote *rw, struct ep *e)
+static int64_t backoff(struct ep *e)
 {
     e->backoff_ms = e->backoff_ms ? e->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (e->backoff_ms > BACKOFF_MAX_MS)
         e->backoff_ms = BACKOFF_MAX_MS;
-    double f = 0.5 + 0.5 * ((double)rand_r(&rw->seed) / RAND_MAX);
+    double f = 0.5 + 0.5 * ((double)rand_r(&e->seed) / RAND_MAX);
     return (int64_t)((double)e->backoff_ms * f);
 }
 
-/* Step 4 for one endpoint; returns whether it may send again at once. */
-static bool send_one(struct ys_remote *rw, struct ep *e, int64_t now)
+/* After a request: the counters, the ack, the backoff. e->mu held. */
+static void settle(struct ep *e, enum ys_rw_outcome out, uint32_t ns, int64_t retry_after_ms,
+                   const char *why)
 {
     struct ys_err err = {{0}};
-    char *body = NULL, why[256];
-    size_t len = 0;
-    uint32_t ns = 0;
-    uint64_t dropped = 0;
-    int rc = ys_rwq_peek(e->q, &body, &len, &ns, &dropped, &err);
-    if (rc != 0) {
-        if (rc < 0)
-            ys_error("remote", "%s: %s", e->conf->name, err.msg);
-        pthread_mutex_lock(&rw->mu);
-        e->st.dropped += dropped;
-        pthread_mutex_unlock(&rw->mu);
-        return rc < 0;
-    }
-    enum ys_rw_outcome out = ys_rw_send(&e->snd, body, len, why, sizeof why);
-    free(body);
-    if (out == YS_RW_RETRY && atomic_load(&rw->stopping))
-        return false; /* aborted by the stop: it stays queued */
     if (out != YS_RW_RETRY && ys_rwq_ack(e->q, &err) < 0)
         ys_warn("remote", "%s: %s (the batch may be sent again)", e->conf->name, err.msg);
-    pthread_mutex_lock(&rw->mu);
     if (out == YS_RW_SENT)
         e->st.sent += ns;
     else if (out == YS_RW_RETRY)
         e->st.failed += ns;
     else
         e->st.dropped += ns;
-    pthread_mutex_unlock(&rw->mu);
+    refresh(e);
     if (out == YS_RW_RETRY) {
         if (e->failures++ % 20 == 0)
             ys_warn("remote", "%s: %u samples not sent, will retry: %s", e->conf->name, ns, why);
-        e->retry_at_ms = now + backoff(rw, e);
-        return false;
+        int64_t wait = backoff(e);
+        if (retry_after_ms > RETRY_AFTER_MAX_MS)
+            retry_after_ms = RETRY_AFTER_MAX_MS;
+        /* Counted from the answer, so a slow failure is not retried at once. */
+        e->retry_at_ms = now_ms() + (retry_after_ms > wait ? retry_after_ms : wait);
+        return;
     }
     if (e->failures > 0)
         ys_info("remote", "%s: sending again after %llu failed attempts", e->conf->name,
@@ -262,93 +363,48 @@ static bool send_one(struct ys_remote *rw, struct ep *e, int64_t now)
     if (out == YS_RW_DROP)
         ys_warn("remote", "%s: the receiver refused %u samples (dropped): %s", e->conf->name, ns,
                 why);
-    return true;
 }
 
-/* Publishes every endpoint's queue size and pending samples. */
-static void publish(struct ys_remote *rw)
+/* One endpoint's sender: the oldest queued batch out, one at a time. */
+static void *send_loop(void *arg)
 {
-    pthread_mutex_lock(&rw->mu);
-    for (size_t i = 0; i < rw->n_eps; i++) {
-        struct ep *e = &rw->eps[i];
-        uint64_t waiting = 0;
-        for (struct item *it = rw->head; it; it = it->next)
-            waiting += it->hb_state >= 0 ? 6 : ys_rw_result_count(&it->r);
-        e->st.queue_bytes = ys_rwq_bytes(e->q);
-        e->st.pending = ys_rwq_samples(e->q) + e->batch.n + waiting;
-    }
-    pthread_mutex_unlock(&rw->mu);
-}
-
-/* When the loop must wake next without new items. */
-static int64_t next_due(struct ys_remote *rw, int64_t now, bool again)
-{
-    int64_t due = now + IDLE_WAIT_MS;
-    if (again)
-        return now;
-    for (size_t i = 0; i < rw->n_eps; i++) {
-        struct ep *e = &rw->eps[i];
-        if (e->batch.n > 0 && e->batch_since_ms + e->conf->flush_interval_ms < due)
-            due = e->batch_since_ms + e->conf->flush_interval_ms;
-        if (ys_rwq_samples(e->q) > 0 && e->retry_at_ms < due)
-            due = e->retry_at_ms > now ? e->retry_at_ms : now;
-    }
-    return due;
-}
-
-static void wait_until(struct ys_remote *rw, int64_t due)
-{
-    while (!rw->head && !rw->stop_req && !rw->flush_req) {
-        int64_t left = due - now_ms();
-        if (left <= 0)
-            return;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&rw->wake, &rw->mu, &ts);
-    }
-}
-
-static void *run(void *arg)
-{
-    struct ys_remote *rw = arg;
-    int64_t due = now_ms();
+    struct ep *e = arg;
+    pthread_mutex_lock(&e->mu);
     for (;;) {
-        pthread_mutex_lock(&rw->mu);
-        wait_until(rw, due);
-        struct item *items = rw->head;
-        rw->head = rw->tail = NULL;
-        rw->n_items = 0;
-        bool stop = rw->stop_req, force = stop || rw->flush_req;
-        rw->flush_req = false;
-        uint64_t taken = rw->pushed;
-        pthread_mutex_unlock(&rw->mu);
-        int64_t now = now_ms();
-        build_batches(rw, items, now, force);
-        publish(rw);
-        pthread_mutex_lock(&rw->mu);
-        rw->done = taken;
-        pthread_cond_broadcast(&rw->flushed);
-        pthread_mutex_unlock(&rw->mu);
-        if (stop)
+        while (!e->stop && (ys_rwq_samples(e->q) == 0 || now_ms() < e->retry_at_ms))
+            wait_due(&e->wake, &e->mu,
+                     ys_rwq_samples(e->q) > 0 ? e->retry_at_ms : now_ms() + IDLE_WAIT_MS);
+        if (e->stop)
             break;
-        bool again = false;
-        for (size_t i = 0; i < rw->n_eps && !atomic_load(&rw->stopping); i++)
-            if (now >= rw->eps[i].retry_at_ms && ys_rwq_samples(rw->eps[i].q) > 0)
-                again |= send_one(rw, &rw->eps[i], now);
-        publish(rw);
-        due = next_due(rw, now_ms(), again);
+        struct ys_err err = {{0}};
+        char *body = NULL, why[256];
+        size_t len = 0;
+        uint32_t ns = 0;
+        uint64_t dropped = 0;
+        int rc = ys_rwq_peek(e->q, &body, &len, &ns, &dropped, &err);
+        e->st.dropped += dropped;
+        if (rc < 0)
+            ys_error("remote", "%s: %s", e->conf->name, err.msg);
+        if (rc == 1)
+            wait_due(&e->wake, &e->mu, now_ms() + IDLE_WAIT_MS); /* nothing after all */
+        if (rc != 0)
+            continue; /* rc < 0: the bad record was skipped; on to the next */
+        pthread_mutex_unlock(&e->mu);
+        int64_t retry_after_ms = 0;
+        enum ys_rw_outcome out = ys_rw_send(&e->snd, body, len, why, sizeof why, &retry_after_ms);
+        free(body);
+        pthread_mutex_lock(&e->mu);
+        settle(e, out, ns, retry_after_ms, why);
     }
+    pthread_mutex_unlock(&e->mu);
     return NULL;
 }
 
 char *ys_remote_default_dir(const struct ys_config *cfg)
 {
+    /* A PostgreSQL store's "path" is its connection string: no folder in it. */
+    if (cfg->storage.kind && strcmp(cfg->storage.kind, "postgres") == 0)
+        return ys_xstrdup("var/remote_write");
     const char *path = cfg->storage.path ? cfg->storage.path : "var/yardstick.db";
     const char *slash = strrchr(path, '/');
     if (!slash)
@@ -356,38 +412,71 @@ char *ys_remote_default_dir(const struct ys_config *cfg)
     return ys_xasprintf("%.*s/remote_write", (int)(slash - path), path);
 }
 
+/* Stops and joins the senders, then frees every endpoint. */
 static void free_eps(struct ys_remote *rw)
 {
     for (size_t i = 0; i < rw->n_eps; i++) {
-        ys_rwq_close(rw->eps[i].q);
-        ys_rw_sender_free(&rw->eps[i].snd);
-        ys_rw_samples_free(&rw->eps[i].batch);
+        struct ep *e = &rw->eps[i];
+        pthread_mutex_lock(&e->mu);
+        e->stop = true;
+        pthread_cond_signal(&e->wake);
+        pthread_mutex_unlock(&e->mu);
+    }
+    for (size_t i = 0; i < rw->n_eps; i++) {
+        struct ep *e = &rw->eps[i];
+        if (e->started)
+            pthread_join(e->thread, NULL);
+        ys_rwq_close(e->q);
+        ys_rw_sender_free(&e->snd);
+        ys_rw_samples_free(&e->batch);
+        pthread_cond_destroy(&e->wake);
+        pthread_mutex_destroy(&e->mu);
     }
     free(rw->eps);
+}
+
+static int open_ep(struct ys_remote *rw, struct ep *e, const char *dir, struct ys_err *err)
+{
+    snprintf(e->st.name, sizeof e->st.name, "%s", e->conf->name);
+    char *sub = e->conf->queue_dir ? ys_xstrdup(e->conf->queue_dir)
+                                   : ys_xasprintf("%s/%s", dir, e->conf->name);
+    int rc = ys_rwq_open(sub, e->conf->queue_max, &e->q, err);
+    free(sub);
+    if (rc == 0 && ys_rw_sender_init(&e->snd, e->conf) < 0)
+        rc = ys_err_set(err, YS_EINTERNAL, "%s: cannot initialise libcurl", e->conf->name);
+    if (rc < 0)
+        return rc;
+    refresh(e);
+    if (e->st.pending > 0)
+        ys_info("remote", "%s: resuming %llu queued samples", e->conf->name,
+                (unsigned long long)e->st.pending);
+    if (pthread_create(&e->thread, NULL, send_loop, e) != 0)
+        return ys_err_set(err, YS_EINTERNAL, "%s: cannot start a remote-write thread",
+                          e->conf->name);
+    e->started = true;
+    (void)rw;
+    return 0;
 }
 
 static int open_eps(struct ys_remote *rw, const char *dir, struct ys_err *err)
 {
     rw->eps = ys_xcalloc(rw->cfg->n_remote_writes, sizeof *rw->eps);
-    for (size_t i = 0; i < rw->cfg->n_remote_writes; i++) {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = 0;
+    for (size_t i = 0; i < rw->cfg->n_remote_writes && rc == 0; i++) {
         struct ep *e = &rw->eps[i];
+        e->rw = rw;
         e->conf = &rw->cfg->remote_writes[i];
+        e->seed = (unsigned)ys_mono_us() ^ (unsigned)i;
+        pthread_mutex_init(&e->mu, NULL);
+        pthread_cond_init(&e->wake, &ca);
         rw->n_eps++;
-        snprintf(e->st.name, sizeof e->st.name, "%s", e->conf->name);
-        char *sub = ys_xasprintf("%s/%s", dir, e->conf->name);
-        int rc = ys_rwq_open(sub, e->conf->queue_max, &e->q, err);
-        free(sub);
-        if (rc == 0 && ys_rw_sender_init(&e->snd, e->conf, &rw->stopping) < 0)
-            rc = ys_err_set(err, YS_EINTERNAL, "%s: cannot initialise libcurl", e->conf->name);
-        if (rc < 0)
-            return rc;
-        e->st.queue_bytes = ys_rwq_bytes(e->q);
-        e->st.pending = ys_rwq_samples(e->q);
-        if (e->st.pending > 0)
-            ys_info("remote", "%s: resuming %llu queued samples", e->conf->name,
-                    (unsigned long long)e->st.pending);
+        rc = open_ep(rw, e, dir, err);
     }
-    return 0;
+    pthread_condattr_destroy(&ca);
+    return rc;
 }
 
 int ys_remote_start(struct ys_config *cfg, const char *dir, struct ys_remote **out,
@@ -401,8 +490,6 @@ int ys_remote_start(struct ys_config *cfg, const char *dir, struct ys_remote **o
     struct ys_remote *rw = ys_xcalloc(1, sizeof *rw);
     ys_config_ref(cfg);
     rw->cfg = cfg;
-    rw->seed = (unsigned)ys_mono_us();
-    atomic_init(&rw->stopping, false);
     pthread_mutex_init(&rw->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -443,7 +530,8 @@ static bool endpoint_differs(const struct ys_remote_write *a, const struct ys_re
         str_differ(a->cert_file, b->cert_file) || str_differ(a->key_file, b->key_file) ||
         a->insecure_skip_verify != b->insecure_skip_verify || a->batch_size != b->batch_size ||
         a->flush_interval_ms != b->flush_interval_ms || a->queue_max != b->queue_max ||
-        a->timeout_ms != b->timeout_ms || a->headers.n != b->headers.n)
+        a->timeout_ms != b->timeout_ms || str_differ(a->queue_dir, b->queue_dir) ||
+        a->headers.n != b->headers.n)
         return true;
     for (size_t i = 0; i < a->headers.n; i++)
         if (str_differ(a->headers.keys[i], b->headers.keys[i]) ||
@@ -482,11 +570,17 @@ void ys_remote_stats(struct ys_remote *rw, struct ys_remote_stats *out)
     if (!rw)
         return;
     pthread_mutex_lock(&rw->mu);
-    out->v = ys_xcalloc(rw->n_eps ? rw->n_eps : 1, sizeof *out->v);
-    for (size_t i = 0; i < rw->n_eps; i++)
-        out->v[i] = rw->eps[i].st;
-    out->n = rw->n_eps;
+    uint64_t waiting = rw->waiting, lost = rw->lost;
     pthread_mutex_unlock(&rw->mu);
+    out->v = ys_xcalloc(rw->n_eps ? rw->n_eps : 1, sizeof *out->v);
+    for (size_t i = 0; i < rw->n_eps; i++) {
+        pthread_mutex_lock(&rw->eps[i].mu);
+        out->v[i] = rw->eps[i].st;
+        pthread_mutex_unlock(&rw->eps[i].mu);
+        out->v[i].pending += waiting;
+        out->v[i].dropped += lost;
+    }
+    out->n = rw->n_eps;
 }
 
 void ys_remote_stats_current(struct ys_remote_stats *out)
@@ -506,10 +600,9 @@ void ys_remote_stop(struct ys_remote *rw)
     pthread_mutex_unlock(&g_mu);
     pthread_mutex_lock(&rw->mu);
     rw->stop_req = true;
-    atomic_store(&rw->stopping, true);
     pthread_cond_signal(&rw->wake);
     pthread_mutex_unlock(&rw->mu);
-    pthread_join(rw->thread, NULL);
+    pthread_join(rw->thread, NULL); /* the batches being built are on disk */
     for (struct item *it = rw->head, *next; it; it = next) {
         next = it->next;
         item_free(it);

@@ -3,8 +3,9 @@
  * samples (the /metrics names: yardstick_check_up, _duration_seconds,
  * _phase_seconds, yardstick_tls_cert_not_after_timestamp_seconds,
  * yardstick_check_value; yardstick_heartbeat_state for heartbeat checks)
- * sent to each remote_write: endpoint by a thread of its own, through a
- * bounded on-disk queue per endpoint, so a receiver outage loses nothing
+ * sent to each remote_write: endpoint by a sender thread of its own,
+ * through a bounded on-disk queue per endpoint (filled by one writer
+ * thread that never waits for a receiver), so a receiver outage loses nothing
  * up to queue_max and a restart resumes sending. See docs/remote_write.md.
  */
 #ifndef YS_REMOTE_REMOTE_H
@@ -25,10 +26,11 @@ struct ys_remote_stats_one {
     char name[129];
     uint64_t sent;        /* accepted by the receiver (2xx) */
     uint64_t failed;      /* in requests that failed and will be retried (5xx, 429, network) */
-    uint64_t dropped;     /* given up: a 4xx answer, the queue over queue_max, or the
-                           * in-memory hand-over full */
+    uint64_t dropped;     /* given up: a 4xx answer, the queue over queue_max, a corrupt
+                           * record, or the in-memory hand-over full */
     uint64_t queue_bytes; /* unsent bytes in the on-disk queue */
-    uint64_t pending;     /* samples not yet accepted: on disk plus the batch being built */
+    uint64_t pending;     /* samples not yet accepted: on disk, in the batch being built,
+                           * or handed over */
 };
 
 struct ys_remote_stats {
@@ -36,15 +38,17 @@ struct ys_remote_stats {
     struct ys_remote_stats_one *v; /* owned by the caller; free() it */
 };
 
-/* Opens each endpoint's queue under dir/<name>/ (created as needed; what a
- * previous run left is resumed) and starts the thread. cfg is referenced
+/* Opens each endpoint's queue in its queue_dir, or dir/<name>/ without one
+ * (created as needed, locked against other processes: YS_EBUSY when one
+ * holds it; what a previous run left is resumed) and starts the threads. cfg is referenced
  * and its endpoints used until the stop, so a reload does not change them
  * (they take effect at the next start). With no endpoints, *out is NULL and 0 is
  * returned. The running instance is what ys_remote_stats_current reads. */
 int ys_remote_start(struct ys_config *cfg, const char *dir, struct ys_remote **out,
                     struct ys_err *err);
-/* The folder the daemon keeps queues in: "<folder of storage.path>/remote_write".
- * Returns owned (free). */
+/* The folder the daemon keeps queues in: "<folder of storage.path>/remote_write"
+ * for SQLite, "var/remote_write" for PostgreSQL (storage.path is its
+ * connection string). Returns owned (free). */
 char *ys_remote_default_dir(const struct ys_config *cfg);
 /* Hands one result of check (borrowed; labels read now) to the thread.
  * Never blocks on I/O; a full hand-over queue drops and counts. NULL rw
@@ -65,9 +69,10 @@ void ys_remote_stats(struct ys_remote *rw, struct ys_remote_stats *out);
 /* The stats of the instance started last and still running; n = 0 when
  * none. /metrics reads this (one daemon per process). */
 void ys_remote_stats_current(struct ys_remote_stats *out);
-/* Writes the batch being built to disk, stops the thread (a request in
- * flight is abandoned; its batch stays queued), closes the queues and
- * frees rw. NULL is a no-op. */
+/* Writes the batch being built to disk, stops the threads (a request in
+ * flight is let finish, at most the endpoint's timeout, so that an
+ * accepted batch is recorded), closes the queues and frees rw. NULL is a
+ * no-op. */
 void ys_remote_stop(struct ys_remote *rw);
 
 #endif

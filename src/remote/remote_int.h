@@ -46,8 +46,30 @@ size_t ys_rw_result_count(const struct ys_result *r);
  * state (an enum ys_hb_state). */
 size_t ys_rw_heartbeat_samples(struct ys_rw_samples *s, const char *base, size_t base_len,
                                int state, int64_t ts_ms);
+/* Which series a check has had samples in, as a bit set: up and duration
+ * (a result), one bit per phase, the certificate's notAfter, the value,
+ * and the heartbeat states (all six together). */
+enum {
+    YS_RW_S_UP = 1u << 0,
+    YS_RW_S_DURATION = 1u << 1,
+    YS_RW_S_PHASE0 = 1u << 2, /* << enum ys_phase */
+    YS_RW_S_TLS = 1u << (2 + YS_PHASE_COUNT),
+    YS_RW_S_VALUE = 1u << (3 + YS_PHASE_COUNT),
+    YS_RW_S_HEARTBEAT = 1u << (4 + YS_PHASE_COUNT),
+};
+/* The series ys_rw_result_samples appends for r. */
+uint32_t ys_rw_result_series(const struct ys_result *r);
+/* Appends a Prometheus staleness marker (a NaN with the bits
+ * YS_RW_STALE_NAN) at ts_ms for each series in mask, so the receiver ends
+ * them at once rather than after its lookback. Returns how many. */
+size_t ys_rw_stale_samples(struct ys_rw_samples *s, const char *base, size_t base_len,
+                           uint32_t mask, int64_t ts_ms);
+#define YS_RW_STALE_NAN UINT64_C(0x7ff0000000000002)
+/* How many samples ys_rw_heartbeat_samples appends (one per state). */
+size_t ys_rw_heartbeat_count(void);
 /* Appends one sample named name with base and one more label (extra_name
- * NULL: none). */
+ * NULL: none). Labels with an empty value are left out, as the protocol
+ * wants. */
 void ys_rw_samples_add(struct ys_rw_samples *s, const char *name, const char *base, size_t base_len,
                        const char *extra_name, const char *extra_value, int64_t ts_ms,
                        double value);
@@ -68,7 +90,8 @@ int ys_rw_encode(struct ys_rw_sample *v, size_t *n, char **body, size_t *len, st
 struct ys_rwq;
 
 /* Opens (creating) dir, resuming what is there; max_bytes caps the unsent
- * bytes on disk. */
+ * bytes on disk. Holds a non-blocking flock on dir/lock until the close:
+ * YS_EBUSY when another process (or another open queue) has it. */
 int ys_rwq_open(const char *dir, int64_t max_bytes, struct ys_rwq **out, struct ys_err *err);
 /* Appends one batch of n_samples samples and fsyncs it; if the queue then
  * holds more than max_bytes, drops whole segments, oldest first, and adds

@@ -5,9 +5,11 @@
  * failures to connect or to get an answer are retried; any other 4xx
  * means the receiver will never take this batch, so it is dropped.
  *
- * Runs on the remote thread, where blocking for up to the endpoint's
- * timeout is fine; a stop in progress aborts the transfer through the
- * progress callback.
+ * Runs on the endpoint's own sender thread (remote.c), where blocking for
+ * up to the endpoint's timeout is fine: nothing else waits for it. A stop
+ * lets the request finish rather than abort it, because a batch the
+ * receiver took but yardstick did not record would be sent again after
+ * the restart, and Prometheus refuses that (out of order) as a 400.
  */
 #include "remote/remote_send.h"
 
@@ -35,15 +37,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
     return k; /* the rest is read and discarded */
 }
 
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    (void)dt, (void)dn, (void)ut, (void)un;
-    const atomic_bool *stopping = arg;
-    return atomic_load(stopping) ? 1 : 0;
-}
-
-int ys_rw_sender_init(struct ys_rw_sender *s, const struct ys_remote_write *conf,
-                      const atomic_bool *stopping)
+int ys_rw_sender_init(struct ys_rw_sender *s, const struct ys_remote_write *conf)
 {
     memset(s, 0, sizeof *s);
     s->conf = conf;
@@ -71,9 +65,6 @@ int ys_rw_sender_init(struct ys_rw_sender *s, const struct ys_remote_write *conf
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->timeout_ms);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stopping);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     if (conf->username) {
         curl_easy_setopt(c, CURLOPT_USERNAME, conf->username);
@@ -101,8 +92,9 @@ void ys_rw_sender_free(struct ys_rw_sender *s)
 }
 
 enum ys_rw_outcome ys_rw_send(struct ys_rw_sender *s, const char *body, size_t len, char *why,
-                              size_t why_size)
+                              size_t why_size, int64_t *retry_after_ms)
 {
+    *retry_after_ms = 0;
     struct reply r = {.n = 0};
     r.body[0] = '\0';
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
@@ -121,6 +113,13 @@ enum ys_rw_outcome ys_rw_send(struct ys_rw_sender *s, const char *body, size_t l
     snprintf(why, why_size, "HTTP %ld %s", code, r.body);
     if (code >= 200 && code < 300)
         return YS_RW_SENT;
+    if (code == 429 || code == 503) {
+        /* libcurl parses both forms of Retry-After (seconds or an HTTP
+         * date) into seconds from now; 0 when absent. */
+        curl_off_t ra = 0;
+        if (curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+            *retry_after_ms = ra > INT64_MAX / 1000 ? INT64_MAX : (int64_t)ra * 1000;
+    }
     if (code == 429 || code >= 500 || code < 200)
         return YS_RW_RETRY;
     return YS_RW_DROP;

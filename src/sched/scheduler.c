@@ -13,6 +13,7 @@
  */
 #include "sched/scheduler.h"
 
+#include "config/instance.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/hash.h"
@@ -210,19 +211,20 @@ void ys_scheduler_apply(struct ys_scheduler *s, struct ys_config *cfg)
     size_t added = 0, changed = 0, removed = 0, kept = 0;
     /* Removed checks first, so their names are free. A check that became
      * passive (a kind without start, such as heartbeat) counts as removed:
-     * pings measure it, never a timer. */
+     * pings measure it, never a timer. So does one another shard probes
+     * (instance.shard: config/instance.h has the rule). */
     for (struct entry *e = s->head, *next; e; e = next) {
         next = e->next;
         const struct ys_check *now_c = ys_config_find(cfg, e->check->name);
-        if (!now_c || !now_c->type->start) {
+        if (!now_c || !now_c->type->start || !ys_instance_probes(&cfg->instance, now_c->name)) {
             entry_stop(e);
             removed++;
         }
     }
     for (size_t i = 0; i < cfg->n_checks; i++) {
         struct ys_check *c = &cfg->checks[i];
-        if (!c->type->start)
-            continue; /* passive: never scheduled */
+        if (!c->type->start || !ys_instance_probes(&cfg->instance, c->name))
+            continue; /* passive, or another shard's: never scheduled here */
         struct entry *e = find_entry(s, c->name);
         if (!e) {
             add_entry(s, c, now);

@@ -24,6 +24,7 @@
  * Messages name the server as user@host:port/db (s->label), never the
  * password, which may sit in the connection string.
  */
+#include "store/lease_int.h"
 #include "store/pg_int.h"
 
 #include "core/xalloc.h"
@@ -116,7 +117,7 @@ static const struct {
      * ($4, $5): query_raw reads a long range a page at a time. */
     [PG_CHUNK_PAGE] = {"SELECT start_ms, id, data FROM chunk WHERE check_id = $1"
                        " AND start_ms >= $2 AND start_ms < $3 AND (start_ms, id) > ($4, $5)"
-                       " ORDER BY start_ms, id LIMIT 128", "iiiii"},
+                       " ORDER BY start_ms, id LIMIT $6", "iiiiii"},
     [PG_ROLLUP_GET] = {"SELECT total, ok, sum_us, sketch FROM rollup"
                        " WHERE check_id = $1 AND res = $2 AND bucket_ms = $3", "iii"},
     [PG_ROLLUP_RANGE] = {"SELECT bucket_ms, total, ok, sum_us, sketch FROM rollup"
@@ -651,4 +652,5 @@ const struct ys_store_type ys_store_postgres = {
     .outbox_next = pg_outbox_next,
     .outbox_count_pending = pg_outbox_count_pending,
     .outbox_notifier_heads = pg_outbox_notifier_heads,
+    .lease = pg_lease,
 };

@@ -111,8 +111,8 @@ static int text_id(struct pg_store *s, const char *text, uint32_t *id, struct ys
     /* Look, insert, look again (a concurrent insert won the race). */
     bool found = false;
     for (int step = 0; step < 3 && !found; step++) {
-        PGresult *res = pg_run(s, step == 1 ? PG_TEXT_ADD : PG_TEXT_GET, &p, "text dictionary",
-                               err);
+        PGresult *res =
+            pg_run(s, step == 1 ? PG_TEXT_ADD : PG_TEXT_GET, &p, "text dictionary", err);
         if (!res)
             return YS_ESTORE;
         if ((found = PQntuples(res) == 1))

@@ -27,6 +27,7 @@
 #define PG_HOUR_MS INT64_C(3600000)
 #define PG_MAX_CHECK_ID (1u << 24)  /* caches are arrays indexed by check id */
 #define PG_MAX_PARAMS 10            /* of a single prepared statement */
+#define PG_CHUNK_PAGE_ROWS 128      /* chunks per page of query_raw */
 
 enum pg_stmt {
     PG_CHECK_GET, PG_CHECK_ADD, PG_TEXT_GET, PG_TEXT_ADD, PG_TEXT_BY_ID,

@@ -100,8 +100,8 @@ fail:
     return rc;
 }
 
-int pg_query_alerts(struct ys_store *st, int64_t resolved_since_ms, ys_store_alert_cb cb,
-                    void *arg, struct ys_err *err)
+int pg_query_alerts(struct ys_store *st, int64_t resolved_since_ms, ys_store_alert_cb cb, void *arg,
+                    struct ys_err *err)
 {
     struct pg_store *s = (struct pg_store *)st;
     struct pg_params p = {0};
@@ -153,8 +153,8 @@ static int each_row(struct pg_store *s, enum pg_stmt which, const struct pg_para
     return 0;
 }
 
-int pg_outbox_pending(struct ys_store *st, const char *notifier, size_t max,
-                      ys_store_outbox_cb cb, void *arg, struct ys_err *err)
+int pg_outbox_pending(struct ys_store *st, const char *notifier, size_t max, ys_store_outbox_cb cb,
+                      void *arg, struct ys_err *err)
 {
     struct pg_params p = {0};
     pg_p_text(&p, notifier, strlen(notifier));

@@ -49,8 +49,7 @@ static int run_delete(struct pg_store *s, enum pg_stmt which, uint32_t check_id,
 }
 
 /* Prunes one check, at most *left rows; decrements *left. */
-static int prune_check(struct pg_store *s, uint32_t id, int64_t now, int *left,
-                       struct ys_err *err)
+static int prune_check(struct pg_store *s, uint32_t id, int64_t now, int *left, struct ys_err *err)
 {
     const struct ys_retention *rt = &s->retention;
     const struct {

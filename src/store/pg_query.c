@@ -131,8 +131,7 @@ static int decode_chunk(struct pg_store *s, uint32_t check_id, const void *data,
                               s->label, check_id);
         r->check_id = check_id;
         if ((rc = pg_text_lookup(s, ids.message, r->message, sizeof r->message, err)) < 0 ||
-            (rc = pg_text_lookup(s, ids.subject, r->tls.subject, sizeof r->tls.subject, err)) <
-                0 ||
+            (rc = pg_text_lookup(s, ids.subject, r->tls.subject, sizeof r->tls.subject, err)) < 0 ||
             (rc = pg_text_lookup(s, ids.issuer, r->tls.issuer, sizeof r->tls.issuer, err)) < 0)
             return rc;
         h->n++;
@@ -156,6 +155,7 @@ int pg_query_raw(struct ys_store *st, uint32_t check_id, int64_t from_ms, int64_
         pg_p_i64(&p, to_ms);
         pg_p_i64(&p, after_start);
         pg_p_i64(&p, after_id);
+        pg_p_i64(&p, PG_CHUNK_PAGE_ROWS);
         PGresult *q = pg_run(s, PG_CHUNK_PAGE, &p, "reading raw results", err);
         if (!q) {
             rc = YS_ESTORE;
@@ -172,11 +172,11 @@ int pg_query_raw(struct ys_store *st, uint32_t check_id, int64_t from_ms, int64_
                 hour = chunk_hour;
             }
             if (!stop && rc == 0)
-                rc = decode_chunk(s, check_id, PQgetvalue(q, i, 2),
-                                  (size_t)PQgetlength(q, i, 2), &h, err);
+                rc = decode_chunk(s, check_id, PQgetvalue(q, i, 2), (size_t)PQgetlength(q, i, 2),
+                                  &h, err);
         }
         PQclear(q);
-    } while (rows == 128 && !stop && rc == 0);
+    } while (rows == PG_CHUNK_PAGE_ROWS && !stop && rc == 0);
     if (!stop && rc == 0 && (stop = emit(s, check_id, &h, from_ms, to_ms, cb, arg, err)) < 0)
         rc = stop;
 out:
@@ -198,12 +198,17 @@ static int rollups_rows(struct pg_store *s, uint32_t check_id, enum ys_resolutio
         return YS_ESTORE;
     int rc = 0, stop = 0;
     for (int i = 0; i < PQntuples(q) && !stop; i++) {
-        struct ys_rollup r = {check_id, res, pg_i64(q, i, 0), (uint64_t)pg_i64(q, i, 1),
-                              (uint64_t)pg_i64(q, i, 2), pg_i64(q, i, 3), NULL};
+        struct ys_rollup r = {check_id,
+                              res,
+                              pg_i64(q, i, 0),
+                              (uint64_t)pg_i64(q, i, 1),
+                              (uint64_t)pg_i64(q, i, 2),
+                              pg_i64(q, i, 3),
+                              NULL};
         if (ys_sketch_decode((const unsigned char *)PQgetvalue(q, i, 4),
                              (size_t)PQgetlength(q, i, 4), &r.latency) < 0) {
-            rc = ys_err_set(err, YS_ESTORE, "postgres %s: check %u: corrupt %s sketch",
-                            s->label, check_id, ys_resolution_name(res));
+            rc = ys_err_set(err, YS_ESTORE, "postgres %s: check %u: corrupt %s sketch", s->label,
+                            check_id, ys_resolution_name(res));
             break;
         }
         stop = cb(&r, arg);
@@ -251,8 +256,7 @@ static int rollups_minutes(struct pg_store *s, uint32_t check_id, int64_t from_m
         struct ys_agg mins[60];
         int64_t hour = pg_i64(q, row, 0);
         memset(mins, 0, sizeof mins);
-        if (minutes_decode(PQgetvalue(q, row, 1), (size_t)PQgetlength(q, row, 1), hour, mins) <
-            0)
+        if (minutes_decode(PQgetvalue(q, row, 1), (size_t)PQgetlength(q, row, 1), hour, mins) < 0)
             rc = ys_err_set(err, YS_ESTORE, "postgres %s: check %u: corrupt minute rollups",
                             s->label, check_id);
         for (int i = 0; i < 60; i++) {

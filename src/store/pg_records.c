@@ -86,9 +86,8 @@ int pg_put_goal_record(struct ys_store *st, const char *goal_id, const struct ys
     return run_write(s, PG_GOAL_PUT, &p, "writing a goal record", err);
 }
 
-int pg_query_goal_records(struct ys_store *st, const char *goal_id, int64_t from_ms,
-                          int64_t to_ms, ys_store_goal_record_cb cb, void *arg,
-                          struct ys_err *err)
+int pg_query_goal_records(struct ys_store *st, const char *goal_id, int64_t from_ms, int64_t to_ms,
+                          ys_store_goal_record_cb cb, void *arg, struct ys_err *err)
 {
     struct pg_store *s = (struct pg_store *)st;
     struct pg_params p = {0};

@@ -198,8 +198,8 @@ static int minutes_load(struct pg_store *s, struct pg_check *c, int64_t hour, st
             ys_buf_put(&m->done, rd.p, rd.len);
             m->ctx = ctx;
         } else {
-            ys_warn("store", "check %u: unreadable minute rollups at %lld, starting afresh",
-                    c->id, (long long)hour);
+            ys_warn("store", "check %u: unreadable minute rollups at %lld, starting afresh", c->id,
+                    (long long)hour);
         }
     }
     PQclear(q);

@@ -28,8 +28,8 @@
 /* PostgreSQL takes at most 65535 parameters per statement. */
 #define MAX_PARAMS 60000
 
-void pg_rows_init(struct pg_rows *r, const char *head, const char *tail,
-                  const char *const *types, int ncols)
+void pg_rows_init(struct pg_rows *r, const char *head, const char *tail, const char *const *types,
+                  int ncols)
 {
     memset(r, 0, sizeof *r);
     r->head = head;
@@ -97,9 +97,9 @@ static int send_rows(struct pg_store *s, struct pg_rows *r, size_t first, size_t
     ys_buf_put(&sql, r->head, strlen(r->head));
     for (size_t i = 0; i < nv; i++) {
         int col = (int)(i % (size_t)r->ncols);
-        int len = snprintf(ph, sizeof ph, "%s%s$%zu::%s%s", col == 0 && i ? ", " : "",
-                           col == 0 ? "(" : "", i + 1, r->types[col],
-                           col == r->ncols - 1 ? ")" : ", ");
+        int len =
+            snprintf(ph, sizeof ph, "%s%s$%zu::%s%s", col == 0 && i ? ", " : "",
+                     col == 0 ? "(" : "", i + 1, r->types[col], col == r->ncols - 1 ? ")" : ", ");
         ys_buf_put(&sql, ph, (size_t)len);
         int vlen = r->len[base + i];
         /* An empty value still needs a non-NULL pointer (NULL is SQL NULL). */
@@ -108,8 +108,7 @@ static int send_rows(struct pg_store *s, struct pg_rows *r, size_t first, size_t
         fmts[i] = 1;
     }
     ys_buf_put(&sql, r->tail, strlen(r->tail) + 1);
-    PGresult *res =
-        PQexecParams(s->conn, (const char *)sql.p, (int)nv, NULL, vals, lens, fmts, 1);
+    PGresult *res = PQexecParams(s->conn, (const char *)sql.p, (int)nv, NULL, vals, lens, fmts, 1);
     int rc = 0;
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -147,8 +146,8 @@ static const char *const facts_types[] = {"bigint", "bigint", "text"};
 void pg_batch_init(struct pg_store *s)
 {
     pg_rows_init(&s->batch[PG_B_CHUNK_NEW], CHUNK_INSERT, "", chunk_types, 5);
-    pg_rows_init(&s->batch[PG_B_CHUNK_OPEN], CHUNK_INSERT, " RETURNING check_id, id",
-                 chunk_types, 5);
+    pg_rows_init(&s->batch[PG_B_CHUNK_OPEN], CHUNK_INSERT, " RETURNING check_id, id", chunk_types,
+                 5);
     pg_rows_init(&s->batch[PG_B_CHUNK_APPEND],
                  "UPDATE chunk AS c SET data = c.data || v.d, n = v.n, start_ms = v.s,"
                  " end_ms = v.e FROM (VALUES ",
@@ -158,9 +157,9 @@ void pg_batch_init(struct pg_store *s)
                  " ON CONFLICT (check_id, res, bucket_ms) DO UPDATE SET total = excluded.total,"
                  " ok = excluded.ok, sum_us = excluded.sum_us, sketch = excluded.sketch",
                  rollup_types, 7);
-    pg_rows_init(&s->batch[PG_B_MINUTE], "INSERT INTO rollup_minute(check_id, hour_ms, data) VALUES ",
-                 " ON CONFLICT (check_id, hour_ms) DO UPDATE SET data = excluded.data",
-                 minute_types, 3);
+    pg_rows_init(
+        &s->batch[PG_B_MINUTE], "INSERT INTO rollup_minute(check_id, hour_ms, data) VALUES ",
+        " ON CONFLICT (check_id, hour_ms) DO UPDATE SET data = excluded.data", minute_types, 3);
     pg_rows_init(&s->batch[PG_B_FACTS], "INSERT INTO facts(check_id, ts_ms, json) VALUES ", "",
                  facts_types, 3);
 }
@@ -190,12 +189,12 @@ static int all_changed(struct pg_store *s, PGresult *res, size_t rows, struct ys
 int pg_batch_flush(struct pg_store *s, struct ys_err *err)
 {
     static const char *const what[PG_B_COUNT] = {
-        [PG_B_CHUNK_NEW] = "writing chunks",    [PG_B_CHUNK_OPEN] = "writing chunks",
-        [PG_B_CHUNK_APPEND] = "writing chunks", [PG_B_ROLLUP] = "writing rollups",
+        [PG_B_CHUNK_NEW] = "writing chunks",      [PG_B_CHUNK_OPEN] = "writing chunks",
+        [PG_B_CHUNK_APPEND] = "writing chunks",   [PG_B_ROLLUP] = "writing rollups",
         [PG_B_MINUTE] = "writing minute rollups", [PG_B_FACTS] = "writing facts",
     };
-    const pg_rows_cb cbs[PG_B_COUNT] = {[PG_B_CHUNK_OPEN] = take_chunk_ids,
-                                        [PG_B_CHUNK_APPEND] = all_changed};
+    const pg_rows_cb cbs[PG_B_COUNT] = {
+        [PG_B_CHUNK_OPEN] = take_chunk_ids, [PG_B_CHUNK_APPEND] = all_changed};
     int rc = 0;
     for (int b = 0; b < PG_B_COUNT && rc == 0; b++)
         if (s->batch[b].nval > 0)

@@ -16,6 +16,7 @@
  * A read-only open never writes: it creates no folder, no table, and
  * fails with YS_ENOTFOUND if the database does not exist.
  */
+#include "store/lease_int.h"
 #include "store/sqlite_int.h"
 
 #include "core/xalloc.h"
@@ -486,4 +487,5 @@ const struct ys_store_type ys_store_sqlite = {
     .outbox_next = sq_outbox_next,
     .outbox_count_pending = sq_outbox_count_pending,
     .outbox_notifier_heads = sq_outbox_notifier_heads,
+    .lease = sq_lease,
 };

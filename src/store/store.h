@@ -197,6 +197,14 @@ struct ys_store_type {
      * one, by name: which notifiers have rows waiting, configured or not. */
     int (*outbox_notifier_heads)(struct ys_store *s, ys_store_outbox_cb cb, void *arg,
                                  struct ys_err *err);
+    /* The lease `name` for holder (src/ha/lease.c), in one statement:
+     * ttl_ms > 0 takes it when it is free or expired, or renews it when
+     * holder has it, until the store's clock + ttl_ms; ttl_ms == 0
+     * releases it if holder has it. *held tells whether holder has it
+     * afterwards. Optional: NULL means one daemon per store, which always
+     * holds every lease. */
+    int (*lease)(struct ys_store *s, const char *name, const char *holder, int64_t ttl_ms,
+                 bool *held, struct ys_err *err);
 };
 
 /* Every store handle starts with this. */

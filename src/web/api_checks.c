@@ -12,8 +12,11 @@
  */
 #include "web/web_int.h"
 
+#include "config/instance.h"
+
 #include "core/clock.h"
 #include "core/result_json.h"
+#include "ha/combine.h"
 #include "slo/sketch.h"
 
 #include <microhttpd.h>
@@ -70,6 +73,11 @@ json_t *ys_web_check_json(const struct ys_live_snapshot *snap, size_t i,
     json_object_set_new(o, "kind", json_string(ck->type->name));
     json_object_set_new(o, "labels", labels);
     json_object_set_new(o, "interval_s", json_real((double)ck->interval_ms / 1000.0));
+    /* Pushed checks (heartbeats) are taken by every daemon; probed ones
+     * by the daemon of their shard (config/instance.h). */
+    json_object_set_new(o, "probed_here", json_boolean(!ck->type->start ||
+                                                       ys_instance_probes(&snap->cfg->instance,
+                                                                          ck->name)));
     json_object_set_new(o, "status", json_string(status_of(lc)));
     json_object_set_new(o, "incident_open", json_boolean(lc->incident_open));
     json_object_set_new(o, "last",
@@ -195,6 +203,41 @@ static int history(struct ys_web_req *req, size_t i, json_t *doc, struct ys_web_
     return 0;
 }
 
+static int keep_newest(const struct ys_result *r, void *arg)
+{
+    struct ys_result *last = arg;
+    if (r->ts_ms >= last->ts_ms)
+        *last = *r;
+    return 0;
+}
+
+/* A multi-location check's "<check>@<location>" series (ha/combine.h):
+ * each location's newest result of the last 10 intervals (at least 5
+ * minutes), read from the store, since other daemons write most of them. */
+static json_t *locations_json(struct ys_web_req *req, const struct ys_check *ck)
+{
+    json_t *arr = json_array();
+    struct ys_err err = {{0}};
+    struct ys_store *s = ys_web_store(req->web, &err);
+    int64_t span = ck->interval_ms * 10 > 300000 ? ck->interval_ms * 10 : 300000;
+    for (size_t j = 0; s && j < ck->locations.n; j++) {
+        const char *loc = ck->locations.v[j];
+        char name[YS_LOC_NAME_MAX];
+        snprintf(name, sizeof name, "%s@%s", ck->name, loc);
+        uint32_t id = ys_combine_series_id(ck->name, loc);
+        struct ys_result last = {.ts_ms = 0};
+        if ((id || s->type->check_id(s, name, &id, &err) == 0) &&
+            s->type->query_raw(s, id, req->now_ms - span, req->now_ms + 1, keep_newest, &last,
+                               &err) < 0)
+            last.ts_ms = 0;
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "location", loc, "series", name,
+                                             "last", last.ts_ms ? ys_result_to_json(NULL, NULL,
+                                                                                    &last)
+                                                                : json_null()));
+    }
+    return arr;
+}
+
 void ys_web_api_checks(struct ys_web_req *req, const char *name, struct ys_web_reply *rep)
 {
     if (!name) {
@@ -211,6 +254,9 @@ void ys_web_api_checks(struct ys_web_req *req, const char *name, struct ys_web_r
     json_t *doc = json_object();
     json_object_set_new(doc, "check", ys_web_check_json(req->snap, (size_t)i, eval));
     ys_web_eval_release(eval);
+    const struct ys_check *ck = &req->snap->cfg->checks[i];
+    if (ck->locations.n)
+        json_object_set_new(json_object_get(doc, "check"), "locations", locations_json(req, ck));
     if (history(req, (size_t)i, doc, rep) < 0) {
         json_decref(doc);
         return;

@@ -109,6 +109,38 @@ static bool label_name(const char *key, char *buf, size_t size)
            strcmp(buf, "kind") != 0;
 }
 
+/* The events of latency SLOs (docs/rules.md), one series per distinct
+ * threshold of the SLOs covering a check: the good ones (passing and at
+ * most the threshold long) and all of them. Both count from the moment
+ * the threshold came to cover the check, so a reload that adds a latency
+ * SLO starts the pair together at 0 and their ratio stays honest, which
+ * the check's yardstick_check_results_total (kept over reloads) is not. */
+static void render_latency_events(struct out *o, const struct ys_live_snapshot *s)
+{
+    static const struct {
+        const char *name, *help;
+    } fams[] = {
+        {"yardstick_check_results_fast",
+         "Passing probes that took at most threshold seconds, per latency SLO threshold."},
+        {"yardstick_check_results_latency",
+         "Probes counted since the latency SLO threshold began to cover the check "
+         "(the total of yardstick_check_results_fast_total)."},
+    };
+    const struct ys_config *cfg = s->cfg;
+    char e1[512], th[32];
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        family(o, fams[f].name, "counter", fams[f].help);
+        for (size_t i = 0; i < cfg->n_checks; i++)
+            for (uint32_t k = 0; k < s->checks[i].fast_n; k++) {
+                size_t at = s->checks[i].fast_at + k;
+                put(o, "%s_total{check=\"%s\",threshold=\"%s\"} %llu\n", fams[f].name,
+                    ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1),
+                    ys_rules_seconds(s->fast_le_ms[at], th, sizeof th),
+                    (unsigned long long)(f == 0 ? s->fast[at] : s->slot_total[at]));
+            }
+    }
+}
+
 static void render_checks(struct out *o, const struct ys_live_snapshot *s)
 {
     const struct ys_config *cfg = s->cfg;
@@ -145,19 +177,7 @@ static void render_checks(struct out *o, const struct ys_live_snapshot *s)
         put(o, "yardstick_check_results_total{check=\"%s\",result=\"fail\"} %llu\n", name,
             (unsigned long long)(s->checks[i].total - s->checks[i].ok));
     }
-    /* The good events of latency SLOs (docs/rules.md): one series per
-     * distinct threshold of the SLOs covering the check. */
-    family(o, "yardstick_check_results_fast", "counter",
-           "Passing probes that took at most threshold seconds, per latency SLO threshold.");
-    for (size_t i = 0; i < cfg->n_checks; i++)
-        for (uint32_t k = 0; k < s->checks[i].fast_n; k++) {
-            char th[32];
-            size_t at = s->checks[i].fast_at + k;
-            put(o, "yardstick_check_results_fast_total{check=\"%s\",threshold=\"%s\"} %llu\n",
-                ys_web_metrics_escape(cfg->checks[i].name, e1, sizeof e1),
-                ys_rules_seconds(s->fast_le_ms[at], th, sizeof th),
-                (unsigned long long)s->fast[at]);
-        }
+    render_latency_events(o, s);
     family(o, "yardstick_check_failures", "counter", "Failed probes by error class.");
     for (size_t i = 0; i < cfg->n_checks; i++)
         for (unsigned ec = 1; ec < YS_EC_COUNT; ec++)
@@ -301,6 +321,12 @@ static void render_process(struct out *o, const struct ys_live_snapshot *s)
 static void render_alerting(struct out *o, const struct ys_web_alerting *a)
 {
     char e1[256];
+    family(o, "yardstick_instance_leader", "gauge",
+           "1 while this daemon holds the notifier lease (evaluates alerts, delivers).");
+    put(o, "yardstick_instance_leader %d\n", a->leader ? 1 : 0);
+    family(o, "yardstick_lease_changes", "counter",
+           "Times this daemon gained or lost the notifier lease.");
+    put(o, "yardstick_lease_changes_total %llu\n", (unsigned long long)a->lease_changes);
     if (a->firing >= 0) {
         family(o, "yardstick_alerts_firing", "gauge", "Alerts firing now.");
         put(o, "yardstick_alerts_firing %ld\n", a->firing);
@@ -356,7 +382,8 @@ static void render_remote(struct out *o)
          "Samples in remote-write requests that failed and are retried (5xx, 429, network).",
          offsetof(struct ys_remote_stats_one, failed)},
         {"yardstick_remote_write_samples_dropped", "counter",
-         "Samples given up: refused with a 4xx, or dropped from a full queue.",
+         "Samples given up: refused with a 4xx, dropped from a full queue or a corrupt "
+         "record, or the hand-over list was full.",
          offsetof(struct ys_remote_stats_one, dropped)},
         {"yardstick_remote_write_queue_bytes", "gauge",
          "Unsent bytes in the endpoint's on-disk queue.",
@@ -431,7 +458,9 @@ void ys_web_metrics(struct ys_web_req *req, struct ys_web_reply *rep)
     struct ys_outbox_stats st = {0};
     struct ys_outbox *outbox = atomic_load(&req->web->outbox);
     struct ys_web_alerting alerting = {.outbox = outbox ? &st : NULL,
-                                       .firing = count_firing(req)};
+                                       .firing = count_firing(req),
+                                       .leader = atomic_load(&req->web->leader),
+                                       .lease_changes = atomic_load(&req->web->lease_changes)};
     if (outbox)
         ys_outbox_stats(outbox, &st);
     rep->body = ys_web_metrics_render(req->snap, eval, &alerting, om, req->now_ms, &rep->len);

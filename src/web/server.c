@@ -172,6 +172,8 @@ static void route_api(struct ys_web_req *req, struct ys_web_reply *rep)
         ys_web_api_notifications(req, rep);
     else if (strcmp(p, "certificates") == 0)
         ys_web_api_certificates(req, rep);
+    else if (strcmp(p, "status") == 0)
+        ys_web_api_status(req, rep);
     else
         ys_web_reply_error(rep, MHD_HTTP_NOT_FOUND, "no such route: %.200s", url);
 }
@@ -419,6 +421,14 @@ void ys_web_set_outbox(struct ys_web *w, struct ys_outbox *o)
 {
     if (w)
         atomic_store(&w->outbox, o);
+}
+
+void ys_web_set_leader(struct ys_web *w, bool leader, uint64_t lease_changes)
+{
+    if (!w)
+        return;
+    atomic_store(&w->leader, leader);
+    atomic_store(&w->lease_changes, lease_changes);
 }
 
 int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_heartbeats *hb,

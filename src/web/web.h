@@ -31,6 +31,9 @@ int ys_web_start(struct ys_config *cfg, struct ys_live_state *live, struct ys_he
 /* Lets /metrics report the outbox's delivery counters (thread-safe; o
  * must outlive the server or be unset with NULL first). */
 void ys_web_set_outbox(struct ys_web *w, struct ys_outbox *o);
+/* Whether this daemon holds the notifier lease and how often that changed
+ * (src/ha/lease.h), for /metrics and /api/v1/status. Thread-safe. */
+void ys_web_set_leader(struct ys_web *w, bool leader, uint64_t lease_changes);
 /* Stops the server: closes every connection, joins its threads and drops
  * every snapshot reference it held. Call on the loop thread or after the
  * loop ended, before freeing live. NULL is a no-op. */

@@ -61,6 +61,8 @@ struct ys_web {
     struct ys_conn_guard *guard;
     struct ys_heartbeats *hb; /* the ping intake; NULL: pings get 503 */
     _Atomic(struct ys_outbox *) outbox; /* for /metrics; NULL until ys_web_set_outbox */
+    _Atomic bool leader;                /* holds the notifier lease (ys_web_set_leader) */
+    _Atomic uint64_t lease_changes;
 };
 
 struct ys_web_req {
@@ -137,6 +139,8 @@ void ys_web_api_incidents(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_api_alerts(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_api_notifications(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_api_certificates(struct ys_web_req *req, struct ys_web_reply *rep);
+/* GET /api/v1/status (api_status.c): this instance and its lease. */
+void ys_web_api_status(struct ys_web_req *req, struct ys_web_reply *rep);
 void ys_web_metrics(struct ys_web_req *req, struct ys_web_reply *rep);
 /* GET /api/v1/checks/<name>/pings: the newest stored pings of a heartbeat. */
 void ys_web_api_pings(struct ys_web_req *req, const char *name, struct ys_web_reply *rep);
@@ -173,6 +177,8 @@ const char *ys_web_check_name(const struct ys_live_snapshot *snap, uint32_t id);
 struct ys_web_alerting {
     const struct ys_outbox_stats *outbox;
     long firing;
+    bool leader;            /* holds the notifier lease (src/ha/lease.h) */
+    uint64_t lease_changes;
 };
 char *ys_web_metrics_render(const struct ys_live_snapshot *snap, const struct ys_web_eval *eval,
                             const struct ys_web_alerting *alerting,

@@ -301,6 +301,20 @@ printf '{"schemaVersion":2,"mediaType":"%s","manifests":[{"mediaType":"%s","dige
     "$OCI_M" "$SBOM11" "$SBOM11_SIZE" "$(ago 60)" >"$T/refindex.json"
 REPO=acme/signed put_manifest "sha256-${SIGNED#sha256:}" "$OCI_I" "$T/refindex.json" >/dev/null
 
+# acme/signed:v2 has only what `cosign attest --type slsaprovenance`
+# writes: a manifest tagged sha256-<hex>.att whose DSSE layer carries the
+# predicateType annotation. Provenance is no SBOM; the probe reads the
+# manifest (GET) to tell.
+printf '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"MEUC"}]}' \
+    >"$T/att.payload"
+REPO=acme/signed image attested linux amd64 "" 300
+ATTESTED=$(REPO=acme/signed put_manifest v2 "$OCI_M" "$T/attested.json")
+ATT_LAYER=$(REPO=acme/signed push_blob "$T/att.payload")
+REPO=acme/signed push_blob "$T/empty.cfg" >/dev/null
+printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":2},"layers":[{"mediaType":"application/vnd.dsse.envelope.v1+json","digest":"%s","size":%d,"annotations":{"dev.cosignproject.cosign/signature":"","predicateType":"https://slsa.dev/provenance/v0.2"}}]}' \
+    "$OCI_M" "$(sha "$T/empty.cfg")" "$ATT_LAYER" "$(stat -c %s "$T/att.payload")" >"$T/att.json"
+REPO=acme/signed put_manifest "sha256-${ATTESTED#sha256:}.att" "$OCI_M" "$T/att.json" >/dev/null
+
 # acme/builds: 30 tags build-1 .. build-30 whose version order is not
 # their age order: build-3 is the newest (1 minute old), the others are
 # older the higher their number (build-N made 1 h + N min ago). Reading
@@ -361,6 +375,8 @@ checks:
       require: [signature, sbom] }
   - { name: refs_tag_types, kind: registry, url: "$R", repository: acme/signed, tag: v1,
       require: [signature, sbom], artifact_types: { sbom: [application/vnd.cyclonedx+json] } }
+  - { name: att_provenance, kind: registry, url: "$R", repository: acme/signed, tag: v2,
+      require: [sbom] }
   - { name: scan_all, kind: registry, url: "$R", repository: acme/builds,
       tag_pattern: '^build-\d+$' }
   - { name: scan_cap, kind: registry, url: "$R", repository: acme/builds,
@@ -463,6 +479,16 @@ assert_eq "$(f refs_tag_types facts.signature_via)" referrers-tag "refs_tag_type
 # The signature of v1.2.0 is cosign's .sig tag.
 assert_eq "$(f tag_ok facts.signature_via)" cosign-tag "tag_ok signature_via"
 assert_eq "$(f tag_ok facts.sbom_via)" "<missing>" "tag_ok sbom_via"
+
+# cosign's .att holds SLSA provenance only: no SBOM, and the fact names it.
+expect_fail att_provenance assertion \
+    "acme/signed:v2 has no SBOM (referrers tag sha256-<digest>, sha256-<digest>.sbom or .att); its .att attests https://slsa.dev/provenance/v0.2"
+assert_eq "$(f att_provenance facts.attestation)" https://slsa.dev/provenance/v0.2 \
+    "att_provenance attestation"
+assert_eq "$(f att_provenance facts.sbom)" false "att_provenance sbom"
+# A check that requires neither looks at neither (not checked).
+assert_eq "$(f single_ok facts.signature)" "<missing>" "single_ok signature (not checked)"
+assert_eq "$(f single_ok facts.referrers_api)" "<missing>" "single_ok referrers_api (not checked)"
 
 # Every matching tag is read, so the newest is found whatever its version.
 SINCE_B=$(($(date +%s) - BUILDS_SET))

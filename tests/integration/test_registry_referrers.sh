@@ -12,7 +12,10 @@
 # spec says: Content-Type of an OCI index, Link rel="next" to a second
 # page, ?artifactType= applied with OCI-Filters-Applied, 404 for absent
 # tags. It logs every request, so the test can assert which pages and
-# filters the probe asked for.
+# filters the probe asked for. It also answers the referrers API of some
+# images with 400, 405 or 500 (as registries and proxies without the API
+# do), and holds cosign attest .att manifests (tests/data/oci/cosign-att-*.json:
+# SLSA provenance alone, provenance plus CycloneDX).
 #
 # The same server holds a repository of 12 tags whose config blobs answer
 # after 300 ms each; it logs how many requests were in flight at once, so
@@ -73,6 +76,23 @@ for subject in ("app", "full", "bare"):
 # with 200 text/html; its referrers are in the tag schema's index.
 spa = image("acme/app", "spa", 3600)
 manifests["acme/app:sha256-" + spa[7:]] = open(os.path.join(data, "referrers-full-1.json"), "rb").read()
+# Registries and proxies without the referrers API that answer it with
+# 400, 405 or 500 rather than 404: 400 and 405 mean "no such API" (the
+# tag schema's index is read), 500 is an error. p500/p405 are the same
+# answers for checks that require nothing, which must not ask at all.
+odd = {}
+for tag, code in (("r500", 500), ("r405", 405), ("r400", 400), ("p500", 500), ("p405", 405)):
+    odd[image("acme/app", tag, 3600)] = code
+for d, code in odd.items():
+    if code != 500:
+        manifests["acme/app:sha256-" + d[7:]] = open(os.path.join(data, "referrers-full-1.json"), "rb").read()
+# cosign attest's .att tags (no referrers; the API answers an empty index):
+# SLSA provenance only (no SBOM), and provenance plus a CycloneDX SBOM;
+# attskip's SBOM is there too, for a check whose artifact_types.sbom is [].
+for tag, att in (("att", "cosign-att-slsa.json"), ("attsbom", "cosign-att-sbom.json"),
+                 ("attskip", "cosign-att-sbom.json")):
+    d = image("acme/app", tag, 3600)
+    manifests["acme/app:sha256-" + d[7:] + ".att"] = open(os.path.join(data, att), "rb").read()
 # acme/many: r1 .. r12; r5 is the newest, the higher versions are older.
 # r13 is listed but its manifest is gone (deleted after the listing).
 for n in range(1, 13):
@@ -135,6 +155,9 @@ class H(http.server.BaseHTTPRequestHandler):
                 inflight -= 1
             b = blobs.get(ref)
             return self.answer(200, b) if b else self.not_found("BLOB_UNKNOWN")
+        if what == "referrers" and ref in odd:
+            return self.answer(odd[ref], dump({"errors": [{"code": "UNSUPPORTED",
+                                                           "message": "unsupported"}]}))
         if what == "referrers" and ref == spa:
             return self.answer(200, b"<html><body>app</body></html>", "text/html")
         if what == "referrers":
@@ -188,6 +211,16 @@ checks:
       require: [signature], artifact_types: { signature: [$SIG_TYPE], sbom: [] } }
   - { name: filtered_none, kind: registry, url: "$R", repository: acme/app, tag: full,
       require: [signature], artifact_types: { signature: [$SIG_TYPE], sbom: [] } }
+  - { name: r500, kind: registry, url: "$R", repository: acme/app, tag: r500, require: [signature] }
+  - { name: p500, kind: registry, url: "$R", repository: acme/app, tag: p500 }
+  - { name: r405, kind: registry, url: "$R", repository: acme/app, tag: r405,
+      require: [signature, sbom] }
+  - { name: p405, kind: registry, url: "$R", repository: acme/app, tag: p405 }
+  - { name: r400, kind: registry, url: "$R", repository: acme/app, tag: r400, require: [signature] }
+  - { name: att_slsa, kind: registry, url: "$R", repository: acme/app, tag: att, require: [sbom] }
+  - { name: att_sbom, kind: registry, url: "$R", repository: acme/app, tag: attsbom, require: [sbom] }
+  - { name: att_skip, kind: registry, url: "$R", repository: acme/app, tag: attskip,
+      require: [sbom], artifact_types: { sbom: [] } }
   - { name: many, kind: registry, url: "$R", repository: acme/many, tag_pattern: '^r\d+$',
       timeout: 20s }
 EOF
@@ -214,11 +247,11 @@ assert_eq "$(g app facts.sbom_via)" referrers "app sbom_via"
 assert_eq "$(g app facts.referrers_api)" true "app referrers_api"
 grep -qxF "GET /v2/acme/app/referrers/$DIGEST_APP?page=2" "$T/registry.log" ||
     fail "app: page 2 of the referrers was not asked for: $(grep referrers "$T/registry.log")"
-# Neither the referrers tag schema nor cosign's .sig tag was asked for (the
-# filtered check below does ask for .sbom and .att of this digest: for it
-# nothing counts as an SBOM among the referrers).
-if grep -qE "/v2/acme/app/manifests/sha256-${DIGEST_APP#sha256:}(\.sig)?$" "$T/registry.log"; then
-    fail "app: the probe fell back to tags although the referrers API answered"
+# Neither the referrers tag schema nor any cosign tag was asked for (the
+# filtered check below finds its signature among the referrers too, and
+# with artifact_types.sbom [] it looks for no SBOM at all).
+if grep -qE "/v2/acme/app/manifests/sha256-${DIGEST_APP#sha256:}" "$T/registry.log"; then
+    fail "app: the probe fell back to tags although the referrers API answered: $(grep "${DIGEST_APP#sha256:}" "$T/registry.log")"
 fi
 
 # full: both on page 1 (a sigstore bundle signature, a CycloneDX SBOM), so
@@ -257,6 +290,61 @@ grep -qxF "GET /v2/acme/app/referrers/$DIGEST_APP?artifactType=$ENC_SIG" "$T/reg
 assert_eq "$(g filtered_none ok)" false "filtered_none ok"
 assert_contains "$(g filtered_none message)" "acme/app:full has no signature" "filtered_none message"
 assert_eq "$(g filtered_none facts.signature)" false "filtered_none signature"
+
+# A referrers answer other than 200/404. 500 is an error when a signature
+# is required; 400 and 405 (registries and proxies without the API) fall
+# back to the tag schema as 404 does. A check that requires nothing does
+# not look, so neither answer can fail it.
+digest_of() {
+    curl -sf -o /dev/null -D - "$R/v2/acme/app/manifests/$1" | tr -d '\r' |
+        sed -n 's/^Docker-Content-Digest: //p'
+}
+expect_fail_http() {
+    assert_eq "$(g "$1" ok)" false "$1 ok"
+    assert_eq "$(g "$1" error)" http_status "$1 error"
+    assert_contains "$(g "$1" message)" "$2" "$1 message"
+}
+D500=$(digest_of r500)
+expect_fail_http r500 "referrers: HTTP 500 from /v2/acme/app/referrers/$D500"
+expect_ok r405
+assert_eq "$(g r405 facts.signature_via)" referrers-tag "r405 signature_via"
+assert_eq "$(g r405 facts.sbom_via)" referrers-tag "r405 sbom_via"
+assert_eq "$(g r405 facts.referrers_api)" false "r405 referrers_api"
+expect_ok r400
+assert_eq "$(g r400 facts.signature_via)" referrers-tag "r400 signature_via"
+for c in p500 p405; do
+    expect_ok $c
+    assert_eq "$(g $c facts.signature)" "<missing>" "$c signature (not checked)"
+    assert_eq "$(g $c facts.referrers_api)" "<missing>" "$c referrers_api (not checked)"
+    D=$(digest_of $c)
+    if grep -qE "/referrers/$D|/manifests/sha256-${D#sha256:}" "$T/registry.log"; then
+        fail "$c: require names nothing, yet the probe looked: $(grep "${D#sha256:}" "$T/registry.log")"
+    fi
+done
+
+# cosign's .att: read (GET), and an SBOM only when a layer's predicateType
+# is SPDX or CycloneDX. SLSA provenance alone is an attestation, no SBOM.
+assert_eq "$(g att_slsa ok)" false "att_slsa ok"
+assert_eq "$(g att_slsa error)" assertion "att_slsa error"
+assert_contains "$(g att_slsa message)" \
+    "acme/app:att has no SBOM (referrers API, sha256-<digest>.sbom or .att); its .att attests https://slsa.dev/provenance/v0.2" \
+    "att_slsa message"
+assert_eq "$(g att_slsa facts.attestation)" https://slsa.dev/provenance/v0.2 "att_slsa attestation"
+assert_eq "$(g att_slsa facts.sbom)" false "att_slsa sbom"
+DATT=$(digest_of att)
+grep -qxF "GET /v2/acme/app/manifests/sha256-${DATT#sha256:}.att" "$T/registry.log" ||
+    fail "att_slsa: the .att manifest was not read: $(grep "${DATT#sha256:}" "$T/registry.log")"
+expect_ok att_sbom
+assert_eq "$(g att_sbom facts.sbom_via)" cosign-tag "att_sbom sbom_via"
+assert_eq "$(g att_sbom facts.attestation)" "<missing>" "att_sbom attestation"
+# artifact_types.sbom: [] means nothing counts as an SBOM: no cosign tag
+# is asked for either, though attskip's .att holds one.
+assert_eq "$(g att_skip ok)" false "att_skip ok"
+assert_contains "$(g att_skip message)" "acme/app:attskip has no SBOM" "att_skip message"
+DSKIP=$(digest_of attskip)
+if grep -qE "/manifests/sha256-${DSKIP#sha256:}\.(sbom|att)$" "$T/registry.log"; then
+    fail "att_skip: cosign's SBOM tags were asked for: $(grep "${DSKIP#sha256:}" "$T/registry.log")"
+fi
 
 # many: 12 tags read 4 at a time (each config blob takes 300 ms: one by one
 # would take 3.6 s), the newest by created is r5; r13, listed but gone

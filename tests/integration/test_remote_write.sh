@@ -10,18 +10,22 @@
 #     phases arrive as yardstick_check_phase_seconds{phase=...};
 #   - /metrics shows the yardstick_remote_write_* families (promtool
 #     accepts them) and samples sent;
+#   - a second daemon on the same queue folder refuses to start, saying
+#     the queue is in use (its lock file is flock'd);
 #   - a receiver answering 400 gets each batch once (dropped and counted,
 #     not retried); one behind an nginx guard that wants the bearer token,
 #     the extra header and the protocol's headers accepts every batch;
 #   - an outage loses nothing: Prometheus is stopped, results queue on disk
 #     (/metrics shows failed attempts and pending samples), the daemon is
-#     restarted while Prometheus is still down (the queue survives it),
-#     then Prometheus comes back on the same data dir and every result of
-#     the outage arrives: at the end Prometheus holds exactly the
-#     timestamps the store holds, for both checks.
-# Prometheus is given out_of_order_time_window so that its restart's head
-# block does not refuse the outage's samples (they are at most a minute old
-# anyway).
+#     killed with SIGKILL while Prometheus is still down and started again:
+#     it resumes at least every sample its queue files held at the kill
+#     (counted here from the files), then Prometheus comes back on the same
+#     data dir and every result of the outage arrives: at the end
+#     Prometheus holds exactly the timestamps the store holds, for both
+#     checks, but for the second before the kill (the batch being built in
+#     memory, and the store's own last writes, die with the process).
+# Prometheus runs without out_of_order_time_window: nothing is sent twice
+# or out of order, so it has no reason to refuse a sample.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PROMETHEUS=${PROMETHEUS:-$(command -v prometheus || echo /usr/bin/prometheus)}
@@ -53,9 +57,6 @@ start_nginx "$T" "$WEB"
 
 cat >"$T/prometheus.yml" <<EOF
 global: { scrape_interval: 1m }
-storage:
-  tsdb:
-    out_of_order_time_window: 30m
 EOF
 PROM_PID=""
 start_prometheus() {
@@ -141,13 +142,15 @@ hist() {
 # Compares Prometheus's samples of check $1 with its stored history:
 # every stored result at its exact millisecond, up and duration equal.
 # Mode "prefix": what arrived so far is among the stored; a number: every
-# result stored before that time (epoch ms) arrived, and nothing else.
+# result stored before that time (epoch ms) arrived, and nothing else,
+# except in the window $3..$4 (epoch ms) where either side may lack some.
 compare() {
-    local check=$1 mode=$2
+    local check=$1 mode=$2 gap_lo=${3:-0} gap_hi=${4:-0}
     hist "$check"
     prom_range "yardstick_check_up{check=\"$check\"}" "up-$check"
     prom_range "yardstick_check_duration_seconds{check=\"$check\"}" "dur-$check"
-    python3 - "$T/hist-$check.json" "$T/up-$check.json" "$T/dur-$check.json" "$mode" <<'EOF_PY'
+    python3 - "$T/hist-$check.json" "$T/up-$check.json" "$T/dur-$check.json" "$mode" \
+        "$gap_lo" "$gap_hi" <<'EOF_PY'
 import json, sys
 hist = json.load(open(sys.argv[1]))
 hist = hist["results"] if isinstance(hist, dict) else hist
@@ -162,9 +165,9 @@ if sys.argv[4] != "prefix":
     # After the outage: the same set of timestamps, nothing missing. Results
     # that started after the queue was seen empty may have been queued on
     # disk at the stop rather than sent: those may be missing.
-    cutoff = int(sys.argv[4])
-    missing = sorted(t for t in set(stored) - set(up) if t < cutoff)
-    extra = sorted(set(up) - set(stored))
+    cutoff, lo, hi = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+    missing = sorted(t for t in set(stored) - set(up) if t < cutoff and not lo <= t <= hi)
+    extra = sorted(t for t in set(up) - set(stored) if not lo <= t <= hi)
     assert not missing, f"{len(missing)} stored results missing in Prometheus: {missing[:5]}"
     assert not extra, f"Prometheus has samples the store lacks: {extra[:5]}"
 else:
@@ -172,6 +175,8 @@ else:
     assert len(up) >= 3, f"only {len(up)} samples arrived"
     assert set(up) <= set(stored), f"unknown timestamps {sorted(set(up) - set(stored))[:5]}"
 for ts, v in up.items():
+    if ts not in stored:
+        continue  # in the kill's window, checked above
     h = stored[ts]
     assert v == (1.0 if h["ok"] else 0.0), f"up at {ts}: {v} vs ok={h['ok']}"
     assert round(dur[ts] * 1e6) == round(h["duration_ms"] * 1000), \
@@ -223,6 +228,15 @@ for f in samples_sent_total samples_failed_total samples_dropped_total queue_byt
     grep -q "^# TYPE yardstick_remote_write_$f " "$T/metrics.txt" || fail "no family yardstick_remote_write_$f"
 done
 
+# A second daemon with the same queues (another API port) must not share
+# them: it stops at start-up, naming the lock.
+sed "s/127.0.0.1:$API/127.0.0.1:$(free_port)/" "$CFG" >"$T/cfg2.yaml"
+rc=0
+timeout 20 "$YARDSTICK" run -c "$T/cfg2.yaml" >"$T/second.out" 2>"$T/second.log" || rc=$?
+assert_ne "$rc" 0 "exit code of a second daemon on the same queue"
+grep -q "remote_write/local is in use by another process" "$T/second.log" ||
+    fail "the second daemon did not name the locked queue: $(tail -5 "$T/second.log")"
+
 # The outage: Prometheus goes away; results queue on disk.
 term_wait "$PROM_PID"
 sleep 2
@@ -233,14 +247,45 @@ assert_num "$pending" -gt 0 "samples pending during the outage"
 assert_num "$(metric 'yardstick_remote_write_queue_bytes{endpoint="local"}')" -gt 0 \
     "queue bytes during the outage"
 log "outage: $pending samples pending"
-# A restart of the daemon during the outage keeps its queue.
-stop_daemon
+# A SIGKILL of the daemon during the outage keeps what its queue held on
+# disk: the samples in the records from the head on, read from the files
+# (record header: magic, body length, samples, checksum; little-endian).
+queue_samples() {
+    python3 - "$1" <<'EOF_PY'
+import glob, os, struct, sys
+d = sys.argv[1]
+seq, off = 0, 0
+if os.path.exists(f"{d}/head"):
+    seq, off = (int(x) for x in open(f"{d}/head").read().split())
+total = 0
+for path in sorted(glob.glob(f"{d}/*.seg")):
+    s = int(os.path.basename(path)[:-4])
+    if s < seq:
+        continue
+    data = open(path, "rb").read()
+    pos = off if s == seq else 0
+    while pos + 16 <= len(data):
+        magic, n, samples, _ = struct.unpack_from("<IIII", data, pos)
+        if magic != 0x59535257 or pos + 16 + n > len(data):
+            break
+        total += samples
+        pos += 16 + n
+print(total)
+EOF_PY
+}
 ls "$T/data/remote_write/local/"*.seg >/dev/null || fail "no queue segments on disk"
+[ -f "$T/data/remote_write/local/lock" ] || fail "no lock file in the queue folder"
+ondisk=$(queue_samples "$T/data/remote_write/local")
+kill_ms=$(date +%s%3N)
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null || true
+forget_pid "$DAEMON_PID"
+log "outage: SIGKILL with $ondisk samples in the queue files"
+assert_num "$ondisk" -gt 0 "samples in the queue files during the outage"
 start_daemon
 sleep 2
-assert_num "$(metric 'yardstick_remote_write_pending_samples{endpoint="local"}')" -ge "$pending" \
-    "queued samples resumed after the restart"
-grep -q "resuming" "$T/daemon.log" || fail "the daemon did not say it resumed its queue"
+resumed=$(sed -n 's/.*local: resuming \([0-9]*\) queued samples.*/\1/p' "$T/daemon.log" | tail -1)
+assert_num "${resumed:-0}" -ge "$ondisk" "samples resumed after SIGKILL (on disk: $ondisk)"
 
 # Prometheus returns on the same data; everything queued must arrive.
 start_prometheus
@@ -249,7 +294,8 @@ drained_ms=$(($(date +%s%3N) - 1000))
 stop_daemon
 wait_for 10 "queries answer after the restart" at_least 'yardstick_check_up{check="web-ok"}' 1
 for c in web-ok web-down; do
-    out=$(compare "$c" "$drained_ms") || fail "$c: samples missing or wrong after the outage"
+    out=$(compare "$c" "$drained_ms" $((kill_ms - 1500)) $((kill_ms + 500))) ||
+        fail "$c: samples missing or wrong after the outage"
     log "$c after the outage: $out"
 done
 grep -q "will retry" "$T/daemon.log" || fail "no retry logged during the outage"

@@ -9,7 +9,10 @@
 #    ticket but do not page; a 5-minute burst after a clean hour pages, is
 #    still paged 10 minutes later by the 6h and 30m condition, and no longer
 #    35 minutes later, once the short windows are clean, although the 1h
-#    window still burns above 14.4x.
+#    window still burns above 14.4x. Then latency SLOs added by a reload,
+#    whose counters start an hour after the check's: no false page for
+#    the fast check, a page for the slow one (and the same simulation
+#    pages falsely with the check's total as the latency events).
 # 3. Live: nginx answers /ok (200), /down (500) and /slow (200, throttled to
 #    about a second). `yardstick run` probes them every second; a real
 #    Prometheus scrapes its /metrics every second and evaluates the generated
@@ -56,6 +59,17 @@ assert_contains "$R" 'check=~"web\\.front|api"' "selector of a selector SLO"
 # Calendar windows have no period rules; rolling ones do, in Prometheus units.
 assert_eq "$(grep -c 'record: slo:yardstick_sli_error:ratio_period' <<<"$R")" 2 "period rules"
 assert_contains "$R" "window: 28d" "4w as 28d"
+# Factors follow the SLO's period: 2% of a 28-day budget in 1h is 13.44x,
+# of a quarter's (90 days) 43.2x; --burn-factors fixed keeps 14.4x.
+assert_contains "$R" 'ratio_rate1h{slo="api-latency-4w"} > (13.44 * 0.05)' "28d page factor"
+assert_contains "$R" 'ratio_rate3d{slo="api-latency-4w"} > (0.9333 * 0.05)' "28d ticket factor"
+assert_contains "$R" 'ratio_rate1h{slo="api-latency"} > (43.2 * 0.01)' "quarter page factor"
+assert_contains "$R" 'ratio_rate1h{slo="web-month"} > (14.4 * 0.005)' "month page factor"
+"$YARDSTICK" rules -c "$T/mixed.yaml" --burn-factors fixed >"$T/fixed.yml" || fail "--burn-factors fixed"
+assert_contains "$(cat "$T/fixed.yml")" 'ratio_rate1h{slo="api-latency-4w"} > (14.4 * 0.05)' \
+    "fixed factors"
+run_capture rc "$T/bf.out" "$T/bf.err" "$YARDSTICK" rules -c "$T/mixed.yaml" --burn-factors 2x
+assert_eq "$rc" 2 "exit code for a bad --burn-factors"
 
 "$YARDSTICK" rules -c "$T/mixed.yaml" --slo api-latency --matchers 'job="ys"' >"$T/one.yml" ||
     fail "rules --slo"
@@ -212,6 +226,86 @@ EOF
     fail "promtool test rules: $(cat "$T/ptest.out")"
 assert_contains "$(cat "$T/ptest.out")" "SUCCESS" "promtool test rules"
 
+log "2b. latency SLOs added by a reload"
+# Both checks have been probed (60 a minute, all under 250 ms for fresh)
+# for an hour when a reload adds their latency SLOs: the threshold's fast
+# and latency counters appear at 60m and count from 0, while the check's
+# own yardstick_check_results_total goes on. fresh: every probe fast, so no
+# alert, not even in the first minutes. slow: 6 of 60 probes too slow (10%
+# > 14.4 * 0.5%): it pages and opens a ticket within minutes.
+cat >"$T/reload.yaml" <<EOF
+storage: { path: $T/unused.db }
+checks:
+  - { name: fresh, kind: tcp, address: 127.0.0.1:1 }
+  - { name: slow, kind: tcp, address: 127.0.0.1:1 }
+slos:
+  - { name: fresh, checks: fresh, objective: 99.5%, indicator: { latency: 250ms } }
+  - { name: slow, checks: slow, objective: 99.5%, indicator: { latency: 250ms } }
+EOF
+"$YARDSTICK" rules -c "$T/reload.yaml" >"$T/reload.rules.yml" || fail "rules for the reload simulation"
+alerts_at() { # eval time, then the SLOs expected to page and ticket
+    printf '      - eval_time: %s\n        alertname: YardstickErrorBudgetBurn\n        exp_alerts:\n' "$1"
+    shift
+    local slo
+    for slo in "$@"; do
+        cat <<EOF
+          - exp_labels: { severity: page, slo: $slo }
+            exp_annotations:
+              summary: SLO $slo is burning its error budget (page)
+              description: "Burn rate of SLO $slo (error budget 0.005): 1h and 5m above 14.4x, or 6h and 30m above 6x."
+          - exp_labels: { severity: ticket, slo: $slo }
+            exp_annotations:
+              summary: SLO $slo is burning its error budget (ticket)
+              description: "Burn rate of SLO $slo (error budget 0.005): 1d and 2h above 3x, or 3d and 6h above 1x."
+EOF
+    done
+}
+{
+    cat <<EOF
+rule_files: [reload.rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'yardstick_check_results_total{check="fresh",result="ok"}'
+        values: '0+60x240'
+      - series: 'yardstick_check_results_total{check="slow",result="ok"}'
+        values: '0+60x240'
+      - series: 'yardstick_check_results_fast_total{check="fresh",threshold="0.25"}'
+        values: '_x60 0+60x180'
+      - series: 'yardstick_check_results_latency_total{check="fresh",threshold="0.25"}'
+        values: '_x60 0+60x180'
+      - series: 'yardstick_check_results_fast_total{check="slow",threshold="0.25"}'
+        values: '_x60 0+54x180'
+      - series: 'yardstick_check_results_latency_total{check="slow",threshold="0.25"}'
+        values: '_x60 0+60x180'
+    alert_rule_test:
+EOF
+    for t in 62m 65m 70m 95m 2h 4h; do alerts_at "$t" slow; done
+    cat <<EOF
+    promql_expr_test:
+      - expr: slo:yardstick_sli_error:ratio_rate1h{slo="fresh"}
+        eval_time: 62m
+        exp_samples: [{ labels: 'slo:yardstick_sli_error:ratio_rate1h{slo="fresh"}', value: 0 }]
+      - expr: round(slo:yardstick_sli_error:ratio_rate5m{slo="slow"}, 0.0001)
+        eval_time: 70m
+        exp_samples: [{ labels: '{slo="slow"}', value: 0.1 }]
+EOF
+} >"$T/reload.test.yml"
+(cd "$T" && promtool test rules reload.test.yml) >"$T/ptest.out" 2>&1 ||
+    fail "promtool test rules (reload): $(cat "$T/ptest.out")"
+assert_contains "$(cat "$T/ptest.out")" "SUCCESS" "promtool test rules (reload)"
+# The simulation does catch the bug it is for: with the check's total as
+# the latency SLO's events (the rules before the latency counter), fresh
+# pages after the reload.
+sed 's/yardstick_check_results_latency_total{check="fresh",threshold="0.25"}/yardstick_check_results_total{check="fresh"}/g' \
+    "$T/reload.rules.yml" >"$T/old.rules.yml"
+sed 's/reload.rules.yml/old.rules.yml/' "$T/reload.test.yml" >"$T/old.test.yml"
+if (cd "$T" && promtool test rules old.test.yml) >"$T/old.out" 2>&1; then
+    fail "the reload simulation passes with the check's total as the latency events"
+fi
+assert_contains "$(cat "$T/old.out")" 'severity="page", slo="fresh"' "the old rules page for fresh"
+
 log "3. a real Prometheus scraping yardstick"
 WEB=$(free_port)
 YS=$(free_port)
@@ -295,4 +389,6 @@ fast=$(query 'yardstick_check_results_fast_total{check="ok",threshold="2"}')
 assert_between "$fast" 10 100000 "fast probes of ok under 2s"
 assert_eq "$(query 'yardstick_check_results_fast_total{check="slow",threshold="0.3"}')" 0 \
     "fast probes of slow under 300ms"
+assert_between "$(query 'yardstick_check_results_latency_total{check="slow",threshold="0.3"}')" \
+    10 100000 "probes of slow counted for the 300ms threshold"
 log "ok"

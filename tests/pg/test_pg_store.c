@@ -14,11 +14,16 @@
  *   increasing and never reused after pruning;
  * - a writer whose connection was killed reconnects on its next batch;
  * - one batch over many checks (the multi-row writes), rollups exact;
- * - texts with quotes and SQL in them stored verbatim.
+ * - query_raw over more chunks than one page, in order, and stopping;
+ * - texts with quotes and SQL in them stored verbatim;
+ * - the storage section: kind postgres with dsn (from the environment),
+ *   and its errors at FILE:LINE:COL.
  *
  * Needs YS_TEST_PG_DSN (CTest's pg/test_pg_store sets it from
  * tests/pg/setup.sh); each test runs in a fresh schema (store_fixture.h).
  */
+#include "config/diag.h"
+#include "config/model.h"
 #include "core/err.h"
 #include "core/result.h"
 #include "slo/sketch.h"
@@ -152,9 +157,12 @@ static void test_facts(void **state)
         int64_t ts;
         const char *facts;
     } want[] = {
-        {T0 + 1 * MIN, "{\"a\":1}"},       {T0 + 90000, "[\"late\"]"},
-        {T0 + 2 * MIN, ""},                {T0 + 3 * MIN, "[\"first\"]"},
-        {T0 + 3 * MIN, ""},                {T0 + 3 * MIN, "[\"third\"]"},
+        {T0 + 1 * MIN, "{\"a\":1}"},
+        {T0 + 90000, "[\"late\"]"},
+        {T0 + 2 * MIN, ""},
+        {T0 + 3 * MIN, "[\"first\"]"},
+        {T0 + 3 * MIN, ""},
+        {T0 + 3 * MIN, "[\"third\"]"},
         {T0 + HOUR + MIN, "[\"next hour\"]"},
     };
     assert_int_equal(got.n, sizeof want / sizeof want[0]);
@@ -177,7 +185,9 @@ static void test_facts(void **state)
         total += deleted;
     } while (deleted == 2);
     assert_int_equal(scalar("SELECT count(*) FROM facts"), 1);
-    assert_int_equal(scalar("SELECT count(*) FROM chunk WHERE start_ms < " "1767229200000"), 0);
+    assert_int_equal(scalar("SELECT count(*) FROM chunk WHERE start_ms < "
+                            "1767229200000"),
+                     0);
     raw(s, id, T0, T0 + 2 * HOUR, &got);
     assert_int_equal(got.n, 1);
     assert_string_equal(got.r[0].facts, "[\"next hour\"]");
@@ -323,7 +333,8 @@ static void test_reconnect(void **state)
     append(s, &r, 1);
     snprintf(sql, sizeof sql,
              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-             " WHERE application_name = 'ys_reconnect_%ld'", (long)getpid());
+             " WHERE application_name = 'ys_reconnect_%ld'",
+             (long)getpid());
     assert_int_equal(scalar(sql), 1);
     r.ts_ms = T0 + MIN;
     /* The batch in flight is lost (the caller retries it); the next works. */
@@ -387,10 +398,12 @@ static void test_batch_many_checks(void **state)
     struct ys_err err = {{0}};
     for (int i = 0; i < CHECKS; i += 97) {
         struct sum hour = {0}, minute = {0};
-        assert_int_equal(s->type->query_rollups(s, ids[i], YS_RES_HOUR, T0, T0 + HOUR,
-                                                add_rollup, &hour, &err), 0);
-        assert_int_equal(s->type->query_rollups(s, ids[i], YS_RES_MINUTE, T0, T0 + HOUR,
-                                                add_rollup, &minute, &err), 0);
+        assert_int_equal(
+            s->type->query_rollups(s, ids[i], YS_RES_HOUR, T0, T0 + HOUR, add_rollup, &hour, &err),
+            0);
+        assert_int_equal(s->type->query_rollups(s, ids[i], YS_RES_MINUTE, T0, T0 + HOUR, add_rollup,
+                                                &minute, &err),
+                         0);
         assert_int_equal(hour.total, 2 * PER);
         assert_int_equal(hour.ok, PER);
         assert_int_equal(minute.total, 2 * PER);
@@ -431,6 +444,97 @@ static void test_texts_verbatim(void **state)
     ys_store_close(s);
 }
 
+struct walk {
+    size_t n, stop_at;
+    int64_t last;
+    bool ordered;
+};
+
+static int walk_cb(const struct ys_result *r, void *arg)
+{
+    struct walk *w = arg;
+    w->ordered = w->ordered && r->ts_ms > w->last;
+    w->last = r->ts_ms;
+    return ++w->n == w->stop_at;
+}
+
+static void test_raw_pages(void **state)
+{
+    (void)state;
+    enum { HOURS = 300 };
+    struct ys_store *s = fixture_open(false, 0);
+    uint32_t id = id_of(s, "c");
+    static struct ys_result r[HOURS];
+    for (int h = 0; h < HOURS; h++)
+        r[h] = mk(id, T0 + h * HOUR + 5 * MIN, NULL); /* one chunk per hour */
+    append(s, r, HOURS / 2);
+    append(s, r + HOURS / 2, HOURS - HOURS / 2);
+    ys_store_close(s);
+    assert_int_equal(scalar("SELECT count(*) FROM chunk"), HOURS);
+    s = fixture_open(true, 0);
+    struct ys_err err = {{0}};
+    struct walk w = {0, 0, INT64_MIN, true};
+    assert_int_equal(s->type->query_raw(s, id, T0, T0 + HOURS * HOUR, walk_cb, &w, &err), 0);
+    assert_int_equal(w.n, HOURS);
+    assert_true(w.ordered);
+    /* From inside the range, stopping after 140 (past the first page). */
+    w = (struct walk){0, 140, INT64_MIN, true};
+    assert_int_equal(
+        s->type->query_raw(s, id, T0 + 10 * HOUR, T0 + HOURS * HOUR, walk_cb, &w, &err), 0);
+    assert_int_equal(w.n, 140);
+    assert_int_equal(w.last, T0 + 149 * HOUR + 5 * MIN);
+    ys_store_close(s);
+}
+
+/* Loads yaml; returns the config (or NULL) and the diagnostics printed
+ * into out. */
+static struct ys_config *load(const char *yaml, char *out, size_t size)
+{
+    struct ys_diag d;
+    struct ys_config *c = NULL;
+    ys_diag_init(&d, "t.yaml");
+    ys_config_load_string(yaml, strlen(yaml), &c, &d);
+    FILE *f = fmemopen(out, size, "w");
+    ys_diag_print(&d, f);
+    fclose(f);
+    ys_diag_free(&d);
+    return c;
+}
+
+static void test_config_storage(void **state)
+{
+    (void)state;
+    char out[1024] = {0};
+    setenv("YS_PG_TEST_DSN_VAR", "host=db.example dbname=ys user=ys", 1);
+    struct ys_config *c = load("storage:\n  kind: postgres\n  dsn: \"${YS_PG_TEST_DSN_VAR}\"\n"
+                               "checks: []\n",
+                               out, sizeof out);
+    assert_non_null(c);
+    assert_string_equal(c->storage.kind, "postgres");
+    assert_string_equal(c->storage.path, "host=db.example dbname=ys user=ys");
+    ys_config_unref(c);
+    static const struct {
+        const char *yaml, *want;
+    } bad[] = {
+        {"storage: {kind: postgres}\n",
+         "t.yaml:1:17: storage kind postgres needs dsn (a libpq connection string, such as "
+         "\"${YARDSTICK_PG_DSN}\")\n"},
+        {"storage:\n  kind: postgres\n  path: x.db\n  dsn: 'host=h'\n",
+         "t.yaml:3:9: storage.path is for kind sqlite; kind postgres takes dsn\n"},
+        {"storage:\n  dsn: 'host=h'\n",
+         "t.yaml:2:8: storage.dsn is for kind postgres (add kind: postgres)\n"},
+        {"storage: {kind: postgress, path: x}\n",
+         "t.yaml:1:17: unknown storage kind 'postgress' (known: sqlite, postgres); did you "
+         "mean 'postgres'?\n"},
+        {"storage: {kind: postgres, dsn: ''}\n", "t.yaml:1:32: storage.dsn is empty\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(out, 0, sizeof out);
+        assert_null(load(bad[i].yaml, out, sizeof out));
+        assert_string_equal(out, bad[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +547,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_many_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_texts_verbatim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_pages, setup, teardown),
+        cmocka_unit_test(test_config_storage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

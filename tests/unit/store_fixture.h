@@ -150,8 +150,8 @@ static int fixture_run_group(const char *name, const struct CMUnitTest *tests, s
 }
 
 #undef cmocka_run_group_tests
-#define cmocka_run_group_tests(group_tests, group_setup, group_teardown)                        \
-    fixture_run_group(#group_tests, group_tests, sizeof(group_tests) / sizeof((group_tests)[0]), \
+#define cmocka_run_group_tests(group_tests, group_setup, group_teardown)                           \
+    fixture_run_group(#group_tests, group_tests, sizeof(group_tests) / sizeof((group_tests)[0]),   \
                       group_setup, group_teardown)
 
 #define ys_store_open(kind, opt, out, err) ys_store_open(fixture_kind(kind), opt, out, err)

@@ -157,7 +157,8 @@ static void test_storage_errors(void **state)
                        "    hour: [1d]\n";
     assert_int_equal(load(yaml), YS_ECONFIG);
     assert_null(C);
-    expect_exact(2, 9, "storage kind 'postgres' is not supported yet");
+    expect_exact(2, 9, "storage kind postgres needs dsn (a libpq connection string, such as "
+                       "\"${YARDSTICK_PG_DSN}\")");
     expect_error(4, 10, "storage.retention.raw: bad retention '7 days'");
     expect_exact(5, 5, "unknown key 'minit' in storage.retention (did you mean 'minute'?)");
     expect_exact(6, 11, "storage.retention.hour must be a duration, not a sequence");
@@ -166,7 +167,8 @@ static void test_storage_errors(void **state)
     teardown(NULL);
     setup(NULL);
     assert_int_equal(load("storage: {kind: sqlit}\n"), YS_ECONFIG);
-    expect_exact(1, 17, "unknown storage kind 'sqlit' (did you mean 'sqlite'?)");
+    expect_exact(1, 17, "unknown storage kind 'sqlit' (known: sqlite, postgres); did you mean "
+                        "'sqlite'?");
     teardown(NULL);
     setup(NULL);
     assert_int_equal(load("storage: var/x.db\n"), YS_ECONFIG);
@@ -395,7 +397,8 @@ static void test_multiple_errors_one_load(void **state)
     FILE *f = fmemopen(buf, sizeof buf, "w");
     ys_diag_print(&D, f);
     fclose(f);
-    const char *want = "t.yaml:1:17: storage kind 'postgres' is not supported yet\n"
+    const char *want = "t.yaml:1:17: storage kind postgres needs dsn (a libpq connection "
+                       "string, such as \"${YARDSTICK_PG_DSN}\")\n"
                        "t.yaml:2:22: defaults.interval: bad duration 'soon' (use 250ms, 30s, "
                        "5m, 1h, 7d)\n"
                        "t.yaml:4:51: checks[0].timeout: bad duration 'x' (use 250ms, 30s, 5m, "

@@ -447,6 +447,14 @@ static void test_workloads_rollouts(void **state)
         {"statefulsets.json", YS_K8S_STATEFULSET, "rollout", "zookeeper",
          "statefulset rollout/zookeeper 3/3 (revision zookeeper-9f8e7d6c5 not current, at "
          "zookeeper-4a3b2c1d0)"},
+        /* updateStrategy: a canary (partition 3 of 5) whose 2 are updated
+         * is done though its revisions differ; one (partition 2 of 5)
+         * wanting 3 with 1 updated is not; OnDelete is no rollout. */
+        {"statefulsets.json", YS_K8S_STATEFULSET, "strategy", "etcd-canary", NULL},
+        {"statefulsets.json", YS_K8S_STATEFULSET, "strategy", "redis-canary",
+         "statefulset strategy/redis-canary 5/5 (1/3 updated, partition 2)"},
+        {"statefulsets.json", YS_K8S_STATEFULSET, "strategy", "legacy-db", NULL},
+        {"daemonsets.json", YS_K8S_DAEMONSET, "strategy", "gpu-driver", NULL},
         {"daemonsets.json", YS_K8S_DAEMONSET, "monitoring", "node-exporter", NULL},
         {"daemonsets.json", YS_K8S_DAEMONSET, "rollout", "fluent-bit",
          "daemonset rollout/fluent-bit 3/3 (1/3 updated)"},
@@ -485,20 +493,39 @@ static void test_flux_judge(void **state)
     assert_false(r.ok);
     assert_string_equal(r.message,
                         "4 of 7 not reconciled: Kustomization flux-system/apps (Ready False: "
-                        "kustomize build failed: accumulating resources), Kustomization "
-                        "infra/infra (suspended), HelmRelease cache/redis (attempted 19.6.1, "
-                        "applied 19.6.0), +1 more");
+                        "kustomize build failed: accumulating resources, last success 4h5m "
+                        "ago), Kustomization infra/infra (suspended), +2 more");
     /* Failing longest: apps, not Ready since 2026-11-29T20:00:00Z (tenants
      * since 20:05; infra and redis are Ready, so add no time). */
     assert_float_equal(r.value, 4 * 3600, 1e-9);
-    assert_string_equal(r.facts, "{\"objects\":7,\"failing\":4}");
+    /* status.history: apps last succeeded at 19:55 (its newer entry is a
+     * failure), flux-system at 23:58, monitoring at 23:45; tenants has
+     * only a failure, infra and the HelmReleases no Kustomization history. */
+    assert_string_equal(r.facts, "{\"objects\":7,\"failing\":4,\"last_success_s\":14700,"
+                                 "\"last_success_of\":\"flux-system/apps\"}");
+    /* tenants alone: a history without a success says so. */
+    json_t *tenants = json_array();
+    json_array_append(tenants, json_array_get(lists[0], 4));
+    struct ys_flux_spec ks = {.base = {.n_paths = 1}, .helm = {false}};
+    ys_result_init(&r);
+    ys_flux_judge(&ks, &tenants, now, &r);
+    assert_string_equal(r.message, "1 of 1 not reconciled: Kustomization flux-system/tenants "
+                                   "(Ready False: dependency 'flux-system/apps' is not ready, no "
+                                   "success in history)");
+    assert_string_equal(r.facts, "{\"objects\":1,\"failing\":1}");
+    json_decref(tenants);
 
-    /* HelmReleases alone: podinfo is fine once redis applied what it tried;
+    /* HelmReleases alone: redis attempted what it has not applied. */
+    struct ys_flux_spec hs = {.base = {.n_paths = 1}, .helm = {true}};
+    ys_result_init(&r);
+    ys_flux_judge(&hs, &lists[1], now, &r);
+    assert_string_equal(r.message, "1 of 2 not reconciled: HelmRelease cache/redis (attempted "
+                                   "19.6.1, applied 19.6.0)");
+    /* podinfo is fine once redis applied what it tried;
      * all Ready is 0, however long ago they became Ready. */
     json_t *redis = json_array_get(lists[1], 1);
     json_t *h0 = json_array_get(json_object_get(json_object_get(redis, "status"), "history"), 0);
     json_object_set_new(h0, "chartVersion", json_string("19.6.1"));
-    struct ys_flux_spec hs = {.base = {.n_paths = 1}, .helm = {true}};
     ys_result_init(&r);
     ys_flux_judge(&hs, &lists[1], now, &r);
     assert_true(r.ok);
@@ -523,6 +550,13 @@ static void test_flux_judge(void **state)
         assert_true(r.ok);
         assert_float_equal(r.value, 0, 1e-9);
     }
+    /* ... while the time since the last success is a fact, and the ok
+     * message names the stalest. */
+    assert_string_equal(r.message, "all reconciled; the stalest last successful reconcile was "
+                                   "30d4h5m ago (flux-system/apps)");
+    json_t *f = json_loads(r.facts, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(f, "last_success_s")), 30 * 86400 + 14700);
+    json_decref(f);
     /* One breaks: the value is its time not Ready, and grows with it. */
     json_t *c0 = json_array_get(
         json_object_get(json_object_get(json_array_get(lists[0], 2), "status"), "conditions"), 0);

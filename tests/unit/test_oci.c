@@ -401,6 +401,61 @@ static void test_referrers_classify(void **state)
     ys_oci_referrers_free(&r);
 }
 
+/* ---- cosign attestations (.att) --------------------------------------------- */
+
+static char *data_file(const char *name, size_t *len)
+{
+    const char *unit = strstr(__FILE__, "unit/test_oci.c");
+    char path[4096];
+    snprintf(path, sizeof path, "%.*sdata/oci/%s", unit ? (int)(unit - __FILE__) : 0, __FILE__,
+             name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    static char buf[65536];
+    *len = fread(buf, 1, sizeof buf - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The recorded .att manifests, as cosign attest writes them: one DSSE
+ * layer per attestation with its predicateType in the layer annotations.
+ * SLSA provenance is not an SBOM; a CycloneDX layer next to it is. */
+static void test_att_parse(void **state)
+{
+    (void)state;
+    struct ys_strlist l = {0};
+    struct ys_err err = {{0}};
+    size_t len;
+    const char *b = data_file("cosign-att-slsa.json", &len);
+    assert_int_equal(ys_oci_att_parse(b, len, &l, &err), 0);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0], "https://slsa.dev/provenance/v0.2");
+    assert_false(ys_oci_sbom_predicate(l.v[0]));
+    ys_strlist_free(&l);
+    b = data_file("cosign-att-sbom.json", &len);
+    assert_int_equal(ys_oci_att_parse(b, len, &l, &err), 0);
+    assert_int_equal(l.n, 2);
+    assert_false(ys_oci_sbom_predicate(l.v[0]));
+    assert_true(ys_oci_sbom_predicate(l.v[1]));
+    ys_strlist_free(&l);
+    /* The in-toto key (BuildKit), a layer without either, and errors. */
+    static const char intoto[] =
+        "{\"layers\":[{\"annotations\":{\"in-toto.io/predicate-type\":"
+        "\"https://spdx.dev/Document/v2.3\"}},{\"digest\":\"sha256:00\"}]}";
+    assert_int_equal(ys_oci_att_parse(intoto, strlen(intoto), &l, &err), 0);
+    assert_int_equal(l.n, 2);
+    assert_true(ys_oci_sbom_predicate(l.v[0]));
+    assert_string_equal(l.v[1], "");
+    assert_false(ys_oci_sbom_predicate(l.v[1]));
+    assert_false(ys_oci_sbom_predicate(NULL));
+    assert_int_equal(ys_oci_att_parse("{}", 2, &l, &err), YS_EINVAL);
+    assert_int_equal(ys_oci_att_parse("nope", 4, &l, &err), YS_EINVAL);
+    assert_int_equal(l.n, 2);
+    ys_strlist_free(&l);
+}
+
 /* ---- tags and Link ------------------------------------------------------------ */
 
 static void test_tags(void **state)
@@ -449,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_config_and_time),  cmocka_unit_test(test_tags),
         cmocka_unit_test(test_link_next),        cmocka_unit_test(test_spec_referrers_and_scan),
         cmocka_unit_test(test_referrers_parse),  cmocka_unit_test(test_referrers_classify),
+        cmocka_unit_test(test_att_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

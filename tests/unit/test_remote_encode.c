@@ -3,13 +3,16 @@
  * body: what ys_rw_encode builds is uncompressed with snappy and unpacked
  * with protobuf-c (the generated prometheus.WriteRequest), and the series,
  * labels (sorted, sanitised), timestamps (sorted per series) and values
- * are checked against the results they came from. Also the remote_write:
- * config section: defaults, every key, and errors at their line:column.
+ * are checked against the results they came from; labels with an empty
+ * value are not sent (the spec's MUST). Also the remote_write: config
+ * section: defaults, every key, errors at their line:column (reserved
+ * headers among them), and the default queue folder per store kind.
  */
 #include "config/diag.h"
 #include "config/model.h"
 #include "core/result.h"
 #include "probe/probe.h"
+#include "remote/remote.h"
 #include "remote/remote.pb-c.h"
 #include "remote/remote_int.h"
 
@@ -178,6 +181,45 @@ static void test_duplicate_timestamps(void **state)
     ys_rw_samples_free(&s);
 }
 
+/* An empty label value is the same as no label to a receiver, and the
+ * spec says it MUST NOT be sent: a check label "" and an empty extra value
+ * are left out; the other labels stay. */
+static void test_empty_label_values(void **state)
+{
+    (void)state;
+    char *keys[] = {"team", "tier"};
+    char *vals[] = {"", "1"};
+    struct ys_strmap lm = {2, keys, vals};
+    struct ys_check ck = make_check("api", &lm);
+    size_t blen = 0;
+    char *base = ys_rw_base_labels(&ck, &blen);
+    struct ys_rw_samples s = {0};
+    struct ys_result r;
+    ys_result_init(&r);
+    r.ts_ms = 1700000000000;
+    r.ok = true;
+    ys_rw_result_samples(&s, base, blen, &r);
+    ys_rw_samples_add(&s, "yardstick_heartbeat_state", base, blen, "state", "", r.ts_ms, 1);
+    char *body = NULL;
+    size_t len = 0, n = s.n;
+    struct ys_err err;
+    assert_int_equal(ys_rw_encode(s.v, &n, &body, &len, &err), 0);
+    Prometheus__WriteRequest *req = decode(body, len);
+    assert_int_equal(req->n_timeseries, 3);
+    for (size_t i = 0; i < req->n_timeseries; i++) {
+        const Prometheus__TimeSeries *ts = req->timeseries[i];
+        for (size_t j = 0; j < ts->n_labels; j++)
+            assert_true(ts->labels[j]->value[0] != '\0');
+        assert_null(label(ts, "team"));
+        assert_string_equal(label(ts, "tier"), "1");
+    }
+    assert_null(label(series(req, "yardstick_heartbeat_state", NULL, NULL), "state"));
+    prometheus__write_request__free_unpacked(req, NULL);
+    free(body);
+    free(base);
+    ys_rw_samples_free(&s);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -192,6 +234,7 @@ static void test_config(void **state)
              "    flush_interval: 1s\n"
              "    queue_max: 1MiB\n"
              "    timeout: 2s\n"
+             "    queue_dir: /srv/rw-central\n"
              "  - name: local\n"
              "    url: http://127.0.0.1:9090/api/v1/write\n");
     if (l.rc != 0)
@@ -212,6 +255,62 @@ static void test_config(void **state)
     assert_int_equal(b->queue_max, 64 * 1024 * 1024);
     assert_int_equal(b->timeout_ms, 30000);
     assert_null(b->bearer_token);
+    assert_string_equal(a->queue_dir, "/srv/rw-central");
+    assert_null(b->queue_dir);
+    unload(&l);
+}
+
+/* Headers yardstick sets itself cannot be overridden, in any case. */
+static void test_reserved_headers(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "remote_write:\n"
+             "  - name: a\n"
+             "    url: http://x/\n"
+             "    headers:\n"
+             "      X-Scope-OrgID: ok\n"
+             "      content-type: text/plain\n"
+             "      AUTHORIZATION: Bearer x\n"
+             "      X-Prometheus-Remote-Write-Version: 2.0.0\n"
+             "      Host: elsewhere\n"
+             "      User-Agent: me\n"
+             "      Content-Encoding: gzip\n"
+             "      Content-Length: '1'\n"
+             "      connection: close\n");
+    assert_int_equal(l.rc, YS_ECONFIG);
+    assert_diag(&l, 6, 7, "content-type: yardstick sets this header itself");
+    assert_diag(&l, 7, 7, "use bearer_token or basic_auth");
+    assert_diag(&l, 8, 7, "X-Prometheus-Remote-Write-Version: yardstick sets");
+    assert_diag(&l, 9, 7, "Host: yardstick sets");
+    assert_diag(&l, 10, 7, "User-Agent: yardstick sets");
+    assert_diag(&l, 11, 7, "Content-Encoding: yardstick sets");
+    assert_diag(&l, 12, 7, "Content-Length: yardstick sets");
+    assert_diag(&l, 13, 7, "connection: yardstick sets");
+    assert_int_equal(l.diag.n, 8); /* X-Scope-OrgID is fine */
+    unload(&l);
+}
+
+/* The queue's folder: beside the SQLite file, never inside a PostgreSQL
+ * connection string (it may hold a password). */
+static void test_default_dir(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "storage: { path: /data/ys/y.db }\n");
+    assert_int_equal(l.rc, 0);
+    char *dir = ys_remote_default_dir(l.cfg);
+    assert_string_equal(dir, "/data/ys/remote_write");
+    free(dir);
+    unload(&l);
+    load(&l, "storage: { kind: postgres, dsn: 'postgresql://u:s3cret@db/ys' }\n");
+    if (l.rc != 0)
+        dump(&l);
+    assert_int_equal(l.rc, 0);
+    dir = ys_remote_default_dir(l.cfg);
+    assert_string_equal(dir, "var/remote_write");
+    assert_null(strstr(dir, "s3cret"));
+    free(dir);
     unload(&l);
 }
 
@@ -251,8 +350,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_duplicate_timestamps),
+        cmocka_unit_test(test_empty_label_values),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_reserved_headers),
+        cmocka_unit_test(test_default_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

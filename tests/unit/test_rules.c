@@ -13,6 +13,7 @@
 #include "core/result.h"
 #include "live/state.h"
 #include "query/rules_gen.h"
+#include "slo/window.h"
 #include "web/web_int.h"
 
 #include <yaml.h>
@@ -97,14 +98,22 @@ static void test_selectors(void **state)
     assert_string_equal(s, "sum(rate(yardstick_check_results_total{check=~\"web\\\\.front|api\","
                            "result=\"fail\"}[5m]))");
     free(s);
+    s = ys_rules_total_expr(cfg, web, NULL, "1h");
+    assert_string_equal(
+        s, "sum(rate(yardstick_check_results_total{check=~\"web\\\\.front|api\"}[1h]))");
+    free(s);
+    /* Latency: both sides count from when the threshold's slot began (a
+     * reload that adds the SLO), never from the check's older total. */
     s = ys_rules_errors_expr(cfg, api, NULL, "{{.window}}");
-    assert_string_equal(s,
-                        "sum(rate(yardstick_check_results_total{check=\"api\"}[{{.window}}]))\n-\n"
-                        "sum(rate(yardstick_check_results_fast_total{check=\"api\","
-                        "threshold=\"0.25\"}[{{.window}}]))");
+    assert_string_equal(s, "sum(rate(yardstick_check_results_latency_total{check=\"api\","
+                           "threshold=\"0.25\"}[{{.window}}]))\n-\n"
+                           "sum(rate(yardstick_check_results_fast_total{check=\"api\","
+                           "threshold=\"0.25\"}[{{.window}}]))");
     free(s);
     s = ys_rules_total_expr(cfg, api, NULL, "1h");
-    assert_string_equal(s, "sum(rate(yardstick_check_results_total{check=\"api\"}[1h]))");
+    assert_string_equal(
+        s,
+        "sum(rate(yardstick_check_results_latency_total{check=\"api\",threshold=\"0.25\"}[1h]))");
     free(s);
     ys_config_unref(cfg);
 }
@@ -249,13 +258,31 @@ static void test_prometheus(void **state)
                  "expr"));
     assert_non_null(
         strstr(lx, "yardstick_check_results_fast_total{check=\"api\",threshold=\"0.25\"}[5m]"));
+    assert_non_null(strstr(lx, "\nand\nsum(increase(yardstick_check_results_latency_total{"
+                               "check=\"api\",threshold=\"0.25\"}[5m])) >= 10"));
+    assert_null(strstr(lx, "yardstick_check_results_total"));
+    /* A month counts as the workbook's 30 days: its factors are unscaled. */
     assert_non_null(
         strstr(sval(get(&doc, find_rule(&doc, lat, "alert", YS_RULES_ALERT_NAME, "page"), "expr")),
                "> (14.4 * 0.01)"));
-    /* 4w is written as 28d. */
-    period = find_rule(&doc, item(&doc, groups, 2), "record",
-                       "slo:yardstick_sli_error:ratio_period", NULL);
+    /* 4w is written as 28d, and its factors are scaled by 28/30 (Sloth's
+     * google-28d windows: 2% of the budget in 1h is 13.44x). */
+    yaml_node_t *g4w = item(&doc, groups, 2);
+    period = find_rule(&doc, g4w, "record", "slo:yardstick_sli_error:ratio_period", NULL);
     assert_string_equal(sval(get(&doc, get(&doc, period, "labels"), "window")), "28d");
+    page = find_rule(&doc, g4w, "alert", YS_RULES_ALERT_NAME, "page");
+    assert_non_null(
+        strstr(sval(get(&doc, page, "expr")), "ratio_rate5m{slo=\"api-ok\"} > (13.44 * 0.1)"));
+    assert_non_null(
+        strstr(sval(get(&doc, page, "expr")), "ratio_rate6h{slo=\"api-ok\"} > (5.6 * 0.1)"));
+    assert_string_equal(sval(get(&doc, get(&doc, page, "annotations"), "description")),
+                        "Burn rate of SLO api-ok (error budget 0.1): 1h and 5m above 13.44x, or "
+                        "6h and 30m above 5.6x.");
+    ticket = find_rule(&doc, g4w, "alert", YS_RULES_ALERT_NAME, "ticket");
+    assert_non_null(
+        strstr(sval(get(&doc, ticket, "expr")), "ratio_rate1d{slo=\"api-ok\"} > (2.8 * 0.1)"));
+    assert_non_null(
+        strstr(sval(get(&doc, ticket, "expr")), "ratio_rate3d{slo=\"api-ok\"} > (0.9333 * 0.1)"));
     yaml_document_delete(&doc);
     free(text);
     ys_config_unref(cfg);
@@ -276,8 +303,22 @@ static void test_options(void **state)
         &doc, find_rule(&doc, g, "record", "slo:yardstick_sli_error:ratio_rate1h", NULL), "expr"));
     assert_non_null(strstr(x, "{check=\"api\",job=\"yardstick\",threshold=\"1\"}[1h]"));
     assert_null(strstr(x, "increase(")); /* min_events 0: no clause */
+    /* --burn-factors fixed: the workbook's factors whatever the period. */
+    assert_non_null(
+        strstr(sval(get(&doc, find_rule(&doc, g, "alert", YS_RULES_ALERT_NAME, "page"), "expr")),
+               "> (13.44 * 0.1)"));
     yaml_document_delete(&doc);
     free(text);
+    o.factors = YS_RULES_FACTORS_FIXED;
+    text = render(cfg, &o);
+    parse(text, &doc);
+    g = item(&doc, get(&doc, yaml_document_get_root_node(&doc), "groups"), 0);
+    x = sval(get(&doc, find_rule(&doc, g, "alert", YS_RULES_ALERT_NAME, "page"), "expr"));
+    assert_non_null(strstr(x, "> (14.4 * 0.1)"));
+    assert_null(strstr(x, "13.44"));
+    yaml_document_delete(&doc);
+    free(text);
+    o.factors = YS_RULES_FACTORS_WINDOW;
 
     struct ys_err err = {{0}};
     char *none = NULL;
@@ -326,6 +367,42 @@ static void test_sloth(void **state)
     yaml_document_delete(&doc);
     free(text);
     ys_config_unref(cfg);
+}
+
+/* The factors for each period, worked out by hand from the workbook's
+ * shares of the budget (2%, 5%, 10%, 10% spent in 1h, 6h, 1d, 3d):
+ * factor = share x period / long window. */
+static void test_factors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *window;
+        int64_t period_h;
+        double f[4]; /* 1h&5m page, 6h&30m page, 1d&2h ticket, 3d&6h ticket */
+    } cases[] = {
+        {"30d", 720, {14.4, 6, 3, 1}},
+        {"month", 720, {14.4, 6, 3, 1}},
+        {"4w", 672, {13.44, 5.6, 2.8, 0.93333333}},
+        {"28d", 672, {13.44, 5.6, 2.8, 0.93333333}},
+        {"7d", 168, {3.36, 1.4, 0.7, 0.23333333}},
+        {"quarter", 2160, {43.2, 18, 9, 3}},
+    };
+    static const double share[4] = {0.02, 0.05, 0.10, 0.10};
+    static const double long_h[4] = {1, 6, 24, 72};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ys_slo slo = {0};
+        assert_int_equal(ys_window_parse(cases[i].window, &slo.window), 0);
+        assert_int_equal(ys_rules_slo_period_ms(&slo), cases[i].period_h * 3600000);
+        for (int c = 0; c < 4; c++) {
+            double f = ys_rules_burn_factor(&slo, &ys_burn_conditions[c], YS_RULES_FACTORS_WINDOW);
+            assert_float_equal(f, cases[i].f[c], 1e-6);
+            /* The share of the period's budget the condition spends. */
+            assert_float_equal(f * long_h[c] / (double)cases[i].period_h, share[c], 1e-9);
+            assert_float_equal(
+                ys_rules_burn_factor(&slo, &ys_burn_conditions[c], YS_RULES_FACTORS_FIXED),
+                ys_burn_conditions[c].factor, 0);
+        }
+    }
 }
 
 /* ---- the counter on /metrics ---- */
@@ -379,12 +456,23 @@ static void test_fast_counter(void **state)
     expect_line(m, "yardstick_check_results_fast_total{check=\"api\",threshold=\"0.25\"} 2", true);
     expect_line(m, "yardstick_check_results_fast_total{check=\"api\",threshold=\"1\"} 3", true);
     /* Two SLOs share 250 ms: one series. Checks without a latency SLO: none. */
-    assert_null(strstr(strstr(m, "threshold=\"0.25\"") + 1, "threshold=\"0.25\""));
+    const char *first = strstr(m, "fast_total{check=\"api\",threshold=\"0.25\"}");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "fast_total{check=\"api\",threshold=\"0.25\"}"));
     assert_null(strstr(m, "fast_total{check=\"db\""));
     assert_null(strstr(m, "fast_total{check=\"web.front\""));
+    /* Every probe counts toward each slot's total, fast or not. */
+    expect_line(m, "# TYPE yardstick_check_results_latency_total counter", true);
+    expect_line(m, "yardstick_check_results_latency_total{check=\"api\",threshold=\"0.25\"} 5",
+                true);
+    expect_line(m, "yardstick_check_results_latency_total{check=\"api\",threshold=\"1\"} 5", true);
+    assert_null(strstr(m, "latency_total{check=\"db\""));
     free(m);
 
-    /* A reload keeps the count of a threshold that remains and starts new ones at 0. */
+    /* A reload keeps both counts of a threshold that remains, and starts a
+     * new threshold's fast count and slot total together at 0, although
+     * the check's own total goes on: so its error ratio, latency - fast
+     * over latency, is the 0 of its one fast probe, not (6 - 1) / 6. */
     struct ys_config *next =
         load("storage: { path: /tmp/unused.db }\n"
              "checks:\n"
@@ -395,8 +483,12 @@ static void test_fast_counter(void **state)
     ys_live_state_apply(st, next);
     feed(st, ys_config_find(next, "api"), true, 1500);
     m = metrics(st);
+    expect_line(m, "yardstick_check_results_total{check=\"api\",result=\"ok\"} 5", true);
+    expect_line(m, "yardstick_check_results_total{check=\"api\",result=\"fail\"} 1", true);
     expect_line(m, "yardstick_check_results_fast_total{check=\"api\",threshold=\"1\"} 3", true);
+    expect_line(m, "yardstick_check_results_latency_total{check=\"api\",threshold=\"1\"} 6", true);
     expect_line(m, "yardstick_check_results_fast_total{check=\"api\",threshold=\"2\"} 1", true);
+    expect_line(m, "yardstick_check_results_latency_total{check=\"api\",threshold=\"2\"} 1", true);
     assert_null(strstr(m, "threshold=\"0.25\""));
     free(m);
     ys_live_state_free(st);
@@ -412,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_prometheus),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_sloth),
+        cmocka_unit_test(test_factors),
         cmocka_unit_test(test_fast_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
