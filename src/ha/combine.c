@@ -232,6 +232,14 @@ static void pass(struct ys_combiner *c, struct ys_store *s, const struct ys_conf
     }
 }
 
+static bool has_locations(const struct ys_config *cfg)
+{
+    for (size_t i = 0; cfg && i < cfg->n_checks; i++)
+        if (cfg->checks[i].locations.n)
+            return true;
+    return false;
+}
+
 /* Waits up to ms on the condition; lock held. Returns whether to stop. */
 static bool wait_tick(struct ys_combiner *c, int64_t ms)
 {
@@ -259,7 +267,8 @@ static void *run(void *arg)
         ys_config_ref(cfg);
         pthread_mutex_unlock(&c->lock);
         struct ys_err err = {{0}};
-        if (!store && ys_store_open(c->kind, &c->opt, &store, &err) < 0) {
+        /* No connection (a PostgreSQL session) until a check needs one. */
+        if (!store && has_locations(cfg) && ys_store_open(c->kind, &c->opt, &store, &err) < 0) {
             if (!warned)
                 ys_error("combine", "cannot open the store: %s (retrying)", err.msg);
             warned = true;

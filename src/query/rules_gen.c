@@ -187,9 +187,7 @@ static char *error_ratio(const struct ys_config *cfg, const struct ys_slo *slo,
 
 int64_t ys_rules_slo_period_ms(const struct ys_slo *slo)
 {
-    if (slo->window.kind == YS_WINDOW_ROLLING)
-        return slo->window.length_ms;
-    return (slo->window.kind == YS_WINDOW_QUARTER ? 90 : 30) * YS_RULES_DAY_MS;
+    return ys_window_nominal_ms(&slo->window);
 }
 
 double ys_rules_burn_factor(const struct ys_slo *slo, const struct ys_burn_condition *c,
@@ -200,7 +198,7 @@ double ys_rules_burn_factor(const struct ys_slo *slo, const struct ys_burn_condi
      * budget is factor x period / 30d, Sloth's budget% x period / window. */
     if (f == YS_RULES_FACTORS_FIXED)
         return c->factor;
-    return c->factor * (double)ys_rules_slo_period_ms(slo) / (double)(30 * YS_RULES_DAY_MS);
+    return c->factor * ys_burn_scale(ys_rules_slo_period_ms(slo));
 }
 
 /* ---- YAML emission ---- */

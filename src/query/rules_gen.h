@@ -26,8 +26,8 @@ enum ys_rules_format { YS_RULES_PROMETHEUS = 0, YS_RULES_SLOTH };
 
 /* How the burn-rate factors follow the SLO's period: WINDOW scales the
  * workbook's 30-day factors by period / 30d (the same share of the budget
- * spent in each long window, Sloth's rule); FIXED keeps 14.4/6/3/1 for
- * every period, as yardstick's own slo_burn evaluation does. */
+ * spent in each long window, Sloth's rule, and yardstick's own slo_burn
+ * evaluation's); FIXED keeps 14.4/6/3/1 for every period. */
 enum ys_rules_factors { YS_RULES_FACTORS_WINDOW = 0, YS_RULES_FACTORS_FIXED };
 
 #define YS_RULES_DAY_MS INT64_C(86400000)

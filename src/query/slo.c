@@ -35,7 +35,8 @@ int ys_query_slo(struct ys_store *s, const struct ys_config *cfg, const struct y
     ys_idlist_free(&ids);
     if (rc < 0)
         return rc;
-    out->alert = ys_burn_alert(out->burn, out->fired);
+    out->alert =
+        ys_burn_alert(out->burn, ys_burn_scale(ys_window_nominal_ms(&slo->window)), out->fired);
     ys_budget_compute(out->counts, slo->objective, YS_QUERY_MIN_EVENTS, out->burn[YS_BURN_1H],
                       out->window_start_ms, out->window_end_ms, now_ms, &out->budget);
     return 0;

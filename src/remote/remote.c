@@ -30,6 +30,14 @@
  * writer, the HTTP client and backoff to the sender. No thread holds two
  * of these mutexes at once, and none holds one across a request.
  *
+ * Staleness: the writer remembers, per label set of a check (its `base`),
+ * which series it has sent samples in and the newest timestamp (`seen`).
+ * A reload hands over the label sets of the new config's checks
+ * (ys_remote_apply); every remembered set not among them (a check removed,
+ * renamed or relabelled) gets a staleness marker in each of its series,
+ * so the receiver ends them at once, as it does for a vanished scrape
+ * target, and is forgotten.
+ *
  * Invariants: a batch is on disk before any of it is sent; an endpoint
  * sends one batch at a time, oldest first, so each series' samples reach
  * the receiver in time order. On stop the batch being built goes to disk,
@@ -40,6 +48,7 @@
 #include "remote/remote.h"
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "remote/remote_send.h"
@@ -55,13 +64,25 @@
 #define RETRY_AFTER_MAX_MS 60000 /* a receiver's Retry-After is honoured up to this */
 #define IDLE_WAIT_MS 60000
 
+#define ITEM_RESULT (-1)
+#define ITEM_APPLY (-2)
+
+/* A label set of a check, as ys_rw_base_labels makes it. */
+struct blob {
+    char *p;
+    size_t len;
+};
+
 /* One result or heartbeat change: only what encode.c reads, not the whole
- * struct ys_result (a kilobyte of message and facts). */
+ * struct ys_result (a kilobyte of message and facts). Or a reload's list
+ * of the label sets that remain (ITEM_APPLY). */
 struct item {
     struct item *next;
     char *base; /* labels of the check ("name\0value\0" pairs) */
     size_t base_len;
-    int hb_state; /* -1: a result */
+    int hb_state; /* a heartbeat state, ITEM_RESULT or ITEM_APPLY */
+    struct blob *keep; /* ITEM_APPLY: the label sets of the new config's checks */
+    size_t n_keep;
     bool ok;
     uint8_t flags;
     uint32_t n_samples;
@@ -91,8 +112,25 @@ struct ep {
     unsigned seed;
 };
 
+/* What the writer has sent for one label set (see "Staleness" above). */
+struct seen {
+    char *base; /* owned; NULL: an empty slot */
+    size_t base_len;
+    uint64_t hash;
+    uint32_t series; /* YS_RW_S_* */
+    int64_t last_ts;
+    bool keep;
+};
+
+/* Open addressing, linear probing; cap a power of two, at most half full. */
+struct seen_table {
+    struct seen *v;
+    size_t n, cap;
+};
+
 struct ys_remote {
     struct ys_config *cfg;
+    struct seen_table seen; /* the writer's */
     struct ep *eps;
     size_t n_eps;
     pthread_t thread;
@@ -118,13 +156,17 @@ static int64_t now_ms(void)
 static void item_free(struct item *it)
 {
     free(it->base);
+    for (size_t i = 0; i < it->n_keep; i++)
+        free(it->keep[i].p);
+    free(it->keep);
     free(it);
 }
 
 static void enqueue(struct ys_remote *rw, struct item *it)
 {
     pthread_mutex_lock(&rw->mu);
-    if (rw->n_items >= ITEMS_MAX || rw->stop_req) {
+    /* A reload's list is let in over the cap: it carries no samples. */
+    if ((rw->n_items >= ITEMS_MAX && it->hb_state != ITEM_APPLY) || rw->stop_req) {
         rw->lost += it->n_samples;
         pthread_mutex_unlock(&rw->mu);
         item_free(it);
@@ -148,7 +190,7 @@ void ys_remote_push(struct ys_remote *rw, const struct ys_check *check, const st
         return;
     struct item *it = ys_xcalloc(1, sizeof *it);
     it->base = ys_rw_base_labels(check, &it->base_len);
-    it->hb_state = -1;
+    it->hb_state = ITEM_RESULT;
     it->ts_ms = r->ts_ms;
     it->duration_us = r->duration_us;
     it->ok = r->ok;
@@ -173,23 +215,138 @@ void ys_remote_push_heartbeat(struct ys_remote *rw, const struct ys_check *check
     enqueue(rw, it);
 }
 
-/* Appends the samples of one item to s. */
-static void item_samples(struct ys_rw_samples *s, const struct item *it)
+void ys_remote_apply(struct ys_remote *rw, const struct ys_config *cfg)
 {
-    if (it->hb_state >= 0) {
-        ys_rw_heartbeat_samples(s, it->base, it->base_len, it->hb_state, it->ts_ms);
+    if (!rw)
+        return;
+    struct item *it = ys_xcalloc(1, sizeof *it);
+    it->hb_state = ITEM_APPLY;
+    it->ts_ms = ys_wall_ms();
+    it->keep = ys_xcalloc(cfg->n_checks ? cfg->n_checks : 1, sizeof *it->keep);
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        it->keep[i].p = ys_rw_base_labels(&cfg->checks[i], &it->keep[i].len);
+    it->n_keep = cfg->n_checks;
+    enqueue(rw, it);
+}
+
+/* The result an item carries (ITEM_RESULT). */
+static void item_result(const struct item *it, struct ys_result *r)
+{
+    ys_result_init(r);
+    r->ts_ms = it->ts_ms;
+    r->duration_us = it->duration_us;
+    r->ok = it->ok;
+    r->flags = it->flags;
+    r->value = it->value;
+    memcpy(r->phase_us, it->phase_us, sizeof r->phase_us);
+    r->tls.leaf_not_after = it->not_after;
+}
+
+/* The slot of base in t (cap > 0): its entry, or the empty slot where it
+ * would go. */
+static struct seen *seen_slot(struct seen_table *t, const char *base, size_t len, uint64_t h)
+{
+    for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        struct seen *e = &t->v[i];
+        if (!e->base || (e->hash == h && e->base_len == len && !memcmp(e->base, base, len)))
+            return e;
+    }
+}
+
+/* Puts e (moved; not in t yet) into t, growing it first if needed. */
+static void seen_put(struct seen_table *t, struct seen e)
+{
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct seen_table big = {ys_xcalloc(cap, sizeof *big.v), t->n, cap};
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->v[i].base)
+                *seen_slot(&big, t->v[i].base, t->v[i].base_len, t->v[i].hash) = t->v[i];
+        free(t->v);
+        *t = big;
+    }
+    *seen_slot(t, e.base, e.base_len, e.hash) = e;
+    t->n++;
+}
+
+static void seen_free(struct seen_table *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->v[i].base);
+    free(t->v);
+    *t = (struct seen_table){0};
+}
+
+/* Remembers the series an item's samples go to. */
+static void seen_note(struct ys_remote *rw, const struct item *it, uint32_t series)
+{
+    uint64_t h = ys_hash_bytes(YS_HASH_INIT, it->base, it->base_len);
+    struct seen *e = rw->seen.cap ? seen_slot(&rw->seen, it->base, it->base_len, h) : NULL;
+    if (!e || !e->base) {
+        struct seen n = {ys_xmalloc(it->base_len), it->base_len, h, 0, it->ts_ms, false};
+        memcpy(n.base, it->base, it->base_len);
+        seen_put(&rw->seen, n);
+        e = seen_slot(&rw->seen, it->base, it->base_len, h);
+    }
+    e->series |= series;
+    if (it->ts_ms > e->last_ts)
+        e->last_ts = it->ts_ms;
+}
+
+/* A reload: staleness markers, in every endpoint's batch, for each label
+ * set the new config no longer has; then only the others are remembered. */
+static void seen_apply(struct ys_remote *rw, const struct item *it)
+{
+    struct seen_table *t = &rw->seen, kept = {0};
+    for (size_t i = 0; i < it->n_keep && t->cap; i++) {
+        uint64_t h = ys_hash_bytes(YS_HASH_INIT, it->keep[i].p, it->keep[i].len);
+        struct seen *e = seen_slot(t, it->keep[i].p, it->keep[i].len, h);
+        if (e->base)
+            e->keep = true;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        struct seen e = t->v[i];
+        if (!e.base)
+            continue;
+        if (e.keep) {
+            e.keep = false;
+            seen_put(&kept, e);
+            continue;
+        }
+        /* After the set's last sample, or the receiver refuses it. */
+        int64_t ts = it->ts_ms > e.last_ts ? it->ts_ms : e.last_ts + 1;
+        for (size_t k = 0; k < rw->n_eps; k++)
+            ys_rw_stale_samples(&rw->eps[k].batch, e.base, e.base_len, e.series, ts);
+        free(e.base);
+    }
+    free(t->v);
+    *t = kept;
+}
+
+/* Appends the samples of one item to every endpoint's batch. */
+static void item_samples(struct ys_remote *rw, const struct item *it, int64_t now)
+{
+    struct ys_result r;
+    uint32_t series = YS_RW_S_HEARTBEAT;
+    for (size_t i = 0; i < rw->n_eps; i++)
+        if (rw->eps[i].batch.n == 0)
+            rw->eps[i].batch_since_ms = now;
+    if (it->hb_state == ITEM_APPLY) {
+        seen_apply(rw, it);
         return;
     }
-    struct ys_result r;
-    ys_result_init(&r);
-    r.ts_ms = it->ts_ms;
-    r.duration_us = it->duration_us;
-    r.ok = it->ok;
-    r.flags = it->flags;
-    r.value = it->value;
-    memcpy(r.phase_us, it->phase_us, sizeof r.phase_us);
-    r.tls.leaf_not_after = it->not_after;
-    ys_rw_result_samples(s, it->base, it->base_len, &r);
+    if (it->hb_state == ITEM_RESULT) {
+        item_result(it, &r);
+        series = ys_rw_result_series(&r);
+    }
+    seen_note(rw, it, series);
+    for (size_t i = 0; i < rw->n_eps; i++) {
+        struct ep *e = &rw->eps[i];
+        if (it->hb_state == ITEM_RESULT)
+            ys_rw_result_samples(&e->batch, it->base, it->base_len, &r);
+        else
+            ys_rw_heartbeat_samples(&e->batch, it->base, it->base_len, it->hb_state, it->ts_ms);
+    }
 }
 
 /* Encodes the first n samples of e's batch, appends them to its queue and
@@ -229,11 +386,9 @@ static void build_batches(struct ys_remote *rw, struct item *items, int64_t now,
 {
     for (struct item *it = items, *next; it; it = next) {
         next = it->next;
+        item_samples(rw, it, now);
         for (size_t i = 0; i < rw->n_eps; i++) {
             struct ep *e = &rw->eps[i];
-            if (e->batch.n == 0)
-                e->batch_since_ms = now;
-            item_samples(&e->batch, it);
             while (e->batch.n >= (size_t)e->conf->batch_size)
                 queue_batch(e, (size_t)e->conf->batch_size);
         }
@@ -608,6 +763,7 @@ void ys_remote_stop(struct ys_remote *rw)
         item_free(it);
     }
     free_eps(rw);
+    seen_free(&rw->seen);
     pthread_cond_destroy(&rw->wake);
     pthread_cond_destroy(&rw->flushed);
     pthread_mutex_destroy(&rw->mu);

@@ -59,6 +59,12 @@ void ys_remote_push(struct ys_remote *rw, const struct ys_check *check, const st
  * state, 1 for the current one. */
 void ys_remote_push_heartbeat(struct ys_remote *rw, const struct ys_check *check, int state,
                               int64_t ts_ms);
+/* A reload to cfg (borrowed; read now): every label set the thread has
+ * sent samples for and cfg's checks no longer have (a check removed,
+ * renamed or relabelled) gets a staleness marker in each of its series,
+ * so the receiver ends them at once. NULL rw is a no-op. The daemon's
+ * loop, after the reload is applied. */
+void ys_remote_apply(struct ys_remote *rw, const struct ys_config *cfg);
 /* Whether a and b differ in their remote_write sections (names, URLs,
  * credentials, TLS, limits): the running thread keeps the first until the
  * next start, so a reload warns. */

@@ -56,14 +56,20 @@ double ys_burn_rate(struct ys_counts c, double objective, uint64_t min_events)
     return bad_share / allowed_share;
 }
 
-enum ys_alert_state ys_burn_alert(const double burn[YS_BURN_COUNT], bool fired[4])
+double ys_burn_scale(int64_t period_ms)
+{
+    return period_ms > 0 ? (double)period_ms / (30.0 * 86400000.0) : 1.0;
+}
+
+enum ys_alert_state ys_burn_alert(const double burn[YS_BURN_COUNT], double scale, bool fired[4])
 {
     enum ys_alert_state state = YS_ALERT_NO_DATA;
     for (int i = 0; i < 4; i++) {
         const struct ys_burn_condition *c = &ys_burn_conditions[i];
         double lw = burn[c->long_w], sw = burn[c->short_w];
         bool judged = !isnan(lw) && !isnan(sw);
-        bool fires = judged && lw > c->factor && sw > c->factor;
+        double factor = c->factor * scale;
+        bool fires = judged && lw > factor && sw > factor;
         if (fired)
             fired[i] = fires;
         if (judged && state == YS_ALERT_NO_DATA)

@@ -55,7 +55,14 @@ extern const struct ys_burn_condition ys_burn_conditions[4];
 double ys_burn_rate(struct ys_counts c, double objective, uint64_t min_events);
 /* The most severe condition that fires given burn[YS_BURN_COUNT] (NAN =
  * no data). Which conditions fire is written to fired[4] when not NULL. */
-enum ys_alert_state ys_burn_alert(const double burn[YS_BURN_COUNT], bool fired[4]);
+/* Each condition's factor is multiplied by scale: 1 keeps the workbook's
+ * 30-day factors, ys_burn_scale(period) keeps their share of the budget
+ * for an SLO of another period. */
+enum ys_alert_state ys_burn_alert(const double burn[YS_BURN_COUNT], double scale, bool fired[4]);
+/* period / 30 days: the workbook's factors spend 2%, 5%, 10% and 10% of a
+ * 30-day budget in their long windows; the same shares of another
+ * period's budget need the factors times this (Sloth does the same). */
+double ys_burn_scale(int64_t period_ms);
 /* Budget over a window [start_ms, end_ms) evaluated at now_ms; recent is
  * the burn rate used to project exhaustion (e.g. the 1h one; NAN: none).
  * Exhaustion: events arrive at total / (now - start) per ms, bad ones at

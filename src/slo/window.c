@@ -61,3 +61,10 @@ void ys_window_bounds(const struct ys_window *w, const struct ys_tz *tz, int64_t
     *start_ms = ys_tz_local_to_utc(tz, y, first, 1, 0, 0, 0) * 1000;
     *end_ms = ys_tz_local_to_utc(tz, end_y, end_m, 1, 0, 0, 0) * 1000;
 }
+
+int64_t ys_window_nominal_ms(const struct ys_window *w)
+{
+    if (w->kind == YS_WINDOW_ROLLING)
+        return w->length_ms;
+    return (w->kind == YS_WINDOW_QUARTER ? 90 : 30) * INT64_C(86400000);
+}

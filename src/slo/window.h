@@ -18,6 +18,10 @@ struct ys_window {
 
 /* Parses "30d", "4w", "month", "quarter". Returns 0 or YS_EINVAL. */
 int ys_window_parse(const char *s, struct ys_window *out);
+/* The window's nominal length: a rolling window's own; 30 days for a
+ * calendar month and 90 for a quarter (what burn-rate factors are scaled
+ * by: they cannot follow the calendar). */
+int64_t ys_window_nominal_ms(const struct ys_window *w);
 /* The window containing at_ms: rolling [at - length, at); calendar the
  * local month or quarter (start inclusive, end exclusive) in tz. */
 void ys_window_bounds(const struct ys_window *w, const struct ys_tz *tz, int64_t at_ms,

@@ -100,7 +100,7 @@ static void test_each_window(void **state)
     near(burn[YS_BURN_3D], 0.3472222222222222, "3d");
     /* 1h 5 <= 14.4, 6h 2.5 <= 6, 1d 0.625 <= 3, 3d 0.35 <= 1: nothing fires. */
     bool fired[4] = {true, true, true, true};
-    assert_int_equal(ys_burn_alert(burn, fired), YS_ALERT_OK);
+    assert_int_equal(ys_burn_alert(burn, 1.0, fired), YS_ALERT_OK);
     for (int i = 0; i < 4; i++)
         assert_false(fired[i]);
 }
@@ -139,7 +139,7 @@ static void test_conditions(void **state)
             burn[want[i].lw] = rows[r].l;
             burn[want[i].sw] = rows[r].s;
             bool fired[4];
-            enum ys_alert_state st = ys_burn_alert(burn, fired);
+            enum ys_alert_state st = ys_burn_alert(burn, 1.0, fired);
             for (int j = 0; j < 4; j++)
                 if (fired[j] != (j == i && rows[r].fires))
                     fail_msg("condition %d row %zu: fired[%d] = %d", i, r, j, fired[j]);
@@ -149,7 +149,7 @@ static void test_conditions(void **state)
     /* A page and a ticket together: the page wins. */
     double burn[YS_BURN_COUNT] = {20, 0, 20, 0, 2, 0, 2};
     bool fired[4];
-    assert_int_equal(ys_burn_alert(burn, fired), YS_ALERT_PAGE);
+    assert_int_equal(ys_burn_alert(burn, 1.0, fired), YS_ALERT_PAGE);
     assert_true(fired[0] && !fired[1] && !fired[2] && fired[3]);
 }
 
@@ -160,15 +160,24 @@ static void test_no_data(void **state)
     for (int i = 0; i < YS_BURN_COUNT; i++)
         burn[i] = NAN;
     bool fired[4] = {true, true, true, true};
-    assert_int_equal(ys_burn_alert(burn, fired), YS_ALERT_NO_DATA);
+    assert_int_equal(ys_burn_alert(burn, 1.0, fired), YS_ALERT_NO_DATA);
     assert_false(fired[0] || fired[1] || fired[2] || fired[3]);
     /* 5m has no data but the 1h burns at 20: condition 1 cannot be judged, the
      * others can and do not fire. */
     double some[YS_BURN_COUNT] = {NAN, 0, 20, 0, 0, 0, 0};
-    assert_int_equal(ys_burn_alert(some, NULL), YS_ALERT_OK);
+    assert_int_equal(ys_burn_alert(some, 1.0, NULL), YS_ALERT_OK);
     /* Only the 3d&6h condition judged, and firing. */
     double only[YS_BURN_COUNT] = {NAN, NAN, NAN, NAN, 2, NAN, 2};
-    assert_int_equal(ys_burn_alert(only, NULL), YS_ALERT_TICKET);
+    assert_int_equal(ys_burn_alert(only, 1.0, NULL), YS_ALERT_TICKET);
+    /* A 7-day SLO: the factors shrink to 7/30 (14.4 -> 3.36, 1 -> 0.233),
+     * the same 2% / 10% of its budget; a 90-day one triples them. */
+    assert_true(fabs(ys_burn_scale(7 * DAY_MS) - 7.0 / 30.0) < 1e-12);
+    double week[YS_BURN_COUNT] = {4, 0, 4, 0, 0, 0, 0};
+    assert_int_equal(ys_burn_alert(week, 1.0, NULL), YS_ALERT_OK);
+    assert_int_equal(ys_burn_alert(week, ys_burn_scale(7 * DAY_MS), NULL), YS_ALERT_PAGE);
+    double hot[YS_BURN_COUNT] = {20, 0, 20, 0, 0, 0, 0};
+    assert_int_equal(ys_burn_alert(hot, 1.0, NULL), YS_ALERT_PAGE);
+    assert_int_equal(ys_burn_alert(hot, ys_burn_scale(90 * DAY_MS), NULL), YS_ALERT_OK);
 
     struct ys_budget b;
     struct ys_counts k = {50, 40};
