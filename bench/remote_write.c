@@ -5,14 +5,14 @@
  * Two figures:
  *   1. encode only: results turned into samples and encoded (protobuf +
  *      snappy) in batches of BATCH, in memory: samples/s and CPU ns/sample.
- *   2. end to end: a remote-write thread (src/remote/) with one endpoint
- *      (URL) and N checks; this thread pushes results as fast as the
- *      thread keeps up (it waits while more than 50,000 samples are
- *      pending, so nothing is dropped) for DURATION seconds, then waits
- *      (at most 30 s) until everything pushed was accepted. Prints samples
- *      sent per second of wall time and CPU (user + system of this
- *      process: pushing, encoding, the disk queue's fsyncs, HTTP) per
- *      sample.
+ *   2. end to end: the remote-write threads (src/remote/: the writer and
+ *      one sender) with one endpoint (URL) and N checks; this thread
+ *      pushes results as fast as they keep up (it waits while more than
+ *      50,000 samples are pending, so nothing is dropped) for DURATION
+ *      seconds, then waits (at most 30 s) until everything pushed was
+ *      accepted. Prints samples sent per second of wall time and CPU
+ *      (user + system of this process: pushing, encoding, the disk
+ *      queue's fsyncs, HTTP) per sample.
  *
  * Usage: bench_remote_write URL QUEUE_DIR [DURATION_S] [N_CHECKS] [BATCH]
  */

@@ -36,6 +36,10 @@ int ys_cmd_rules(int argc, char **argv);
  * Mermaid (cmd_graph.c). */
 int ys_cmd_graph(int argc, char **argv);
 
+/* The config's store named for messages (the SQLite file, or the
+ * PostgreSQL server without its password), in buf. Returns buf. */
+const char *ys_cli_store_name(const struct ys_config *cfg, char *buf, size_t size);
+
 /* Applies the --log-level and --log-format values every command accepts
  * (NULL: keep the default). Returns 0 or YS_EXIT_USAGE after printing why. */
 int ys_cli_set_logging(const char *level, const char *format);

@@ -118,7 +118,9 @@ static int record(struct ys_config *cfg, const char *id, const char *value, cons
     if (store)
         ys_store_close(store);
     if (rc < 0) {
-        fprintf(stderr, "yardstick goal: %s: %s\n", cfg->storage.path, err.msg);
+        char where[300];
+        fprintf(stderr, "yardstick goal: %s: %s\n", ys_cli_store_name(cfg, where, sizeof where),
+                err.msg);
         return YS_EXIT_FAIL;
     }
     char shown[64];

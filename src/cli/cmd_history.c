@@ -186,7 +186,9 @@ int ys_cmd_history(int argc, char **argv)
     struct ys_err err = {{0}};
     ys_daemon_store_options(cfg, &opt, true);
     if (ys_store_open(cfg->storage.kind, &opt, &store, &err) < 0) {
-        fprintf(stderr, "yardstick history: %s: %s\n", cfg->storage.path, err.msg);
+        char where[300];
+        fprintf(stderr, "yardstick history: %s: %s\n", ys_cli_store_name(cfg, where, sizeof where),
+                err.msg);
         ys_config_unref(cfg);
         return YS_EXIT_FAIL;
     }

@@ -416,7 +416,9 @@ static int run(struct ys_config *cfg, const struct notify_opts *o)
         rc = ys_outbox_start(cfg, cfg->storage.kind, &opt, &oo, &ob, &err);
     free(url);
     if (rc < 0) {
-        fprintf(stderr, "yardstick notify: %s: %s\n", cfg->storage.path, err.msg);
+        char where[300];
+        fprintf(stderr, "yardstick notify: %s: %s\n", ys_cli_store_name(cfg, where, sizeof where),
+                err.msg);
         ys_store_close(rd);
         free(d.ids);
         return YS_EXIT_FAIL;

@@ -92,7 +92,9 @@ static int open_store(struct ys_config *cfg, struct ys_store **store)
         return 0;
     }
     if (rc < 0) {
-        fprintf(stderr, "yardstick report: %s: %s\n", cfg->storage.path, err.msg);
+        char where[300];
+        fprintf(stderr, "yardstick report: %s: %s\n", ys_cli_store_name(cfg, where, sizeof where),
+                err.msg);
         return YS_EXIT_FAIL;
     }
     for (size_t i = 0; i < cfg->n_checks; i++) {

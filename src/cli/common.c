@@ -6,6 +6,13 @@
 
 #include "config/diag.h"
 #include "core/log.h"
+#include "store/store.h"
+
+const char *ys_cli_store_name(const struct ys_config *cfg, char *buf, size_t size)
+{
+    ys_store_describe(cfg->storage.kind, cfg->storage.path, buf, size);
+    return buf;
+}
 
 int ys_cli_set_logging(const char *level, const char *format)
 {

@@ -40,6 +40,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The store named for a log line, without a PostgreSQL password, in buf
+ * (300 bytes; STORE_NAME's lives as long as the statement's block). */
+static const char *store_name(const struct ys_config *cfg, char *buf)
+{
+    ys_store_describe(cfg->storage.kind, cfg->storage.path, buf, 300);
+    return buf;
+}
+#define STORE_NAME(cfg) store_name((cfg), (char[300]){0})
+
 struct daemon {
     uv_loop_t loop;
     struct ys_probe_env env;
@@ -234,6 +243,7 @@ static void reload_done(uv_work_t *w, int status)
         ys_alerts_apply(d->alerts, job->cfg, ys_wall_ms());
         ys_outbox_apply(d->outbox, job->cfg);
         ys_combiner_apply(d->combiner, job->cfg);
+        ys_remote_apply(d->remote, job->cfg); /* staleness markers for checks gone */
         ys_config_unref(d->cfg);
         d->cfg = job->cfg;
         job->cfg = NULL;
@@ -332,7 +342,7 @@ static int start_writer(struct daemon *d)
     if (rc == 0)
         rc = ys_writer_start(store, NULL, &d->writer, &err);
     if (rc < 0)
-        ys_error("store", "%s: %s", d->cfg->storage.path, err.msg);
+        ys_error("store", "%s: %s", STORE_NAME(d->cfg), err.msg);
     return rc;
 }
 
@@ -351,7 +361,7 @@ static int start_incidents(struct daemon *d)
         rc = ys_live_incidents_resume(d->incidents, store, &err);
     ys_store_close(store);
     if (rc < 0)
-        ys_error("store", "%s: reading open incidents: %s", d->cfg->storage.path, err.msg);
+        ys_error("store", "%s: reading open incidents: %s", STORE_NAME(d->cfg), err.msg);
     return rc;
 }
 
@@ -371,7 +381,7 @@ static int start_heartbeats(struct daemon *d)
         rc = ys_heartbeats_restore(d->heartbeats, store, ys_wall_ms(), &err);
     ys_store_close(store);
     if (rc < 0)
-        ys_error("store", "%s: reading heartbeat pings: %s", d->cfg->storage.path, err.msg);
+        ys_error("store", "%s: reading heartbeat pings: %s", STORE_NAME(d->cfg), err.msg);
     return rc;
 }
 
@@ -403,7 +413,7 @@ static int start_outbox(struct daemon *d)
                              &(struct ys_outbox_options){.base_url = url}, &d->outbox, &err);
     free(url);
     if (rc < 0)
-        ys_error("notify", "%s: %s", d->cfg->storage.path, err.msg);
+        ys_error("notify", "%s: %s", STORE_NAME(d->cfg), err.msg);
     return rc;
 }
 
@@ -509,7 +519,7 @@ static void start_lease(struct daemon *d)
     struct ys_err err = {{0}};
     if (ys_lease_start(&d->loop, d->cfg, on_lease, d, &d->lease, &err) < 0)
         ys_error("ha", "%s: the notifier lease: %s; this daemon will not notify",
-                 d->cfg->storage.path, err.msg);
+                 STORE_NAME(d->cfg), err.msg);
     on_lease(ys_lease_held(d->lease), d);
 }
 
@@ -607,7 +617,7 @@ int ys_daemon_run(struct ys_config *cfg)
     }
     start_loop(&d);
     ys_info("daemon", "running %zu checks from %s, store %s", cfg->n_checks, cfg->path,
-            cfg->storage.path);
+            STORE_NAME(cfg));
     uv_run(&d.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&d.loop) != 0)
         ys_warn("daemon", "loop closed with handles still open");

@@ -102,8 +102,8 @@ static void parse_location(const struct ys_node *n, struct ys_instance_config *i
     if (ys_cfg_string(n, "instance.location", &loc, d) < 0)
         return;
     if (!loc || !ys_model_valid_name(loc)) {
-        ys_diag_add(d, n->line, n->col,
-                    "bad instance.location '%s' (use A-Z a-z 0-9 . _ -)", loc ? loc : "");
+        ys_diag_add(d, n->line, n->col, "bad instance.location '%s' (use A-Z a-z 0-9 . _ -)",
+                    loc ? loc : "");
         free(loc);
         return;
     }
@@ -111,8 +111,7 @@ static void parse_location(const struct ys_node *n, struct ys_instance_config *i
     ic->location = loc;
 }
 
-static void parse_fields(const struct ys_node *n, struct ys_instance_config *ic,
-                         struct ys_diag *d)
+static void parse_fields(const struct ys_node *n, struct ys_instance_config *ic, struct ys_diag *d)
 {
     ys_cfg_check_keys(n, instance_keys, "instance", d);
     const struct ys_node *v;

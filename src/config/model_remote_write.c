@@ -44,14 +44,21 @@
 
 static const char *const rw_keys[] = {
     "name",           "url",       "headers", "bearer_token", "basic_auth", "tls", "batch_size",
-    "flush_interval", "queue_max", "timeout", "queue_dir", NULL,
+    "flush_interval", "queue_max", "timeout", "queue_dir",    NULL,
 };
 /* Headers yardstick sets itself; Authorization is reserved always, since
  * bearer_token and basic_auth are the way to send credentials. */
 static const char *const reserved_headers[] = {
-    "Content-Encoding", "Content-Type", "Content-Length", "User-Agent",
-    "X-Prometheus-Remote-Write-Version", "Authorization", "Host", "Connection",
-    "Transfer-Encoding", NULL,
+    "Content-Encoding",
+    "Content-Type",
+    "Content-Length",
+    "User-Agent",
+    "X-Prometheus-Remote-Write-Version",
+    "Authorization",
+    "Host",
+    "Connection",
+    "Transfer-Encoding",
+    NULL,
 };
 static const char *const basic_keys[] = {"username", "password", NULL};
 static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "insecure_skip_verify",
@@ -153,13 +160,12 @@ static void parse_headers(const struct ys_node *h, const char *path, struct ys_r
         }
         for (size_t r = 0; reserved_headers[r]; r++)
             if (strcasecmp(k, reserved_headers[r]) == 0)
-                ys_diag_add(d, h->pairs[j].line, h->pairs[j].col,
-                            "%s.%s: yardstick sets this header itself and it cannot be "
-                            "overridden%s",
-                            what, k,
-                            strcasecmp(k, "Authorization") == 0
-                                ? " (use bearer_token or basic_auth)"
-                                : "");
+                ys_diag_add(
+                    d, h->pairs[j].line, h->pairs[j].col,
+                    "%s.%s: yardstick sets this header itself and it cannot be "
+                    "overridden%s",
+                    what, k,
+                    strcasecmp(k, "Authorization") == 0 ? " (use bearer_token or basic_auth)" : "");
     }
 }
 

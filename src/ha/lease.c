@@ -64,8 +64,7 @@ static void attempt(struct ys_lease *l)
     struct ys_err err = {{0}};
     bool held = false;
     int64_t sent = ys_mono_us();
-    int rc = l->store->type->lease(l->store, YS_LEASE_NOTIFIER, l->holder, l->ttl_ms, &held,
-                                   &err);
+    int rc = l->store->type->lease(l->store, YS_LEASE_NOTIFIER, l->holder, l->ttl_ms, &held, &err);
     pthread_mutex_lock(&l->mu);
     if (rc == 0) {
         l->t_held = held;
@@ -75,8 +74,7 @@ static void attempt(struct ys_lease *l)
         l->failing = false;
     } else if (!l->failing) {
         l->failing = true;
-        ys_warn("ha", "lease: %s (retrying every %lld ms)", err.msg,
-                (long long)(l->ttl_ms / 3));
+        ys_warn("ha", "lease: %s (retrying every %lld ms)", err.msg, (long long)(l->ttl_ms / 3));
     }
     pthread_mutex_unlock(&l->mu);
 }
@@ -178,8 +176,7 @@ static char *default_holder(void)
 
 static int open_store(struct ys_lease *l, const struct ys_config *cfg, struct ys_err *err)
 {
-    struct ys_store_options opt = {.path = cfg->storage.path,
-                                   .retention = cfg->storage.retention};
+    struct ys_store_options opt = {.path = cfg->storage.path, .retention = cfg->storage.retention};
     int rc = ys_store_open(cfg->storage.kind, &opt, &l->store, err);
     if (rc == 0 && !l->store->type->lease) {
         ys_store_close(l->store); /* one daemon per store: nothing to agree on */

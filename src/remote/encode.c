@@ -158,15 +158,15 @@ size_t ys_rw_stale_samples(struct ys_rw_samples *s, const char *base, size_t bas
     if (mask & YS_RW_S_UP)
         ys_rw_samples_add(s, "yardstick_check_up", base, base_len, NULL, NULL, ts_ms, nan);
     if (mask & YS_RW_S_DURATION)
-        ys_rw_samples_add(s, "yardstick_check_duration_seconds", base, base_len, NULL, NULL,
-                          ts_ms, nan);
+        ys_rw_samples_add(s, "yardstick_check_duration_seconds", base, base_len, NULL, NULL, ts_ms,
+                          nan);
     for (int p = 0; p < YS_PHASE_COUNT; p++)
         if (mask & (YS_RW_S_PHASE0 << p))
             ys_rw_samples_add(s, "yardstick_check_phase_seconds", base, base_len, "phase",
                               phases[p], ts_ms, nan);
     if (mask & YS_RW_S_TLS)
-        ys_rw_samples_add(s, "yardstick_tls_cert_not_after_timestamp_seconds", base, base_len,
-                          NULL, NULL, ts_ms, nan);
+        ys_rw_samples_add(s, "yardstick_tls_cert_not_after_timestamp_seconds", base, base_len, NULL,
+                          NULL, ts_ms, nan);
     if (mask & YS_RW_S_VALUE)
         ys_rw_samples_add(s, "yardstick_check_value", base, base_len, NULL, NULL, ts_ms, nan);
     if (mask & YS_RW_S_HEARTBEAT)

@@ -224,10 +224,9 @@ static int save_head(const struct ys_rwq *q, struct ys_err *err)
     char *tmp = ys_xasprintf("%s/head.tmp", q->dir), *path = ys_xasprintf("%s/head", q->dir);
     FILE *f = fopen(tmp, "w");
     int rc = 0;
-    bool written = f &&
-                   fprintf(f, "%" PRIu64 " %" PRIu64 "\n", q->n ? q->segs[0].seq : 0,
-                           q->head_off) > 0 &&
-                   fflush(f) == 0 && fsync(fileno(f)) == 0;
+    bool written =
+        f && fprintf(f, "%" PRIu64 " %" PRIu64 "\n", q->n ? q->segs[0].seq : 0, q->head_off) > 0 &&
+        fflush(f) == 0 && fsync(fileno(f)) == 0;
     int e = errno;
     if (f && fclose(f) != 0 && written) {
         written = false;

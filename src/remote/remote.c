@@ -31,24 +31,27 @@
  * of these mutexes at once, and none holds one across a request.
  *
  * Staleness: the writer remembers, per label set of a check (its `base`),
- * which series it has sent samples in and the newest timestamp (`seen`).
- * A reload hands over the label sets of the new config's checks
+ * which series it has sent samples in and the newest timestamp (`seen`,
+ * stale.c). A reload hands over the label sets of the new config's checks
  * (ys_remote_apply); every remembered set not among them (a check removed,
  * renamed or relabelled) gets a staleness marker in each of its series,
  * so the receiver ends them at once, as it does for a vanished scrape
- * target, and is forgotten.
+ * target. The set is remembered as ended until the next reload: a result
+ * of it that was still on its way (a probe in flight at the reload) is
+ * older than the marker, and Prometheus would refuse the whole batch
+ * holding it as out of order, so it is left out.
  *
  * Invariants: a batch is on disk before any of it is sent; an endpoint
  * sends one batch at a time, oldest first, so each series' samples reach
  * the receiver in time order. On stop the batch being built goes to disk,
  * so the next start sends it, and a request in flight is let finish
  * (bounded by the endpoint's timeout) so that a batch the receiver took is
- * recorded as sent. Times are monotonic milliseconds.
+ * recorded as sent. Waits and deadlines are monotonic milliseconds; sample
+ * timestamps are wall-clock epoch milliseconds.
  */
 #include "remote/remote.h"
 
 #include "core/clock.h"
-#include "core/hash.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "remote/remote_send.h"
@@ -67,12 +70,6 @@
 #define ITEM_RESULT (-1)
 #define ITEM_APPLY (-2)
 
-/* A label set of a check, as ys_rw_base_labels makes it. */
-struct blob {
-    char *p;
-    size_t len;
-};
-
 /* One result or heartbeat change: only what encode.c reads, not the whole
  * struct ys_result (a kilobyte of message and facts). Or a reload's list
  * of the label sets that remain (ITEM_APPLY). */
@@ -80,8 +77,8 @@ struct item {
     struct item *next;
     char *base; /* labels of the check ("name\0value\0" pairs) */
     size_t base_len;
-    int hb_state; /* a heartbeat state, ITEM_RESULT or ITEM_APPLY */
-    struct blob *keep; /* ITEM_APPLY: the label sets of the new config's checks */
+    int hb_state;            /* a heartbeat state, ITEM_RESULT or ITEM_APPLY */
+    struct ys_rw_blob *keep; /* ITEM_APPLY: the label sets of the new config's checks */
     size_t n_keep;
     bool ok;
     uint8_t flags;
@@ -92,7 +89,6 @@ struct item {
 };
 
 struct ep {
-    struct ys_remote *rw;
     const struct ys_remote_write *conf; /* in rw->cfg */
     pthread_t thread;
     bool started;
@@ -112,29 +108,12 @@ struct ep {
     unsigned seed;
 };
 
-/* What the writer has sent for one label set (see "Staleness" above). */
-struct seen {
-    char *base; /* owned; NULL: an empty slot */
-    size_t base_len;
-    uint64_t hash;
-    uint32_t series; /* YS_RW_S_* */
-    int64_t last_ts;
-    bool keep;
-};
-
-/* Open addressing, linear probing; cap a power of two, at most half full. */
-struct seen_table {
-    struct seen *v;
-    size_t n, cap;
-};
-
 struct ys_remote {
     struct ys_config *cfg;
-    struct seen_table seen; /* the writer's */
+    struct ys_rw_seen seen; /* the writer's; stale.c */
     struct ep *eps;
     size_t n_eps;
     pthread_t thread;
-    bool started;
     pthread_mutex_t mu;
     pthread_cond_t wake, flushed;
     struct item *head, *tail;
@@ -242,87 +221,6 @@ static void item_result(const struct item *it, struct ys_result *r)
     r->tls.leaf_not_after = it->not_after;
 }
 
-/* The slot of base in t (cap > 0): its entry, or the empty slot where it
- * would go. */
-static struct seen *seen_slot(struct seen_table *t, const char *base, size_t len, uint64_t h)
-{
-    for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-        struct seen *e = &t->v[i];
-        if (!e->base || (e->hash == h && e->base_len == len && !memcmp(e->base, base, len)))
-            return e;
-    }
-}
-
-/* Puts e (moved; not in t yet) into t, growing it first if needed. */
-static void seen_put(struct seen_table *t, struct seen e)
-{
-    if ((t->n + 1) * 2 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        struct seen_table big = {ys_xcalloc(cap, sizeof *big.v), t->n, cap};
-        for (size_t i = 0; i < t->cap; i++)
-            if (t->v[i].base)
-                *seen_slot(&big, t->v[i].base, t->v[i].base_len, t->v[i].hash) = t->v[i];
-        free(t->v);
-        *t = big;
-    }
-    *seen_slot(t, e.base, e.base_len, e.hash) = e;
-    t->n++;
-}
-
-static void seen_free(struct seen_table *t)
-{
-    for (size_t i = 0; i < t->cap; i++)
-        free(t->v[i].base);
-    free(t->v);
-    *t = (struct seen_table){0};
-}
-
-/* Remembers the series an item's samples go to. */
-static void seen_note(struct ys_remote *rw, const struct item *it, uint32_t series)
-{
-    uint64_t h = ys_hash_bytes(YS_HASH_INIT, it->base, it->base_len);
-    struct seen *e = rw->seen.cap ? seen_slot(&rw->seen, it->base, it->base_len, h) : NULL;
-    if (!e || !e->base) {
-        struct seen n = {ys_xmalloc(it->base_len), it->base_len, h, 0, it->ts_ms, false};
-        memcpy(n.base, it->base, it->base_len);
-        seen_put(&rw->seen, n);
-        e = seen_slot(&rw->seen, it->base, it->base_len, h);
-    }
-    e->series |= series;
-    if (it->ts_ms > e->last_ts)
-        e->last_ts = it->ts_ms;
-}
-
-/* A reload: staleness markers, in every endpoint's batch, for each label
- * set the new config no longer has; then only the others are remembered. */
-static void seen_apply(struct ys_remote *rw, const struct item *it)
-{
-    struct seen_table *t = &rw->seen, kept = {0};
-    for (size_t i = 0; i < it->n_keep && t->cap; i++) {
-        uint64_t h = ys_hash_bytes(YS_HASH_INIT, it->keep[i].p, it->keep[i].len);
-        struct seen *e = seen_slot(t, it->keep[i].p, it->keep[i].len, h);
-        if (e->base)
-            e->keep = true;
-    }
-    for (size_t i = 0; i < t->cap; i++) {
-        struct seen e = t->v[i];
-        if (!e.base)
-            continue;
-        if (e.keep) {
-            e.keep = false;
-            seen_put(&kept, e);
-            continue;
-        }
-        /* After the set's last sample, or the receiver refuses it. */
-        int64_t ts = it->ts_ms > e.last_ts ? it->ts_ms : e.last_ts + 1;
-        for (size_t k = 0; k < rw->n_eps; k++)
-            ys_rw_stale_samples(&rw->eps[k].batch, e.base, e.base_len, e.series, ts);
-        free(e.base);
-    }
-    free(t->v);
-    *t = kept;
-}
-
 /* Appends the samples of one item to every endpoint's batch. */
 static void item_samples(struct ys_remote *rw, const struct item *it, int64_t now)
 {
@@ -332,14 +230,22 @@ static void item_samples(struct ys_remote *rw, const struct item *it, int64_t no
         if (rw->eps[i].batch.n == 0)
             rw->eps[i].batch_since_ms = now;
     if (it->hb_state == ITEM_APPLY) {
-        seen_apply(rw, it);
+        struct ys_rw_samples **batches = ys_xcalloc(rw->n_eps, sizeof *batches);
+        for (size_t i = 0; i < rw->n_eps; i++)
+            batches[i] = &rw->eps[i].batch;
+        ys_rw_seen_apply(&rw->seen, it->keep, it->n_keep, it->ts_ms, batches, rw->n_eps);
+        free(batches);
         return;
     }
     if (it->hb_state == ITEM_RESULT) {
         item_result(it, &r);
         series = ys_rw_result_series(&r);
     }
-    seen_note(rw, it, series);
+    if (!ys_rw_seen_note(&rw->seen, it->base, it->base_len, it->ts_ms, series)) {
+        ys_debug("remote", "a result of a check the reload removed, older than its staleness "
+                           "markers: not sent");
+        return;
+    }
     for (size_t i = 0; i < rw->n_eps; i++) {
         struct ep *e = &rw->eps[i];
         if (it->hb_state == ITEM_RESULT)
@@ -590,7 +496,7 @@ static void free_eps(struct ys_remote *rw)
     free(rw->eps);
 }
 
-static int open_ep(struct ys_remote *rw, struct ep *e, const char *dir, struct ys_err *err)
+static int open_ep(struct ep *e, const char *dir, struct ys_err *err)
 {
     snprintf(e->st.name, sizeof e->st.name, "%s", e->conf->name);
     char *sub = e->conf->queue_dir ? ys_xstrdup(e->conf->queue_dir)
@@ -609,7 +515,6 @@ static int open_ep(struct ys_remote *rw, struct ep *e, const char *dir, struct y
         return ys_err_set(err, YS_EINTERNAL, "%s: cannot start a remote-write thread",
                           e->conf->name);
     e->started = true;
-    (void)rw;
     return 0;
 }
 
@@ -622,13 +527,12 @@ static int open_eps(struct ys_remote *rw, const char *dir, struct ys_err *err)
     int rc = 0;
     for (size_t i = 0; i < rw->cfg->n_remote_writes && rc == 0; i++) {
         struct ep *e = &rw->eps[i];
-        e->rw = rw;
         e->conf = &rw->cfg->remote_writes[i];
         e->seed = (unsigned)ys_mono_us() ^ (unsigned)i;
         pthread_mutex_init(&e->mu, NULL);
         pthread_cond_init(&e->wake, &ca);
         rw->n_eps++;
-        rc = open_ep(rw, e, dir, err);
+        rc = open_ep(e, dir, err);
     }
     pthread_condattr_destroy(&ca);
     return rc;
@@ -763,7 +667,7 @@ void ys_remote_stop(struct ys_remote *rw)
         item_free(it);
     }
     free_eps(rw);
-    seen_free(&rw->seen);
+    ys_rw_seen_free(&rw->seen);
     pthread_cond_destroy(&rw->wake);
     pthread_cond_destroy(&rw->flushed);
     pthread_mutex_destroy(&rw->mu);

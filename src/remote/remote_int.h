@@ -85,6 +85,34 @@ void ys_rw_samples_free(struct ys_rw_samples *s);
  * (free), or YS_EINTERNAL. */
 int ys_rw_encode(struct ys_rw_sample *v, size_t *n, char **body, size_t *len, struct ys_err *err);
 
+/* A label set of a check, as ys_rw_base_labels makes it (owned). */
+struct ys_rw_blob {
+    char *p;
+    size_t len;
+};
+
+/* What the remote-write writer has sent per label set, for staleness
+ * markers (stale.c). All zeros is empty. */
+struct ys_rw_seen_one;
+struct ys_rw_seen {
+    struct ys_rw_seen_one *v;
+    size_t n, cap;
+};
+
+/* Notes that base (borrowed) gets samples at ts_ms in the series of
+ * series (YS_RW_S_*). False when they are to be left out: base ended at
+ * the last reload and ts_ms is not after its markers (a probe that was in
+ * flight then; the receiver would refuse it as out of order). */
+bool ys_rw_seen_note(struct ys_rw_seen *t, const char *base, size_t base_len, int64_t ts_ms,
+                     uint32_t series);
+/* A reload whose checks have the label sets keep (borrowed): every live
+ * set not among them gets staleness markers, at ts_ms or just after its
+ * last sample, appended to each of the n batches, and is remembered as
+ * ended; sets that had already ended are forgotten. */
+void ys_rw_seen_apply(struct ys_rw_seen *t, const struct ys_rw_blob *keep, size_t n_keep,
+                      int64_t ts_ms, struct ys_rw_samples **batches, size_t n);
+void ys_rw_seen_free(struct ys_rw_seen *t);
+
 /* The on-disk queue of one endpoint: encoded batches in segment files
  * under a folder of its own; see queue.c. */
 struct ys_rwq;

@@ -8,9 +8,9 @@
 
 #include "store/store.h"
 
-int sq_lease(struct ys_store *st, const char *name, const char *holder, int64_t ttl_ms,
-             bool *held, struct ys_err *err);
-int pg_lease(struct ys_store *st, const char *name, const char *holder, int64_t ttl_ms,
-             bool *held, struct ys_err *err);
+int sq_lease(struct ys_store *st, const char *name, const char *holder, int64_t ttl_ms, bool *held,
+             struct ys_err *err);
+int pg_lease(struct ys_store *st, const char *name, const char *holder, int64_t ttl_ms, bool *held,
+             struct ys_err *err);
 
 #endif

@@ -461,7 +461,7 @@ static void quiet_notices(void *arg, const char *message)
 
 /* Names the server for messages from the connection string alone (when
  * connecting failed): user@host:port/db, whatever is given. */
-static void label_from_dsn(const char *dsn, char *label, size_t size)
+void ys_pg_label(const char *dsn, char *label, size_t size)
 {
     const char *host = NULL, *port = NULL, *db = NULL, *user = NULL;
     PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
@@ -583,7 +583,7 @@ static int pg_open(const struct ys_store_options *opt, struct ys_store **out, st
     s->read_only = opt->read_only;
     s->retention = opt->retention;
     pg_batch_init(s);
-    label_from_dsn(opt->path, s->label, sizeof s->label);
+    ys_pg_label(opt->path, s->label, sizeof s->label);
     /* The connection string comes last, so what it says wins; the
      * defaults bound how long an unreachable server can hold an open. */
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};

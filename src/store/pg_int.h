@@ -249,4 +249,8 @@ static inline int64_t pg_floor(int64_t ts, int64_t len)
     return q * len;
 }
 
+/* user@host:port/db from a connection string, for messages (never the
+ * password); also used by ys_store_describe (registry.c). */
+void ys_pg_label(const char *dsn, char *label, size_t size);
+
 #endif

@@ -44,8 +44,10 @@ static int create_table(struct pg_store *s, struct ys_err *err)
     if (rc == 0 &&
         (rc = pg_cmd(s, "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.lease'))",
                      err)) == 0 &&
-        (rc = pg_cmd(s, "CREATE TABLE IF NOT EXISTS lease(name TEXT COLLATE \"C\" PRIMARY KEY,"
-                        " holder TEXT NOT NULL, expires_ms BIGINT NOT NULL)", err)) == 0 &&
+        (rc = pg_cmd(s,
+                     "CREATE TABLE IF NOT EXISTS lease(name TEXT COLLATE \"C\" PRIMARY KEY,"
+                     " holder TEXT NOT NULL, expires_ms BIGINT NOT NULL)",
+                     err)) == 0 &&
         (rc = pg_commit(s, err)) == 0)
         return 0;
     pg_rollback(s);
@@ -64,8 +66,8 @@ static int connected(struct pg_store *s, struct ys_err *err)
     return PQstatus(s->conn) == CONNECTION_OK ? 0 : pg_fail(s, NULL, "reconnecting", err);
 }
 
-int pg_lease(struct ys_store *st, const char *name, const char *holder, int64_t ttl_ms,
-             bool *held, struct ys_err *err)
+int pg_lease(struct ys_store *st, const char *name, const char *holder, int64_t ttl_ms, bool *held,
+             struct ys_err *err)
 {
     struct pg_store *s = (struct pg_store *)st;
     char ttl[24];

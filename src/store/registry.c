@@ -6,9 +6,12 @@
  */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const struct ys_store_type ys_store_sqlite;
+/* pg.c: user@host:port/db from a connection string. */
+void ys_pg_label(const char *dsn, char *label, size_t size);
 extern const struct ys_store_type ys_store_postgres;
 
 static const struct ys_store_type *const types[] = {
@@ -27,6 +30,17 @@ int ys_store_open(const char *kind, const struct ys_store_options *opt, struct y
         if (strcmp(types[i]->name, kind) == 0)
             return types[i]->open(opt, out, err);
     return ys_err_set(err, YS_EINVAL, "unknown store kind '%s' (known: sqlite, postgres)", kind);
+}
+
+void ys_store_describe(const char *kind, const char *path, char *buf, size_t size)
+{
+    if (kind && strcmp(kind, "postgres") == 0) {
+        char label[256];
+        ys_pg_label(path ? path : "", label, sizeof label);
+        snprintf(buf, size, "postgres %s", label);
+    } else {
+        snprintf(buf, size, "%s", path ? path : "");
+    }
 }
 
 void ys_store_close(struct ys_store *s)

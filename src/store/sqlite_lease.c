@@ -49,8 +49,8 @@ static int prepare(struct sq_store *s, const char *sql, sqlite3_stmt **q, struct
     return sq_fail(s, err, "preparing the lease statement");
 }
 
-int sq_lease(struct ys_store *st, const char *name, const char *holder, int64_t ttl_ms,
-             bool *held, struct ys_err *err)
+int sq_lease(struct ys_store *st, const char *name, const char *holder, int64_t ttl_ms, bool *held,
+             struct ys_err *err)
 {
     struct sq_store *s = (struct sq_store *)st;
     sqlite3_stmt *q = NULL;

@@ -47,7 +47,8 @@ struct ys_rollup {
 };
 
 struct ys_store_options {
-    const char *path;   /* sqlite: the database file (its folder is created) */
+    const char *path;   /* sqlite: the database file (its folder is created);
+                           postgres: the libpq connection string (storage.dsn) */
     bool read_only;
     struct ys_retention retention;
 };
@@ -212,9 +213,13 @@ struct ys_store {
     const struct ys_store_type *type;
 };
 
-/* Opens a store of the given kind ("sqlite"). */
+/* Opens a store of the given kind ("sqlite", "postgres"; NULL: sqlite). */
 int ys_store_open(const char *kind, const struct ys_store_options *opt, struct ys_store **out,
                   struct ys_err *err);
+/* Names a store for people, in messages: the SQLite file's path, or a
+ * PostgreSQL server as user@host:port/db, never its password (a DSN may
+ * hold one). */
+void ys_store_describe(const char *kind, const char *path, char *buf, size_t size);
 void ys_store_close(struct ys_store *s);
 
 #endif

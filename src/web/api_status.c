@@ -20,18 +20,17 @@ void ys_web_api_status(struct ys_web_req *req, struct ys_web_reply *rep)
     const struct ys_config *cfg = req->snap->cfg;
     const struct ys_instance_config *ic = &cfg->instance;
     size_t probed = 0;
-    for (size_t i = 0; i < cfg->n_checks; i++)
-        probed += ys_instance_probes(ic, cfg->checks[i].name);
+    for (size_t i = 0; i < cfg->n_checks; i++) /* as api_checks.c's probed_here */
+        probed += !cfg->checks[i].type->start || ys_instance_probes(ic, cfg->checks[i].name);
     char shard[32];
     snprintf(shard, sizeof shard, "%d/%d", ic->shard_index, ic->shard_count);
-    json_t *inst = json_pack("{s:s?,s:s?,s:o,s:I}", "id", ic->id, "location", ic->location,
-                             "shard", ic->shard_count ? json_string(shard) : json_null(),
-                             "lease_ttl_ms", (json_int_t)ic->lease_ttl_ms);
+    json_t *inst = json_pack("{s:s?,s:s?,s:o,s:I}", "id", ic->id, "location", ic->location, "shard",
+                             ic->shard_count ? json_string(shard) : json_null(), "lease_ttl_ms",
+                             (json_int_t)ic->lease_ttl_ms);
     ys_web_reply_json(rep, MHD_HTTP_OK,
-                      json_pack("{s:s,s:o,s:b,s:I,s:I,s:I,s:s?}", "version", YS_VERSION,
-                                "instance", inst, "leader", atomic_load(&req->web->leader),
-                                "lease_changes",
+                      json_pack("{s:s,s:o,s:b,s:I,s:I,s:I,s:s?}", "version", YS_VERSION, "instance",
+                                inst, "leader", atomic_load(&req->web->leader), "lease_changes",
                                 (json_int_t)atomic_load(&req->web->lease_changes), "checks",
-                                (json_int_t)cfg->n_checks, "checks_probed_here",
-                                (json_int_t)probed, "storage", cfg->storage.kind));
+                                (json_int_t)cfg->n_checks, "checks_probed_here", (json_int_t)probed,
+                                "storage", cfg->storage.kind));
 }

@@ -258,6 +258,16 @@ assert_num "$ROWS" -ge 8 "outbox rows (four firings, reminders, four resolutions
 assert_eq "$UNIQUE" "$ROWS" "unique delivery ids received vs outbox rows"
 assert_num "$DUPS" -le 2 "deliveries received twice (at most one in flight per kill)"
 assert_eq "$TWICE" 0 "alerts announced twice across the handovers"
+# Clean exits (a sanitizer build reports leaks through the exit code):
+# the survivors went through follow -> lead, one of them twice.
+stop_daemons() {
+    local id
+    for id in "${!PIDS[@]}"; do
+        term_wait "${PIDS[$id]}" 20
+        assert_eq "$TERM_RC" 0 "exit code of $id after SIGTERM"
+    done
+}
+stop_daemons
 stop_all
 
 # ---- 4. sharding: 1/2 alone, then 1/2 and 2/2.
@@ -325,5 +335,6 @@ EOF
 status=$(curl -fsS "http://127.0.0.1:${WEB[sh-2]}/api/v1/status")
 assert_contains "$status" '"shard":"2/2"' "/api/v1/status names the shard"
 assert_contains "$status" '"id":"sh-2"' "/api/v1/status names the instance"
+stop_daemons
 log "failover times: ${F1}s, ${F2}s; duplicates $DUPS of $ROWS notifications"
 log "PASS"

@@ -25,8 +25,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ys_tmpdir T
 PG_STATE="$T/pg"
 # The PostgreSQL that setup.sh starts is no child of ours: cleanup.sh stops
-# it by the PID setup.sh wrote, before lib.sh's cleanup runs.
-trap 'rc=$?; bash "$YS_SOURCE_DIR/tests/pg/cleanup.sh" "$PG_STATE" >/dev/null 2>&1 || true; (exit $rc); ys_cleanup' EXIT
+# it by the PID setup.sh wrote, after our daemons and before lib.sh's
+# cleanup (errexit off first: the trap re-raises the test's status for it).
+trap 'rc=$?; set +e; stop_all; bash "$YS_SOURCE_DIR/tests/pg/cleanup.sh" "$PG_STATE" >/dev/null 2>&1; (exit $rc); ys_cleanup' EXIT
 
 bash "$YS_SOURCE_DIR/tests/pg/setup.sh" "$PG_STATE" >"$T/pg-setup.log" 2>&1 ||
     fail "cannot start PostgreSQL: $(cat "$T/pg-setup.log")"

@@ -23,7 +23,9 @@
 #     data dir and every result of the outage arrives: at the end
 #     Prometheus holds exactly the timestamps the store holds, for both
 #     checks, but for the second before the kill (the batch being built in
-#     memory, and the store's own last writes, die with the process).
+#     memory, and the store's own last writes, die with the process);
+#   - a reload that removes a check ends its series in Prometheus at once
+#     (a staleness marker), while the others stay current.
 # Prometheus runs without out_of_order_time_window: nothing is sent twice
 # or out of order, so it has no reason to refuse a sample.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -299,4 +301,26 @@ for c in web-ok web-down; do
     log "$c after the outage: $out"
 done
 grep -q "will retry" "$T/daemon.log" || fail "no retry logged during the outage"
+
+# A reload that removes a check ends its series in Prometheus at once (a
+# staleness marker), not after the 5-minute lookback; the others go on.
+series_now() {
+    curl -sf -G "http://127.0.0.1:$PROM/api/v1/query" --data-urlencode "query=$1" |
+        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))'
+}
+no_series() { [ "$(series_now "$1")" = 0 ]; }
+start_daemon
+sleep 1
+assert_eq "$(series_now 'yardstick_check_up{check="web-down"}')" 1 "web-down current before the reload"
+sed -i '/^  - name: web-down$/,+2d' "$CFG"
+grep -q web-down "$CFG" && fail "web-down still in the config"
+kill -HUP "$DAEMON_PID"
+wait_for 15 "web-down ended in Prometheus by its staleness marker" \
+    no_series 'yardstick_check_up{check="web-down"}'
+no_series 'yardstick_check_duration_seconds{check="web-down"}' ||
+    fail "web-down's duration series not ended"
+assert_eq "$(series_now 'yardstick_check_up{check="web-ok"}')" 1 "web-ok current after the reload"
+assert_eq "$(metric 'yardstick_remote_write_samples_dropped_total{endpoint="local"}')" 0 \
+    "nothing dropped by the reload"
+stop_daemon
 log "ok"

@@ -310,9 +310,16 @@ static void test_commit_atomic_and_ids(void **state)
         ok[i].done_ms = T0 + MIN;
         assert_int_equal(s->type->outbox_update(s, &ok[i], &err), 0);
     }
+    /* A resolved alert past raw retention goes with them; a firing one stays. */
+    struct ys_alert_record old = {.key = "r/old", .firing_ms = T0, .resolved_ms = T0 + MIN};
+    assert_int_equal(s->type->notify_commit(s, &old, 1, NULL, 0, &err), 0);
+    assert_int_equal(scalar("SELECT count(*) FROM alert"), 2);
     int deleted = 0;
     assert_int_equal(s->type->prune(s, T0 + 3 * HOUR, 100, &deleted, &err), 0);
+    assert_int_equal(deleted, 4);
     assert_int_equal(scalar("SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(scalar("SELECT count(*) FROM alert WHERE key = 'r/a'"), 1);
+    assert_int_equal(scalar("SELECT count(*) FROM alert"), 1);
     struct ys_outbox_row more = row("hook", "r/c", T0 + 3 * HOUR);
     assert_int_equal(s->type->notify_commit(s, NULL, 0, &more, 1, &err), 0);
     assert_true(more.id > ok[2].id); /* never reused */

@@ -41,8 +41,8 @@ static void test_parsed(void **state)
 {
     (void)state;
     struct loaded l;
-    load(&l, "instance: { id: \"eu-1/a\", location: eu-west, shard: \"2/3\", lease_ttl: 9s }\n"
-             CHECKS);
+    load(&l,
+         "instance: { id: \"eu-1/a\", location: eu-west, shard: \"2/3\", lease_ttl: 9s }\n" CHECKS);
     dump(&l);
     assert_int_equal(l.rc, 0);
     const struct ys_instance_config *ic = &l.cfg->instance;
@@ -124,8 +124,8 @@ static void test_partition(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_parsed),
-        cmocka_unit_test(test_errors),     cmocka_unit_test(test_hash_pinned),
+        cmocka_unit_test(test_defaults),  cmocka_unit_test(test_parsed),
+        cmocka_unit_test(test_errors),    cmocka_unit_test(test_hash_pinned),
         cmocka_unit_test(test_partition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

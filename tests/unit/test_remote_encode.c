@@ -220,6 +220,49 @@ static void test_empty_label_values(void **state)
     ys_rw_samples_free(&s);
 }
 
+/* The staleness table (stale.c) over many label sets, through its growth:
+ * a reload ends the sets it does not keep, once; a late sample of an
+ * ended set is refused, a newer one revives it. */
+static void test_seen_table(void **state)
+{
+    (void)state;
+    struct ys_rw_seen t = {0};
+    struct ys_rw_blob keep[500];
+    char name[32];
+    for (int i = 0; i < 1000; i++) {
+        int k = snprintf(name, sizeof name, "check%c%d", '\0', i) + 1;
+        assert_true(ys_rw_seen_note(&t, name, (size_t)k, 1000 + i, YS_RW_S_UP));
+        if (i % 2 == 0) {
+            keep[i / 2] = (struct ys_rw_blob){malloc((size_t)k), (size_t)k};
+            memcpy(keep[i / 2].p, name, (size_t)k);
+        }
+    }
+    assert_int_equal(t.n, 1000);
+    struct ys_rw_samples b = {0}, *bp = &b;
+    ys_rw_seen_apply(&t, keep, 500, 1500, &bp, 1);
+    assert_int_equal(b.n, 500); /* one marker (up) for each odd set */
+    for (size_t i = 0; i < b.n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &b.v[i].value, sizeof bits);
+        assert_true(bits == YS_RW_STALE_NAN);
+        assert_true(b.v[i].ts_ms >= 1500);
+    }
+    ys_rw_samples_free(&b);
+    int k = snprintf(name, sizeof name, "check%c%d", '\0', 999) + 1; /* ended, last 1999 */
+    assert_false(ys_rw_seen_note(&t, name, (size_t)k, 1999, YS_RW_S_UP));
+    assert_false(ys_rw_seen_note(&t, name, (size_t)k, 2000, YS_RW_S_UP)); /* its marker's time */
+    assert_true(ys_rw_seen_note(&t, name, (size_t)k, 2001, YS_RW_S_DURATION));
+    /* Nothing kept: 500 live even sets and the revived one get markers;
+     * the 499 ended ones are forgotten without. */
+    ys_rw_seen_apply(&t, keep, 0, 3000, &bp, 1);
+    assert_int_equal(b.n, 501);
+    ys_rw_samples_free(&b);
+    assert_int_equal(t.n, 501);
+    for (int i = 0; i < 500; i++)
+        free(keep[i].p);
+    ys_rw_seen_free(&t);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -351,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_duplicate_timestamps),
         cmocka_unit_test(test_empty_label_values),
+        cmocka_unit_test(test_seen_table),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_reserved_headers),
