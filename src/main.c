@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"notify", ys_cmd_notify, "notify send: try a notifier with a test alert, or drain the outbox"},
     {"rules", ys_cmd_rules, "print the SLOs as Prometheus recording and burn-rate alert rules"},
     {"graph", ys_cmd_graph, "graph flux: print the Flux Kustomizations' dependsOn graph"},
+    {"migrate", ys_cmd_migrate, "copy a SQLite store into PostgreSQL (resumable)"},
 };
 
 static void usage(FILE *out)

@@ -35,6 +35,8 @@ int ys_cmd_rules(int argc, char **argv);
 /* `yardstick graph flux`: the Kustomizations' dependsOn graph as dot or
  * Mermaid (cmd_graph.c). */
 int ys_cmd_graph(int argc, char **argv);
+/* `yardstick migrate`: copy a SQLite store into PostgreSQL (cmd_migrate.c). */
+int ys_cmd_migrate(int argc, char **argv);
 
 /* The config's store named for messages (the SQLite file, or the
  * PostgreSQL server without its password), in buf. Returns buf. */

@@ -28,8 +28,9 @@
  * append, by dropping whole segments oldest first and counting their
  * samples; the write segment is never dropped. A segment is at most
  * max_bytes / 8 (16KiB..8MiB) before the next one starts, so dropping one
- * loses a small share of the queue. Single-threaded: the remote thread (or
- * a test) owns a queue.
+ * loses a small share of the queue. Not thread-safe: its users serialise
+ * the calls (remote.c's writer appends and its sender peeks and acks, both
+ * under the endpoint's mutex).
  */
 #include "remote/remote_int.h"
 
@@ -136,7 +137,7 @@ static int make_dirs(const char *dir, struct ys_err *err)
  * Sets its whole-record size and sample count, and the samples before
  * offset upto. The records are checked without reading bodies twice:
  * only the header and the body's checksum. */
-static void scan_segment(int fd, uint64_t upto, struct seg *s, uint64_t *before)
+static void scan_segment(int fd, const char *path, uint64_t upto, struct seg *s, uint64_t *before)
 {
     struct stat st;
     uint64_t off = 0, size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
@@ -165,6 +166,11 @@ static void scan_segment(int fd, uint64_t upto, struct seg *s, uint64_t *before)
     }
     free(buf);
     s->bytes = off;
+    if (off < size)
+        ys_warn("remote",
+                "%s: a torn or corrupt record at offset %" PRIu64 "; the %" PRIu64
+                " bytes from there on are cut off",
+                path, off, size - off);
     if (off < size && ftruncate(fd, (off_t)off) < 0) {
         /* The torn tail stays; appends then go after it and the next
          * scan stops there again, so the later records are lost, not
@@ -272,13 +278,13 @@ static void resume(struct ys_rwq *q)
     for (size_t i = 0; i < q->n; i++) {
         char *path = seg_path(q, q->segs[i].seq);
         int fd = open(path, O_RDWR | O_CLOEXEC);
-        free(path);
         uint64_t before = 0;
         bool is_head = i == 0 && q->segs[0].seq == head_seq;
         if (fd >= 0) {
-            scan_segment(fd, is_head ? head_off : 0, &q->segs[i], &before);
+            scan_segment(fd, path, is_head ? head_off : 0, &q->segs[i], &before);
             close(fd);
         }
+        free(path);
         if (is_head) {
             q->head_off = head_off < q->segs[0].bytes ? head_off : q->segs[0].bytes;
             q->head_samples = before;
