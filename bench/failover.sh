@@ -36,6 +36,7 @@ bench_cleanup() {
     local rc=$?
     stop_all
     bash "$ROOT/tests/pg/cleanup.sh" "$PGSTATE" >/dev/null 2>&1 || true
+    set +e # a failing (exit) must not end the trap before ys_cleanup
     (exit "$rc")
     ys_cleanup
 }

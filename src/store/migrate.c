@@ -403,6 +403,7 @@ static int copy_table(struct run *r, int t, struct ys_err *err)
     sqlite3_stmt *st = NULL;
     if ((rc = prepare_select(r, t, &st, err)) < 0)
         return rc;
+    bool st_has_cursor = c->set;
     /* The cursor moves only once its batch committed: a failed batch
      * leaves c as the destination has it. */
     struct cursor next = {0};
@@ -414,6 +415,13 @@ static int copy_table(struct run *r, int t, struct ys_err *err)
     report(r, t, (uint64_t)total, 0, start, false);
     for (;;) {
         bool was_set = c->set;
+        /* The first statement of a table never copied has no WHERE. */
+        if (was_set && !st_has_cursor) {
+            sqlite3_finalize(st);
+            if ((rc = prepare_select(r, t, &st, err)) < 0)
+                break;
+            st_has_cursor = true;
+        }
         bind_cursor(st, tb, c, r->batch);
         next = *c;
         next.ktext = c->ktext ? ys_xstrdup(c->ktext) : NULL;

@@ -30,6 +30,7 @@ ha_cleanup() {
     local rc=$?
     stop_all # the daemons before their database
     bash "$YS_SOURCE_DIR/tests/pg/cleanup.sh" "$PGSTATE" >/dev/null 2>&1 || true
+    set +e # a failing (exit) must not end the trap before ys_cleanup
     (exit "$rc")
     ys_cleanup
 }
