@@ -31,5 +31,10 @@ int ys_shard_of(const char *name, int n);
  * shard (count 0), else when its shard is shard_index. Heartbeat checks
  * are pushed, not probed: callers skip them before asking. */
 bool ys_instance_probes(const struct ys_instance_config *ic, const char *name);
+/* Whether ck is probed from this instance's location: a check without
+ * locations from every one, else from those it lists. */
+bool ys_instance_at(const struct ys_instance_config *ic, const struct ys_check *ck);
+/* Both rules: this instance probes ck (its location, then its shard). */
+bool ys_instance_probes_check(const struct ys_instance_config *ic, const struct ys_check *ck);
 
 #endif

@@ -51,6 +51,22 @@ bool ys_instance_probes(const struct ys_instance_config *ic, const char *name)
     return ys_shard_of(name, ic->shard_count) == ic->shard_index;
 }
 
+bool ys_instance_at(const struct ys_instance_config *ic, const struct ys_check *ck)
+{
+    if (ck->locations.n == 0)
+        return true;
+    const char *me = ic && ic->location && *ic->location ? ic->location : "default";
+    for (size_t i = 0; i < ck->locations.n; i++)
+        if (strcmp(ck->locations.v[i], me) == 0)
+            return true;
+    return false;
+}
+
+bool ys_instance_probes_check(const struct ys_instance_config *ic, const struct ys_check *ck)
+{
+    return ys_instance_at(ic, ck) && ys_instance_probes(ic, ck->name);
+}
+
 static char *default_id(void)
 {
     char host[256];

@@ -15,6 +15,8 @@
  */
 #include "ha/combine.h"
 
+#include "config/instance.h"
+
 #include "core/hash.h"
 #include "core/xalloc.h"
 
@@ -99,13 +101,7 @@ const char *ys_combine_my_location(const struct ys_config *cfg)
 
 bool ys_combine_probes_here(const struct ys_config *cfg, const struct ys_check *ck)
 {
-    if (ck->locations.n == 0)
-        return true;
-    const char *me = ys_combine_my_location(cfg);
-    for (size_t i = 0; i < ck->locations.n; i++)
-        if (strcmp(ck->locations.v[i], me) == 0)
-            return true;
-    return false;
+    return ys_instance_at(cfg ? &cfg->instance : NULL, ck);
 }
 
 int ys_combine_register(struct ys_store *store, const struct ys_config *cfg, struct ys_err *err)

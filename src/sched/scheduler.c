@@ -216,14 +216,14 @@ void ys_scheduler_apply(struct ys_scheduler *s, struct ys_config *cfg)
     for (struct entry *e = s->head, *next; e; e = next) {
         next = e->next;
         const struct ys_check *now_c = ys_config_find(cfg, e->check->name);
-        if (!now_c || !now_c->type->start || !ys_instance_probes(&cfg->instance, now_c->name)) {
+        if (!now_c || !now_c->type->start || !ys_instance_probes_check(&cfg->instance, now_c)) {
             entry_stop(e);
             removed++;
         }
     }
     for (size_t i = 0; i < cfg->n_checks; i++) {
         struct ys_check *c = &cfg->checks[i];
-        if (!c->type->start || !ys_instance_probes(&cfg->instance, c->name))
+        if (!c->type->start || !ys_instance_probes_check(&cfg->instance, c))
             continue; /* passive, or another shard's: never scheduled here */
         struct entry *e = find_entry(s, c->name);
         if (!e) {

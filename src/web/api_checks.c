@@ -74,10 +74,10 @@ json_t *ys_web_check_json(const struct ys_live_snapshot *snap, size_t i,
     json_object_set_new(o, "labels", labels);
     json_object_set_new(o, "interval_s", json_real((double)ck->interval_ms / 1000.0));
     /* Pushed checks (heartbeats) are taken by every daemon; probed ones
-     * by the daemon of their shard (config/instance.h). */
-    json_object_set_new(o, "probed_here", json_boolean(!ck->type->start ||
-                                                       ys_instance_probes(&snap->cfg->instance,
-                                                                          ck->name)));
+     * by the daemons of their locations and shard (config/instance.h). */
+    json_object_set_new(o, "probed_here",
+                        json_boolean(!ck->type->start ||
+                                     ys_instance_probes_check(&snap->cfg->instance, ck)));
     json_object_set_new(o, "status", json_string(status_of(lc)));
     json_object_set_new(o, "incident_open", json_boolean(lc->incident_open));
     json_object_set_new(o, "last",

@@ -21,7 +21,7 @@ void ys_web_api_status(struct ys_web_req *req, struct ys_web_reply *rep)
     const struct ys_instance_config *ic = &cfg->instance;
     size_t probed = 0;
     for (size_t i = 0; i < cfg->n_checks; i++) /* as api_checks.c's probed_here */
-        probed += !cfg->checks[i].type->start || ys_instance_probes(ic, cfg->checks[i].name);
+        probed += !cfg->checks[i].type->start || ys_instance_probes_check(ic, &cfg->checks[i]);
     char shard[32];
     snprintf(shard, sizeof shard, "%d/%d", ic->shard_index, ic->shard_count);
     json_t *inst = json_pack("{s:s?,s:s?,s:o,s:I}", "id", ic->id, "location", ic->location, "shard",

@@ -54,6 +54,32 @@ static void test_parsed(void **state)
     unload(&l);
 }
 
+/* A check with locations is probed only from those; sharding then
+ * applies among the daemons there. */
+static void test_locations_and_shard(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "instance: { location: eu-west }\n"
+             "checks:\n"
+             "  - { name: a, kind: tcp, address: \"127.0.0.1:1\", locations: [home, eu-west] }\n"
+             "  - { name: b, kind: tcp, address: \"127.0.0.1:1\", locations: [home] }\n"
+             "  - { name: c, kind: tcp, address: \"127.0.0.1:1\" }\n");
+    dump(&l);
+    assert_int_equal(l.rc, 0);
+    struct ys_instance_config *ic = &l.cfg->instance;
+    assert_true(ys_instance_probes_check(ic, &l.cfg->checks[0]));
+    assert_false(ys_instance_probes_check(ic, &l.cfg->checks[1]));
+    assert_true(ys_instance_probes_check(ic, &l.cfg->checks[2]));
+    ic->shard_count = 2; /* a's shard among two, then the other one */
+    ic->shard_index = ys_shard_of("a", 2);
+    assert_true(ys_instance_probes_check(ic, &l.cfg->checks[0]));
+    ic->shard_index = 3 - ic->shard_index;
+    assert_false(ys_instance_probes_check(ic, &l.cfg->checks[0]));
+    ic->shard_count = 0;
+    unload(&l);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -126,7 +152,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),  cmocka_unit_test(test_parsed),
         cmocka_unit_test(test_errors),    cmocka_unit_test(test_hash_pinned),
-        cmocka_unit_test(test_partition),
+        cmocka_unit_test(test_partition),  cmocka_unit_test(test_locations_and_shard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
