@@ -94,8 +94,7 @@ static double stat_cpu_s(const char *path)
     buf[n] = '\0';
     char *p = strrchr(buf, ')'); /* the command name may hold spaces */
     unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                     &st) != 2)
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return 0;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -241,8 +240,7 @@ int main(int argc, char **argv)
            " writer_us=%.1f server_us=%.1f\n",
            kind, n, (unsigned long long)s.written, (unsigned long long)s.dropped,
            (unsigned long long)s.failed, (unsigned long long)s.batches, wall,
-           (double)s.written / wall, proc, writer, server, proc * per, writer * per,
-           server * per);
+           (double)s.written / wall, proc, writer, server, proc * per, writer * per, server * per);
     free(ids);
     return s.failed ? 1 : 0;
 }

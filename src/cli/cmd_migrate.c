@@ -47,8 +47,8 @@ static void draw_bar(const struct ys_migrate_progress *p, double rate)
         bar[i] = i < fill ? '#' : '.';
     bar[BAR_WIDTH] = '\0';
     fprintf(stderr, "\r\033[K[%d/%d] %-14s [%s] %10llu/%-10llu %9.0f rows/s", p->index + 1,
-            p->count, p->table, bar, (unsigned long long)p->copied,
-            (unsigned long long)p->total, rate);
+            p->count, p->table, bar, (unsigned long long)p->copied, (unsigned long long)p->total,
+            rate);
 }
 
 static void on_progress(const struct ys_migrate_progress *p, void *arg)
@@ -64,8 +64,8 @@ static void on_progress(const struct ys_migrate_progress *p, void *arg)
         if (p->finished)
             fputc('\n', stderr);
     } else if (p->finished) {
-        fprintf(stderr, "migrate: %s: %llu rows copied (%llu in this run, %.0f rows/s)\n",
-                p->table, (unsigned long long)p->copied, (unsigned long long)p->this_run, rate);
+        fprintf(stderr, "migrate: %s: %llu rows copied (%llu in this run, %.0f rows/s)\n", p->table,
+                (unsigned long long)p->copied, (unsigned long long)p->this_run, rate);
     } else if (now - pr->last_us >= 5000000 && p->this_run > 0) {
         pr->last_us = now;
         fprintf(stderr, "migrate: %s: %llu of %llu rows (%.0f rows/s)\n", p->table,
@@ -126,8 +126,11 @@ int ys_cmd_migrate(int argc, char **argv)
     char label[300];
     ys_store_describe("postgres", dsn, label, sizeof label);
     struct progress pr = {.tty = isatty(STDERR_FILENO) == 1};
-    struct ys_migrate_options opt = {.sqlite_path = path, .pg_dsn = dsn, .batch = (size_t)batch,
-                                     .progress = on_progress, .arg = &pr};
+    struct ys_migrate_options opt = {.sqlite_path = path,
+                                     .pg_dsn = dsn,
+                                     .batch = (size_t)batch,
+                                     .progress = on_progress,
+                                     .arg = &pr};
     fprintf(stderr, "migrate: %s -> %s\n", path, label);
     struct ys_err err = {{0}};
     int64_t start = ys_mono_us();

@@ -25,6 +25,7 @@
 #include "core/xalloc.h"
 #include "alert/alert.h"
 #include "ha/combine.h"
+#include "ha/follow.h"
 #include "live/heartbeats.h"
 #include "live/incidents.h"
 #include "live/state.h"
@@ -66,6 +67,7 @@ struct daemon {
     size_t n_retired;
     struct ys_web *web;         /* NULL when server.enabled is false */
     struct ys_combiner *combiner; /* k-of-n verdicts of multi-location checks (ha/combine.h) */
+    struct ys_follower *follower; /* other shards' results, for the leader's alerts (ha/follow.h) */
     struct ys_config *cfg;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t publish_timer;
@@ -177,6 +179,22 @@ static void on_combined(const char *name, const struct ys_result *r, void *arg)
         deliver_result(check, r, d);
 }
 
+/* A result another shard's daemon probed and stored, read back by the
+ * follower feed (only while this daemon holds the lease): alerts and live
+ * state, with the feed's incident state; not the writer (it is stored),
+ * nor this daemon's incident table (the prober writes the incidents). */
+static void on_followed(const char *name, const struct ys_result *r, bool incident_open,
+                        void *arg)
+{
+    struct daemon *d = arg;
+    const struct ys_check *check = ys_config_find(d->cfg, name);
+    if (!check || check->store_id != r->check_id || !ys_follow_wants(d->cfg, check))
+        return;
+    if (d->leader)
+        ys_alerts_feed_result(d->alerts, check, r, incident_open, ys_wall_ms());
+    ys_live_state_feed(d->live, check, r, incident_open);
+}
+
 /* Live state for the HTTP server: a snapshot at most every 250 ms. */
 static void publish_live(struct daemon *d)
 {
@@ -243,6 +261,7 @@ static void reload_done(uv_work_t *w, int status)
         ys_alerts_apply(d->alerts, job->cfg, ys_wall_ms());
         ys_outbox_apply(d->outbox, job->cfg);
         ys_combiner_apply(d->combiner, job->cfg);
+        ys_follower_apply(d->follower, job->cfg);
         ys_remote_apply(d->remote, job->cfg); /* staleness markers for checks gone */
         ys_config_unref(d->cfg);
         d->cfg = job->cfg;
@@ -306,6 +325,8 @@ static void begin_shutdown(struct daemon *d, const char *why)
     d->outbox = NULL;
     ys_combiner_close(d->combiner); /* before the lease goes: one combiner at a time */
     d->combiner = NULL;
+    ys_follower_close(d->follower);
+    d->follower = NULL;
     ys_lease_stop(d->lease);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
@@ -455,6 +476,8 @@ static void start_combiner(struct daemon *d)
     ys_daemon_store_options(d->cfg, &opt, true);
     d->combiner = ys_combiner_new(&d->loop, d->cfg->storage.kind, &opt, on_combined, d);
     ys_combiner_apply(d->combiner, d->cfg);
+    d->follower = ys_follower_new(&d->loop, d->cfg->storage.kind, &opt, on_followed, d);
+    ys_follower_apply(d->follower, d->cfg);
 }
 
 /* Replaces the alert evaluator; the old one is stopped now (its timer
@@ -481,6 +504,7 @@ static void lead(struct daemon *d)
     start_alerts(d);
     ys_web_set_outbox(d->web, d->outbox);
     ys_combiner_resume(d->combiner);
+    ys_follower_resume(d->follower);
 }
 
 /* Losing it (or never having it): no outbox, and an evaluator that is
@@ -490,6 +514,7 @@ static void follow(struct daemon *d)
 {
     d->leader = false;
     ys_combiner_pause(d->combiner);
+    ys_follower_pause(d->follower);
     retire_alerts(d);
     char *url = base_url(d->cfg);
     d->alerts = ys_alerts_new(&d->loop, NULL, url);

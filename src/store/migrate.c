@@ -61,10 +61,11 @@ struct table {
     const char *dcols; /* its columns, in the order of cols */
     const char *types[MAX_COLS];
     int ncols;
-    bool serial;       /* dst.id is a BIGSERIAL to move past the copied ids */
+    bool serial; /* dst.id is a BIGSERIAL to move past the copied ids */
 };
 
 /* checks and texts first: every other table names their ids. */
+// clang-format off
 static const struct table tables[] = {
     {"checks", "id, name", "id", 1, false, "checks", "id, name", {"bigint", "text"}, 2, true},
     {"text", "id, s", "id", 1, false, "texts", "id, s", {"bigint", "text"}, 2, true},
@@ -99,6 +100,7 @@ static const struct table tables[] = {
     {"facts", "rowid, check_id, ts_ms, json", "rowid", 1, false, "facts",
      "id, check_id, ts_ms, json", {"bigint", "bigint", "bigint", "text"}, 4, true},
 };
+// clang-format on
 #define NTABLES ((int)(sizeof tables / sizeof tables[0]))
 
 /* How far a table's copy got (a row of yardstick_migrate). */
@@ -153,7 +155,8 @@ static int open_source(struct run *r, struct ys_err *err)
     if (version != 4)
         rc = ys_err_set(err, YS_ESTORE,
                         "sqlite %s: schema version %d, this yardstick migrates version 4 (open "
-                        "it once with this yardstick to upgrade it)", path, version);
+                        "it once with this yardstick to upgrade it)",
+                        path, version);
     /* One snapshot for the whole run: BEGIN is deferred, the first read
      * takes it. */
     if (rc == 0 && sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
@@ -196,9 +199,10 @@ static int64_t text_i64(const PGresult *res, int row, int col)
 
 static int read_cursors(struct run *r, bool *any, struct ys_err *err)
 {
-    PGresult *res = pg_text_exec(r, "SELECT tbl, source, k1, k2, k3, ktext, copied"
-                                    " FROM yardstick_migrate", 0, NULL,
-                                 "reading yardstick_migrate", err);
+    PGresult *res = pg_text_exec(r,
+                                 "SELECT tbl, source, k1, k2, k3, ktext, copied"
+                                 " FROM yardstick_migrate",
+                                 0, NULL, "reading yardstick_migrate", err);
     if (!res)
         return YS_ESTORE;
     int rc = 0;
@@ -207,8 +211,8 @@ static int read_cursors(struct run *r, bool *any, struct ys_err *err)
         if (strcmp(PQgetvalue(res, i, 1), r->source) != 0) {
             rc = ys_err_set(err, YS_EBUSY,
                             "postgres %s holds a migration of %s, not of %s: migrate into an "
-                            "empty database or schema", r->pg->label, PQgetvalue(res, i, 1),
-                            r->source);
+                            "empty database or schema",
+                            r->pg->label, PQgetvalue(res, i, 1), r->source);
             break;
         }
         for (int t = 0; t < NTABLES; t++) {
@@ -255,9 +259,10 @@ static int prepare_destination(struct run *r, struct ys_err *err)
     int rc;
     if ((rc = pg_cmd(r->pg, create_sql, err)) < 0)
         return rc;
-    PGresult *res = pg_text_exec(r, "SELECT pg_try_advisory_lock(hashtext(current_schema()"
-                                    " || '.yardstick_migrate'))", 0, NULL,
-                                 "locking yardstick_migrate", err);
+    PGresult *res = pg_text_exec(r,
+                                 "SELECT pg_try_advisory_lock(hashtext(current_schema()"
+                                 " || '.yardstick_migrate'))",
+                                 0, NULL, "locking yardstick_migrate", err);
     if (!res)
         return YS_ESTORE;
     bool locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -304,9 +309,11 @@ static int prepare_select(struct run *r, int t, sqlite3_stmt **st, struct ys_err
         snprintf(where, sizeof where, " WHERE %s > ?2", tb->key);
     else if (c->set)
         snprintf(where, sizeof where, " WHERE (%s) > (%s)", tb->key,
-                 tb->nkey == 1 ? "?2" : tb->nkey == 2 ? "?2, ?3" : "?2, ?3, ?4");
-    snprintf(sql, sizeof sql, "SELECT %s FROM %s%s ORDER BY %s LIMIT ?1", tb->cols, tb->src,
-             where, tb->key);
+                 tb->nkey == 1   ? "?2"
+                 : tb->nkey == 2 ? "?2, ?3"
+                                 : "?2, ?3, ?4");
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s%s ORDER BY %s LIMIT ?1", tb->cols, tb->src, where,
+             tb->key);
     if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK)
         return sq_fail(r, "reading", err);
     return 0;
@@ -365,10 +372,14 @@ static void report(struct run *r, int t, uint64_t total, uint64_t this_run, int6
 {
     if (!r->opt->progress)
         return;
-    struct ys_migrate_progress p = {
-        .table = tables[t].src, .index = t, .count = NTABLES, .copied = r->cur[t].copied,
-        .total = total, .this_run = this_run,
-        .elapsed_s = (double)(ys_mono_us() - start_us) / 1e6, .finished = finished};
+    struct ys_migrate_progress p = {.table = tables[t].src,
+                                    .index = t,
+                                    .count = NTABLES,
+                                    .copied = r->cur[t].copied,
+                                    .total = total,
+                                    .this_run = this_run,
+                                    .elapsed_s = (double)(ys_mono_us() - start_us) / 1e6,
+                                    .finished = finished};
     r->opt->progress(&p, r->opt->arg);
 }
 
@@ -464,8 +475,7 @@ static int copy_table(struct run *r, int t, struct ys_err *err)
 static int fix_sequences(struct run *r, struct ys_err *err)
 {
     int64_t outbox_seq = 0;
-    int rc = sq_int64(r, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", &outbox_seq,
-                      err);
+    int rc = sq_int64(r, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", &outbox_seq, err);
     if (rc < 0)
         return rc;
     for (int t = 0; t < NTABLES && rc == 0; t++) {

@@ -27,9 +27,9 @@ struct ys_migrate_progress {
 typedef void (*ys_migrate_progress_cb)(const struct ys_migrate_progress *p, void *arg);
 
 struct ys_migrate_options {
-    const char *sqlite_path; /* the source file, opened read-only */
-    const char *pg_dsn;      /* the destination's libpq connection string */
-    size_t batch;            /* rows per transaction; 0: the default (500) */
+    const char *sqlite_path;         /* the source file, opened read-only */
+    const char *pg_dsn;              /* the destination's libpq connection string */
+    size_t batch;                    /* rows per transaction; 0: the default (500) */
     ys_migrate_progress_cb progress; /* may be NULL */
     void *arg;
 };

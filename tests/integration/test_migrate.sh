@@ -143,7 +143,7 @@ assert_eq "$(pgq "SELECT count(*) FROM ping")" "$copied" "pings in the destinati
 assert_eq "$(pgq "SELECT count(*) FROM yardstick_migrate WHERE tbl = 'facts'")" 0 "later tables not started"
 
 log "resuming"
-run_capture RC "$T/migrate2.out" "$T/migrate2.err" "$YARDSTICK" migrate --from "sqlite:$T/y.db" \
+run_capture RC "$T/migrate2.out" "$T/migrate2.err" "$YARDSTICK" migrate --from "sqlite:$T/y.db" --batch 1 \
     --to "postgres:$DSN"
 assert_eq "$RC" 0 "resumed migration ($(cat "$T/migrate2.err"))"
 assert_contains "$(cat "$T/migrate2.err")" "ping: $NPING rows copied" "progress line of the ping table"
