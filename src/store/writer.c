@@ -45,6 +45,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "core/xalloc.h"
 
 #include <errno.h>
@@ -305,6 +306,16 @@ int ys_writer_start(struct ys_store *store, const struct ys_writer_options *opt,
     return 0;
 }
 
+/* The texts of a result that may carry a server's bytes, made valid
+ * UTF-8: one invalid byte would make PostgreSQL refuse the whole batch. */
+static void scrub_result(struct ys_result *r)
+{
+    ys_utf8_scrub(r->message, sizeof r->message);
+    ys_utf8_scrub(r->facts, sizeof r->facts);
+    ys_utf8_scrub(r->tls.subject, sizeof r->tls.subject);
+    ys_utf8_scrub(r->tls.issuer, sizeof r->tls.issuer);
+}
+
 int ys_writer_push(struct ys_writer *w, const struct ys_result *r)
 {
     int64_t warn_dropped = -1;
@@ -322,7 +333,9 @@ int ys_writer_push(struct ys_writer *w, const struct ys_result *r)
                     w->opt.queue_max, (long long)warn_dropped);
         return YS_EBUSY;
     }
-    w->ring[(w->head - w->base) % w->opt.queue_max] = *r;
+    struct ys_result *slot = &w->ring[(w->head - w->base) % w->opt.queue_max];
+    *slot = *r;
+    scrub_result(slot);
     w->head++;
     w->stats.queued++;
     if (w->head - w->tail >= w->opt.batch_max)
@@ -392,6 +405,7 @@ int ys_writer_push_ping(struct ys_writer *w, const struct ys_ping_record *rec)
     *slot = *rec;
     slot->body = body;
     slot->body_len = len;
+    ys_utf8_scrub(slot->ping.run_id, sizeof slot->ping.run_id); /* from a URL */
     w->ping_head++;
     w->ping_bytes += len;
     if (pings_pressing(w))

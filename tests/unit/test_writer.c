@@ -41,6 +41,7 @@ struct fake {
     uint64_t pings, ping_bytes;
     int64_t seen[64]; /* duration_us of each result appended, in order */
     size_t nseen;
+    struct ys_result last; /* the last result appended */
 };
 
 static void fake_close(struct ys_store *s)
@@ -70,6 +71,8 @@ static int fake_append(struct ys_store *s, const struct ys_result *r, size_t n,
         f->appended += n;
         for (size_t i = 0; i < n && f->nseen < 64; i++)
             f->seen[f->nseen++] = r[i].duration_us;
+        if (n)
+            f->last = r[n - 1];
     }
     pthread_mutex_unlock(&f->mu);
     return rc;
@@ -292,6 +295,28 @@ static void test_ring_order(void **state)
         assert_int_equal(f.seen[i], want[i]);
 }
 
+/* A server's Latin-1 bytes in a message or a certificate name reach the
+ * store as valid UTF-8 (PostgreSQL would refuse the whole batch). */
+static void test_texts_scrubbed(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_init(&f, false);
+    fake_open_gate(&f);
+    struct ys_writer *w;
+    struct ys_err err;
+    assert_int_equal(ys_writer_start(&f.super, NULL, &w, &err), 0);
+    struct ys_result r = result(1, 0);
+    snprintf(r.message, sizeof r.message, "HTTP 500: caf\xe9 ferm\xe9");
+    snprintf(r.tls.subject, sizeof r.tls.subject, "CN=M\xfcller");
+    snprintf(r.facts, sizeof r.facts, "{\"reason\":\"\xff\"}");
+    assert_int_equal(ys_writer_push(w, &r), 0);
+    ys_writer_stop(w);
+    assert_string_equal(f.last.message, "HTTP 500: caf? ferm?");
+    assert_string_equal(f.last.tls.subject, "CN=M?ller");
+    assert_string_equal(f.last.facts, "{\"reason\":\"?\"}");
+}
+
 static void test_failure_retried_then_counted(void **state)
 {
     (void)state;
@@ -380,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_queue_full_and_drain),
         cmocka_unit_test(test_ring_order),
+        cmocka_unit_test(test_texts_scrubbed),
         cmocka_unit_test(test_failure_retried_then_counted),
         cmocka_unit_test(test_ping_queue_bounds),
     };
