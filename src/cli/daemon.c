@@ -20,6 +20,7 @@
 #include "cli/daemon.h"
 
 #include "config/diag.h"
+#include "config/instance.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -62,7 +63,9 @@ struct daemon {
     struct ys_remote *remote;   /* Prometheus remote-write (its own thread); NULL: none */
     struct ys_alerts *alerts;   /* alert rules, on the loop */
     struct ys_lease *lease;     /* the notifier lease (ha/lease.h); alerts and outbox follow it */
+    struct ys_lease *partition; /* the partition lease: only its holder probes; NULL: SQLite */
     bool leader;                /* holds the lease: evaluates alerts, runs the outbox */
+    bool standby;               /* another daemon holds the partition lease */
     struct ys_alerts **retired; /* evaluators replaced on a lease change, freed at the end */
     size_t n_retired;
     struct ys_web *web;         /* NULL when server.enabled is false */
@@ -183,8 +186,7 @@ static void on_combined(const char *name, const struct ys_result *r, void *arg)
  * follower feed (only while this daemon holds the lease): alerts and live
  * state, with the feed's incident state; not the writer (it is stored),
  * nor this daemon's incident table (the prober writes the incidents). */
-static void on_followed(const char *name, const struct ys_result *r, bool incident_open,
-                        void *arg)
+static void on_followed(const char *name, const struct ys_result *r, bool incident_open, void *arg)
 {
     struct daemon *d = arg;
     const struct ys_check *check = ys_config_find(d->cfg, name);
@@ -254,6 +256,9 @@ static void reload_done(uv_work_t *w, int status)
         if (server_changed(&job->cfg->server, &d->cfg->server))
             ys_warn("config", "server changes (listen, auth, limits) take effect at the next "
                               "restart; the server keeps its settings until then");
+        char part[300]; /* before the scheduler: a new partition stands by first */
+        ys_lease_partition_name(job->cfg, part, sizeof part);
+        ys_lease_rename(d->partition, part);
         ys_scheduler_apply(d->sched, job->cfg);
         ys_live_incidents_apply(d->incidents, job->cfg, ys_wall_ms());
         ys_heartbeats_apply(d->heartbeats, job->cfg, ys_wall_ms());
@@ -328,6 +333,10 @@ static void begin_shutdown(struct daemon *d, const char *why)
     ys_follower_close(d->follower);
     d->follower = NULL;
     ys_lease_stop(d->lease);
+    /* The results probed so far are committed before the partition goes,
+     * so its next prober never writes beside this daemon's writer. */
+    ys_writer_flush(d->writer);
+    ys_lease_stop(d->partition);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
@@ -493,11 +502,53 @@ static void retire_alerts(struct daemon *d)
     d->alerts = NULL;
 }
 
+static const struct ys_check *check_by_id(const struct ys_config *cfg, uint32_t id)
+{
+    for (size_t i = 0; i < cfg->n_checks; i++)
+        if (cfg->checks[i].store_id == id)
+            return &cfg->checks[i];
+    return NULL;
+}
+
+/* The checks whose incidents this daemon writes while it probes its
+ * partition, and while it holds the notifier lease (combined verdicts). */
+static bool probed_here(uint32_t id, void *arg)
+{
+    const struct daemon *d = arg;
+    const struct ys_check *c = check_by_id(d->cfg, id);
+    return c && c->type->start && !c->locations.n &&
+           ys_instance_probes_check(&d->cfg->instance, c);
+}
+
+static bool combined_here(uint32_t id, void *arg)
+{
+    const struct daemon *d = arg;
+    const struct ys_check *c = check_by_id(d->cfg, id);
+    return c && c->locations.n;
+}
+
+/* A handover: another daemon wrote these checks' incidents until now, so
+ * resume those it left open (one incident across the handover). Blocks
+ * on the store, as start_alerts does. */
+static void resume_incidents(struct daemon *d, bool (*want)(uint32_t, void *))
+{
+    struct ys_err err = {{0}};
+    struct ys_store_options opt;
+    struct ys_store *store = NULL;
+    ys_daemon_store_options(d->cfg, &opt, true);
+    if (ys_store_open(d->cfg->storage.kind, &opt, &store, &err) < 0 ||
+        ys_live_incidents_resume_if(d->incidents, store, want, d, &err) < 0)
+        ys_error("incident", "%s: resuming open incidents: %s", STORE_NAME(d->cfg), err.msg);
+    ys_store_close(store);
+}
+
 /* Taking the lease: the outbox thread (it resumes the shared pending
- * rows) and an evaluator resuming the alerts firing in the store. */
+ * rows), an evaluator resuming the alerts firing in the store, and the
+ * incidents of the combined verdicts. */
 static void lead(struct daemon *d)
 {
     d->leader = true;
+    resume_incidents(d, combined_here);
     if (!d->outbox && start_outbox(d) < 0)
         ys_error("ha", "holding the lease without an outbox: notifications stay pending");
     retire_alerts(d);
@@ -539,10 +590,51 @@ static void on_lease(bool held, void *arg)
     ys_web_set_leader(d->web, held, ys_lease_changes(d->lease));
 }
 
+/* The partition lease changed hands (loop thread): its holder probes the
+ * partition's checks, any other daemon of the partition stands by (a hot
+ * standby), so a series never has two writers (docs/ha.md). The notifier
+ * lease is gated on it: tell its thread to look again. */
+static void on_partition(bool held, void *arg)
+{
+    struct daemon *d = arg;
+    if (d->stopping)
+        return;
+    char part[300];
+    ys_lease_partition_name(d->cfg, part, sizeof part);
+    if (!held)
+        ys_warn("ha", "standing by: another daemon holds the partition %s; probing nothing "
+                      "until its lease expires", part);
+    else if (d->standby)
+        resume_incidents(d, probed_here); /* the previous prober's, before any result */
+    d->standby = !held;
+    ys_scheduler_set_probing(d->sched, held);
+    ys_web_set_probing(held);
+    ys_lease_kick(d->lease);
+}
+
+/* The partition lease, on PostgreSQL (the store daemons share). SQLite:
+ * one daemon per file probes, restarts take over at once (docs/ha.md). */
+static void start_partition(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    char part[300];
+    if (strcmp(d->cfg->storage.kind, "postgres") != 0)
+        return;
+    ys_lease_partition_name(d->cfg, part, sizeof part);
+    if (ys_lease_start_named(&d->loop, d->cfg, part, NULL, on_partition, d, &d->partition,
+                             &err) < 0) {
+        ys_error("ha", "%s: the partition lease %s: %s; probing without it",
+                 STORE_NAME(d->cfg), part, err.msg);
+        return;
+    }
+    on_partition(ys_lease_held(d->partition), d);
+}
+
 static void start_lease(struct daemon *d)
 {
     struct ys_err err = {{0}};
-    if (ys_lease_start(&d->loop, d->cfg, on_lease, d, &d->lease, &err) < 0)
+    if (ys_lease_start_named(&d->loop, d->cfg, YS_LEASE_NOTIFIER, d->partition, on_lease, d,
+                             &d->lease, &err) < 0)
         ys_error("ha", "%s: the notifier lease: %s; this daemon will not notify",
                  STORE_NAME(d->cfg), err.msg);
     on_lease(ys_lease_held(d->lease), d);
@@ -625,6 +717,7 @@ static void start_loop(struct daemon *d)
     watch_signal(d, &d->sig_term, SIGTERM);
     watch_signal(d, &d->sig_int, SIGINT);
     watch_signal(d, &d->sig_hup, SIGHUP);
+    start_partition(d); /* before the scheduler: a standby probes nothing */
     ys_scheduler_apply(d->sched, d->cfg);
     start_combiner(d);
     start_lease(d); /* after the combiner: holding the lease resumes it */

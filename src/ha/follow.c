@@ -49,6 +49,7 @@ struct check_state {
     char *name;
     uint32_t id;
     bool started; /* cursor and tracker read from the store since the thread started */
+    bool seen;    /* followed in this pass; one that stops being followed starts afresh */
     struct ys_follow_cursor cur;
     struct ys_incident_tracker t;
 };
@@ -70,6 +71,8 @@ struct ys_follower {
     size_t q_n, q_cap;
     struct check_state *st; /* thread (or loop when idle) */
     size_t n_st;
+    bool failing;  /* thread: the last pass had a store error (logged once) */
+    size_t errors; /* thread: store errors in this pass */
 };
 
 /* Rows of one query, oldest first, at most YS_FOLLOW_BATCH. */
@@ -109,35 +112,52 @@ static int open_incident(const struct ys_incident *inc, void *arg)
     return 0;
 }
 
-static struct check_state *state_for(struct ys_follower *f, const struct ys_check *ck)
+/* A store error: logged once per outage, not once per check and poll
+ * (the PostgreSQL store reconnects by itself; the feed just tries again). */
+static void store_failed(struct ys_follower *f, const struct ys_check *ck, const char *what,
+                         const struct ys_err *err)
 {
-    for (size_t i = 0; i < f->n_st; i++)
+    if (!f->failing && f->errors == 0)
+        ys_warn("follow", "check %s: %s: %s (retrying; further errors not logged)", ck->name, what,
+                err->msg);
+    f->errors++;
+}
+
+/* The state of ck; hint is where it was found in the last pass (the
+ * followed checks come in config order, so usually right there). */
+static struct check_state *state_for(struct ys_follower *f, const struct ys_check *ck, size_t hint)
+{
+    for (size_t k = 0; k < f->n_st; k++) {
+        size_t i = (hint + k) % f->n_st;
         if (strcmp(f->st[i].name, ck->name) == 0) {
             if (f->st[i].id != ck->store_id)
                 f->st[i].started = false;
             f->st[i].id = ck->store_id;
+            f->st[i].seen = true;
             return &f->st[i];
         }
+    }
     f->st = ys_xrealloc(f->st, (f->n_st + 1) * sizeof *f->st);
-    f->st[f->n_st] = (struct check_state){.name = ys_xstrdup(ck->name), .id = ck->store_id};
+    f->st[f->n_st] =
+        (struct check_state){.name = ys_xstrdup(ck->name), .id = ck->store_id, .seen = true};
     return &f->st[f->n_st++];
 }
 
 /* Reads ck's open incident and last results into st (see the top).
  * Returns false on a store error (tried again next tick). */
-static bool start_check(struct ys_store *s, const struct ys_check *ck, struct check_state *st,
-                        int64_t now)
+static bool start_check(struct ys_follower *f, struct ys_store *s, const struct ys_check *ck,
+                        struct check_state *st, int64_t now)
 {
     struct ys_err err = {{0}};
     struct ys_incident open = {.start_ms = -1};
-    int64_t step = ck->interval_ms > YS_FOLLOW_MIN_POLL_MS ? ck->interval_ms
-                                                           : YS_FOLLOW_MIN_POLL_MS;
+    int64_t step =
+        ck->interval_ms > YS_FOLLOW_MIN_POLL_MS ? ck->interval_ms : YS_FOLLOW_MIN_POLL_MS;
     int64_t from = now - (int64_t)(ck->incident_open_after + ck->incident_close_after + 2) * step -
                    ck->timeout_ms;
     struct rows rows = {0};
     if (s->type->query_incidents(s, ck->store_id, now, INT64_MAX, open_incident, &open, &err) < 0 ||
         s->type->query_raw(s, ck->store_id, from, now + FUTURE_MS, collect_tail, &rows, &err) < 0) {
-        ys_warn("follow", "check %s: reading its state: %s", ck->name, err.msg);
+        store_failed(f, ck, "reading its state", &err);
         free(rows.v);
         return false;
     }
@@ -187,7 +207,7 @@ static size_t poll_check(struct ys_follower *f, struct ys_store *s, const struct
     size_t sent = 0;
     if (s->type->query_raw(s, ck->store_id, st->cur.seen_ms + 1, now + FUTURE_MS, collect, &rows,
                            &err) < 0) {
-        ys_warn("follow", "check %s: reading new results: %s", ck->name, err.msg);
+        store_failed(f, ck, "reading new results", &err);
         free(rows.v);
         return 0; /* the cursor stays: the same results next time */
     }
@@ -210,20 +230,29 @@ static size_t poll_check(struct ys_follower *f, struct ys_store *s, const struct
 
 static void pass(struct ys_follower *f, struct ys_store *s, const struct ys_config *cfg)
 {
-    size_t sent = 0;
+    size_t sent = 0, hint = 0;
+    f->errors = 0;
+    for (size_t i = 0; i < f->n_st; i++)
+        f->st[i].seen = false;
     for (size_t i = 0; i < cfg->n_checks; i++) {
         const struct ys_check *ck = &cfg->checks[i];
         if (!ck->store_id || !ys_follow_wants(cfg, ck))
             continue;
         int64_t now = ys_wall_ms();
-        struct check_state *st = state_for(f, ck);
-        if (!st->started && !start_check(s, ck, st, now))
+        struct check_state *st = state_for(f, ck, hint++);
+        if (!st->started && !start_check(f, s, ck, st, now))
             continue;
         if (ys_follow_cursor_due(&st->cur, now))
             sent += poll_check(f, s, ck, st, now);
     }
     if (sent)
         uv_async_send(&f->async);
+    for (size_t i = 0; i < f->n_st; i++)
+        if (!f->st[i].seen) /* probed here now (a reload), or gone */
+            f->st[i].started = false;
+    if (f->failing && f->errors == 0)
+        ys_info("follow", "reading the store again");
+    f->failing = f->errors > 0;
 }
 
 static bool follows_any(const struct ys_config *cfg)

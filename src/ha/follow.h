@@ -72,8 +72,8 @@ struct ys_follower;
 
 /* Called on the loop thread with each new result (borrowed), the check's
  * name, and whether the check has an open incident after it. */
-typedef void (*ys_follow_result_cb)(const char *name, const struct ys_result *r,
-                                    bool incident_open, void *arg);
+typedef void (*ys_follow_result_cb)(const char *name, const struct ys_result *r, bool incident_open,
+                                    void *arg);
 
 /* Returns an owned feed on loop, idle until ys_follower_resume. kind and
  * opt say which store to read (copied; opened read-only). Loop thread. */

@@ -32,8 +32,8 @@ bool ys_follow_cursor_due(const struct ys_follow_cursor *c, int64_t now_ms)
 
 void ys_follow_cursor_polled(struct ys_follow_cursor *c, int64_t now_ms, int64_t interval_ms)
 {
-    c->next_poll_ms = now_ms + (interval_ms > YS_FOLLOW_MIN_POLL_MS ? interval_ms
-                                                                    : YS_FOLLOW_MIN_POLL_MS);
+    c->next_poll_ms =
+        now_ms + (interval_ms > YS_FOLLOW_MIN_POLL_MS ? interval_ms : YS_FOLLOW_MIN_POLL_MS);
 }
 
 bool ys_follow_cursor_take(struct ys_follow_cursor *c, int64_t ts_ms)

@@ -13,6 +13,12 @@
  * Threads: ys_lease_start, ys_lease_held, ys_lease_stop and the callbacks
  * run on the loop thread; lease_main on its own thread, which alone uses
  * the store connection after start.
+ *
+ * A gated lease (the notifier's, gated on the partition lease) is taken
+ * and believed only while its gate is believed held; when the gate is
+ * not, the next attempt releases it. A renamed lease (the partition after
+ * a reload that changed location or shard) is believed lost at once; the
+ * next attempt releases the old name and tries the new one.
  */
 #include "ha/lease.h"
 
@@ -35,6 +41,7 @@ struct ys_lease {
     int open_handles;
     ys_lease_cb cb;
     void *arg;
+    const struct ys_lease *gate; /* believed only while gate is; NULL: none */
     char *holder;
     int64_t ttl_ms;
     struct ys_store *store; /* the thread's; NULL: no lease function (always held) */
@@ -43,6 +50,9 @@ struct ys_lease {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* guarded by mu */
+    char *name;          /* the lease's name in the store */
+    char *release_name;  /* an old name still to release (ys_lease_rename); NULL: none */
+    bool kick;           /* attempt now (ys_lease_kick) */
     bool stop;
     bool t_held;            /* the last successful attempt's answer */
     int64_t valid_until_us; /* monotonic; believe t_held until then */
@@ -58,13 +68,43 @@ static int64_t valid_span_us(const struct ys_lease *l)
     return l->ttl_ms * 1000 * 3 / 4;
 }
 
-/* One take-or-renew; publishes the answer. Lease thread (or start). */
+static bool believed(const struct ys_lease *l, int64_t *until_us);
+
+/* Releases name if held; logs. Lease thread. */
+static void release(struct ys_lease *l, const char *name)
+{
+    struct ys_err err = {{0}};
+    bool held;
+    if (l->store->type->lease(l->store, name, l->holder, 0, &held, &err) < 0)
+        ys_warn("ha", "lease %s: releasing: %s (it expires by itself)", name, err.msg);
+    else
+        ys_info("ha", "lease %s released by %s", name, l->holder);
+}
+
+/* One take-or-renew (a release while the gate is not held); publishes the
+ * answer. Lease thread (or start). */
 static void attempt(struct ys_lease *l)
 {
     struct ys_err err = {{0}};
     bool held = false;
+    pthread_mutex_lock(&l->mu);
+    char *name = ys_xstrdup(l->name), *old = l->release_name;
+    bool was_held = l->t_held;
+    l->release_name = NULL;
+    pthread_mutex_unlock(&l->mu);
+    if (old)
+        release(l, old);
+    free(old);
     int64_t sent = ys_mono_us();
-    int rc = l->store->type->lease(l->store, YS_LEASE_NOTIFIER, l->holder, l->ttl_ms, &held, &err);
+    int rc;
+    if (l->gate && !believed(l->gate, NULL)) {
+        if (was_held)
+            release(l, name);
+        rc = 0; /* not held: nothing to renew while the gate is not */
+    } else {
+        rc = l->store->type->lease(l->store, name, l->holder, l->ttl_ms, &held, &err);
+    }
+    free(name);
     pthread_mutex_lock(&l->mu);
     if (rc == 0) {
         l->t_held = held;
@@ -74,7 +114,8 @@ static void attempt(struct ys_lease *l)
         l->failing = false;
     } else if (!l->failing) {
         l->failing = true;
-        ys_warn("ha", "lease: %s (retrying every %lld ms)", err.msg, (long long)(l->ttl_ms / 3));
+        ys_warn("ha", "lease %s: %s (retrying every %lld ms)", l->name, err.msg,
+                (long long)(l->ttl_ms / 3));
     }
     pthread_mutex_unlock(&l->mu);
 }
@@ -89,25 +130,25 @@ static void *lease_main(void *arg)
         int64_t ns = ts.tv_nsec + (l->ttl_ms / 3) * 1000000;
         ts.tv_sec += ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
-        while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
+        while (!l->stop && !l->kick && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
             ;
         if (l->stop)
             break;
+        l->kick = false;
         pthread_mutex_unlock(&l->mu);
         attempt(l);
         uv_async_send(&l->async);
         pthread_mutex_lock(&l->mu);
     }
-    bool release = l->t_held;
+    bool held = l->t_held;
+    char *old = l->release_name;
+    l->release_name = NULL;
     pthread_mutex_unlock(&l->mu);
-    if (release) {
-        struct ys_err err = {{0}};
-        bool held;
-        if (l->store->type->lease(l->store, YS_LEASE_NOTIFIER, l->holder, 0, &held, &err) < 0)
-            ys_warn("ha", "lease: releasing: %s (it expires by itself)", err.msg);
-        else
-            ys_info("ha", "lease released by %s", l->holder);
-    }
+    if (old)
+        release(l, old);
+    free(old);
+    if (held)
+        release(l, l->name);
     return NULL;
 }
 
@@ -116,6 +157,8 @@ static bool believed(const struct ys_lease *l, int64_t *until_us)
 {
     if (!l->store)
         return true;
+    if (l->gate && !believed(l->gate, NULL))
+        return false;
     pthread_mutex_lock((pthread_mutex_t *)&l->mu);
     bool held = l->t_held && ys_mono_us() < l->valid_until_us;
     if (until_us)
@@ -142,7 +185,7 @@ static void evaluate(struct ys_lease *l)
         return;
     l->held = held;
     l->changes++;
-    ys_info("ha", "%s %s the notifier lease", l->holder, held ? "now holds" : "lost");
+    ys_info("ha", "%s %s the lease %s", l->holder, held ? "now holds" : "lost", l->name);
     l->cb(held, l->arg);
 }
 
@@ -162,6 +205,7 @@ static void on_closed(uv_handle_t *h)
     if (--l->open_handles > 0)
         return;
     free(l->holder);
+    free(l->name);
     free(l);
 }
 
@@ -185,18 +229,35 @@ static int open_store(struct ys_lease *l, const struct ys_config *cfg, struct ys
     return rc;
 }
 
+void ys_lease_partition_name(const struct ys_config *cfg, char *buf, size_t size)
+{
+    const struct ys_instance_config *ic = &cfg->instance;
+    snprintf(buf, size, "probe/%s/%d-%d", ic->location ? ic->location : "default",
+             ic->shard_count > 0 ? ic->shard_index : 0, ic->shard_count);
+}
+
 int ys_lease_start(uv_loop_t *loop, const struct ys_config *cfg, ys_lease_cb cb, void *arg,
                    struct ys_lease **out, struct ys_err *err)
+{
+    return ys_lease_start_named(loop, cfg, YS_LEASE_NOTIFIER, NULL, cb, arg, out, err);
+}
+
+int ys_lease_start_named(uv_loop_t *loop, const struct ys_config *cfg, const char *name,
+                         const struct ys_lease *gate, ys_lease_cb cb, void *arg,
+                         struct ys_lease **out, struct ys_err *err)
 {
     struct ys_lease *l = ys_xcalloc(1, sizeof *l);
     l->loop = loop;
     l->cb = cb;
     l->arg = arg;
+    l->gate = gate;
+    l->name = ys_xstrdup(name);
     l->holder = cfg->instance.id ? ys_xstrdup(cfg->instance.id) : default_holder();
     l->ttl_ms = cfg->instance.lease_ttl_ms >= 3000 ? cfg->instance.lease_ttl_ms : 15000;
     int rc = open_store(l, cfg, err);
     if (rc < 0) {
         free(l->holder);
+        free(l->name);
         free(l);
         return rc;
     }
@@ -222,9 +283,10 @@ int ys_lease_start(uv_loop_t *loop, const struct ys_config *cfg, ys_lease_cb cb,
     if (cfg->instance.shard_count > 0)
         snprintf(shard, sizeof shard, "shard %d/%d", cfg->instance.shard_index,
                  cfg->instance.shard_count);
-    ys_info("ha", "instance %s (location %s, %s): %s the notifier lease%s", l->holder,
+    ys_info("ha", "instance %s (location %s, %s): %s the lease %s%s", l->holder,
             cfg->instance.location ? cfg->instance.location : "default", shard,
-            l->held ? "holds" : "does not hold", l->store ? "" : " (store without leases)");
+            l->held ? "holds" : "does not hold", l->name,
+            l->store ? "" : " (store without leases)");
     *out = l;
     return 0;
 }
@@ -237,6 +299,34 @@ bool ys_lease_held(const struct ys_lease *l)
 uint64_t ys_lease_changes(const struct ys_lease *l)
 {
     return l ? l->changes : 0;
+}
+
+void ys_lease_kick(struct ys_lease *l)
+{
+    if (!l || l->stopping || !l->thread_started)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->kick = true;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void ys_lease_rename(struct ys_lease *l, const char *name)
+{
+    if (!l || l->stopping || strcmp(l->name, name) == 0)
+        return;
+    pthread_mutex_lock(&l->mu);
+    if (l->store && !l->release_name)
+        l->release_name = l->name; /* released (if held) by the next attempt */
+    else
+        free(l->name);
+    l->name = ys_xstrdup(name);
+    l->t_held = false;
+    l->valid_until_us = 0;
+    pthread_mutex_unlock(&l->mu);
+    ys_info("ha", "%s: the lease is now %s", l->holder, name);
+    evaluate(l); /* lost now (unless the store has no leases) */
+    ys_lease_kick(l);
 }
 
 void ys_lease_stop(struct ys_lease *l)

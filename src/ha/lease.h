@@ -27,6 +27,7 @@
 #include "core/err.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -44,6 +45,26 @@ typedef void (*ys_lease_cb)(bool held, void *arg);
  * called). Loop thread. */
 int ys_lease_start(uv_loop_t *loop, const struct ys_config *cfg, ys_lease_cb cb, void *arg,
                    struct ys_lease **out, struct ys_err *err);
+/* As ys_lease_start, for the lease `name` (ys_lease_start is this with
+ * YS_LEASE_NOTIFIER and no gate). With a gate (borrowed; stop this lease
+ * before it), the lease is taken and believed only while the gate is
+ * believed held, and released when it is not: the notifier lease is gated
+ * on the partition lease, so the notifier always probes. */
+int ys_lease_start_named(uv_loop_t *loop, const struct ys_config *cfg, const char *name,
+                         const struct ys_lease *gate, ys_lease_cb cb, void *arg,
+                         struct ys_lease **out, struct ys_err *err);
+/* The partition lease's name for cfg's instance:
+ * "probe/<location>/<i>-<n>" ("default" and 0-0 without location and
+ * shard). Only its holder probes the partition's checks, so two daemons
+ * never write one series (docs/ha.md, "One writer per partition"). */
+void ys_lease_partition_name(const struct ys_config *cfg, char *buf, size_t size);
+/* Makes the thread try at once rather than at its next period (after the
+ * gate changed). Loop thread. */
+void ys_lease_kick(struct ys_lease *l);
+/* Switches to the lease `name` (a reload changed the partition): the old
+ * one counts as lost now (the callback says so) and is released by the
+ * thread, which then tries the new one. Loop thread. */
+void ys_lease_rename(struct ys_lease *l, const char *name);
 /* Whether this daemon holds the lease now (its deadline included). Loop
  * thread. */
 bool ys_lease_held(const struct ys_lease *l);

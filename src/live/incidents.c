@@ -127,13 +127,15 @@ void ys_live_incidents_apply(struct ys_live_incidents *li, const struct ys_confi
 struct resume_ctx {
     struct ys_live_incidents *li;
     size_t resumed;
+    bool (*want)(uint32_t check_id, void *arg); /* NULL: every check */
+    void *want_arg;
 };
 
 static int resume_one(const struct ys_incident *inc, void *arg)
 {
     struct resume_ctx *ctx = arg;
     struct entry *e = find(ctx->li, inc->check_id);
-    if (inc->end_ms != 0 || !e)
+    if (inc->end_ms != 0 || !e || (ctx->want && !ctx->want(inc->check_id, ctx->want_arg)))
         return 0;
     ys_incident_tracker_resume(&e->t, inc);
     ctx->resumed++;
@@ -145,7 +147,15 @@ static int resume_one(const struct ys_incident *inc, void *arg)
 int ys_live_incidents_resume(struct ys_live_incidents *li, struct ys_store *store,
                              struct ys_err *err)
 {
-    struct resume_ctx ctx = {li, 0};
+    struct resume_ctx ctx = {li, 0, NULL, NULL};
+    return store->type->query_incidents(store, 0, 0, INT64_MAX, resume_one, &ctx, err);
+}
+
+int ys_live_incidents_resume_if(struct ys_live_incidents *li, struct ys_store *store,
+                                bool (*want)(uint32_t check_id, void *arg), void *arg,
+                                struct ys_err *err)
+{
+    struct resume_ctx ctx = {li, 0, want, arg};
     return store->type->query_incidents(store, 0, 0, INT64_MAX, resume_one, &ctx, err);
 }
 

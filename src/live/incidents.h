@@ -32,6 +32,14 @@ void ys_live_incidents_apply(struct ys_live_incidents *li, const struct ys_confi
  * the store: call at start, before the loop runs. Returns 0 or an error. */
 int ys_live_incidents_resume(struct ys_live_incidents *li, struct ys_store *store,
                              struct ys_err *err);
+/* As ys_live_incidents_resume, for the checks want(check_id, arg) says
+ * only: a daemon that starts writing a check's incidents after another
+ * did (it took over a partition, or the lease for a multi-location
+ * check's verdict) resumes what the other left open, so an outage that
+ * spans the handover keeps one incident. Blocks on the store. */
+int ys_live_incidents_resume_if(struct ys_live_incidents *li, struct ys_store *store,
+                                bool (*want)(uint32_t check_id, void *arg), void *arg,
+                                struct ys_err *err);
 /* Feeds one result of check (its store_id keys the table). Loop thread. */
 void ys_live_incidents_feed(struct ys_live_incidents *li, const struct ys_check *check,
                             const struct ys_result *r);

@@ -45,6 +45,7 @@ struct ys_scheduler {
     size_t in_flight;
     size_t max_in_flight;
     bool stopping;
+    bool standby; /* another daemon holds this one's partition: probe nothing */
     struct ys_sched_stats stats;
     struct ys_sketch *lateness; /* milliseconds */
 };
@@ -205,26 +206,34 @@ static void add_entry(struct ys_scheduler *s, struct ys_check *c, int64_t now)
     arm(e, now);
 }
 
+/* Whether this scheduler runs check c of cfg now. A check that is passive
+ * (a kind without start, such as heartbeat) is never run: pings measure
+ * it, never a timer. Nor is one another shard probes (instance.shard:
+ * config/instance.h has the rule), nor any while on standby. */
+static bool runs(const struct ys_scheduler *s, const struct ys_config *cfg,
+                 const struct ys_check *c)
+{
+    return !s->standby && c->type->start && ys_instance_probes_check(&cfg->instance, c);
+}
+
 void ys_scheduler_apply(struct ys_scheduler *s, struct ys_config *cfg)
 {
     int64_t now = ys_wall_ms();
     size_t added = 0, changed = 0, removed = 0, kept = 0;
-    /* Removed checks first, so their names are free. A check that became
-     * passive (a kind without start, such as heartbeat) counts as removed:
-     * pings measure it, never a timer. So does one another shard probes
-     * (instance.shard: config/instance.h has the rule). */
+    /* Removed checks first, so their names are free. A check no longer run
+     * here (runs()) counts as removed. */
     for (struct entry *e = s->head, *next; e; e = next) {
         next = e->next;
         const struct ys_check *now_c = ys_config_find(cfg, e->check->name);
-        if (!now_c || !now_c->type->start || !ys_instance_probes_check(&cfg->instance, now_c)) {
+        if (!now_c || !runs(s, cfg, now_c)) {
             entry_stop(e);
             removed++;
         }
     }
     for (size_t i = 0; i < cfg->n_checks; i++) {
         struct ys_check *c = &cfg->checks[i];
-        if (!c->type->start || !ys_instance_probes_check(&cfg->instance, c))
-            continue; /* passive, or another shard's: never scheduled here */
+        if (!runs(s, cfg, c))
+            continue; /* passive, another shard's, or standing by */
         struct entry *e = find_entry(s, c->name);
         if (!e) {
             add_entry(s, c, now);
@@ -248,6 +257,17 @@ void ys_scheduler_apply(struct ys_scheduler *s, struct ys_config *cfg)
     s->cfg = cfg;
     ys_info("sched", "config applied: %zu checks (%zu added, %zu changed, %zu removed, %zu kept)",
             cfg->n_checks, added, changed, removed, kept);
+}
+
+void ys_scheduler_set_probing(struct ys_scheduler *s, bool probing)
+{
+    if (s->stopping || s->standby == !probing)
+        return;
+    s->standby = !probing;
+    ys_info("sched", "%s", probing ? "probing this daemon's partition"
+                                   : "standing by: probing nothing");
+    if (s->cfg)
+        ys_scheduler_apply(s, s->cfg); /* stops or starts every entry */
 }
 
 void ys_scheduler_stop(struct ys_scheduler *s)

@@ -18,6 +18,7 @@
 #include "core/result.h"
 #include "probe/probe.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ys_scheduler;
@@ -48,6 +49,12 @@ struct ys_scheduler *ys_scheduler_new(struct ys_probe_env *env, ys_sched_result_
 /* Makes cfg the running config (takes a reference). Every check's
  * store_id must be set. */
 void ys_scheduler_apply(struct ys_scheduler *s, struct ys_config *cfg);
+/* Probing (the default) or standing by: a daemon whose partition lease
+ * (ha/lease.h) another daemon holds probes nothing, so one series never
+ * has two writers (docs/ha.md). Standing by stops every entry (probes in
+ * flight are cancelled); probing again schedules the config's checks as
+ * ys_scheduler_apply does. */
+void ys_scheduler_set_probing(struct ys_scheduler *s, bool probing);
 /* Stops every timer and cancels probes in flight. The scheduler frees
  * itself once its handles are closed; run the loop until then. */
 void ys_scheduler_stop(struct ys_scheduler *s);

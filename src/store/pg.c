@@ -27,9 +27,11 @@
 #include "store/lease_int.h"
 #include "store/pg_int.h"
 
+#include "core/utf8.h"
 #include "core/xalloc.h"
 #include "slo/sketch.h"
 
+#include <assert.h>
 #include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +221,7 @@ static const struct {
 
 static void param(struct pg_params *p, const void *v, int len)
 {
+    assert(p->n < PG_MAX_PARAMS); /* a statement with more: raise PG_MAX_PARAMS */
     p->v[p->n] = v;
     p->len[p->n] = len;
     p->fmt[p->n] = 1;
@@ -246,7 +249,29 @@ void pg_p_bytes(struct pg_params *p, const void *data, size_t len)
 
 void pg_p_text(struct pg_params *p, const char *s, size_t len)
 {
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] < 0x80 && s[i] != '\0')
+        i++;
+    if (i < len && p->n < PG_MAX_PARAMS) { /* not plain ASCII: check it on a copy */
+        char *copy = ys_xmalloc(len + 1);
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+        if (ys_utf8_scrub(copy, len + 1) > 0 || strlen(copy) < len) {
+            p->owned[p->n] = copy;
+            param(p, copy, (int)strlen(copy)); /* PostgreSQL text cannot hold NUL */
+            return;
+        }
+        free(copy);
+    }
     param(p, s, (int)len);
+}
+
+void pg_params_free(struct pg_params *p)
+{
+    for (int i = 0; i < PG_MAX_PARAMS; i++) {
+        free(p->owned[i]);
+        p->owned[i] = NULL;
+    }
 }
 
 void pg_p_null(struct pg_params *p)
@@ -573,22 +598,54 @@ static void pg_close(struct ys_store *st)
     free(s);
 }
 
+/* The session's `options`: the connection string's own (a search_path,
+ * say), plus the default statement timeout unless they set one. Passed
+ * after the string, so the string cannot drop it by setting options. */
+static char *session_options(const PQconninfoOption *parsed)
+{
+    const char *own = "";
+    for (const PQconninfoOption *o = parsed; o->keyword; o++)
+        if (strcmp(o->keyword, "options") == 0 && o->val)
+            own = o->val;
+    if (strstr(own, "statement_timeout"))
+        return ys_xstrdup(own);
+    return ys_xasprintf("%s%s-c statement_timeout=%d", own, *own ? " " : "",
+                        PG_STATEMENT_TIMEOUT_MS);
+}
+
 static int pg_open(const struct ys_store_options *opt, struct ys_store **out, struct ys_err *err)
 {
     int rc;
     if (!opt || !opt->path || !*opt->path)
         return ys_err_set(err, YS_EINVAL, "postgres: no connection string (storage.dsn)");
+    /* Parsed first: libpq's parse error quotes the string, and with it
+     * part of a password (`missing "=" after "sekrit..."`). */
+    char *perr = NULL;
+    PQconninfoOption *parsed = PQconninfoParse(opt->path, &perr);
+    PQfreemem(perr);
+    if (!parsed)
+        return ys_err_set(err, YS_EINVAL, "postgres: malformed connection string (storage.dsn)");
+    char *options = session_options(parsed);
+    PQconninfoFree(parsed);
     struct pg_store *s = ys_xcalloc(1, sizeof *s);
     s->super.type = &ys_store_postgres;
     s->read_only = opt->read_only;
     s->retention = opt->retention;
     pg_batch_init(s);
     ys_pg_label(opt->path, s->label, sizeof s->label);
-    /* The connection string comes last, so what it says wins; the
-     * defaults bound how long an unreachable server can hold an open. */
-    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const vals[] = {"10", "yardstick", opt->path, NULL};
+    /* The connection string comes last (expand_dbname), so what it says
+     * wins; the defaults bound how long a server that stops answering can
+     * hold a call: connecting (10 s), a dead peer or link (TCP keepalive
+     * probes after 5 s idle, every 2 s, 3 lost: about 11 s; unacknowledged
+     * data: 15 s), a statement (60 s, well above the longest prune or
+     * migration batch). docs/configuration.md, "storage". */
+    const char *const keys[] = {"connect_timeout", "application_name", "keepalives",
+                                "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                "tcp_user_timeout", "dbname", "options", NULL};
+    const char *const vals[] = {"10", "yardstick", "1", "5", "2", "3", "15000", opt->path,
+                                options, NULL};
     s->conn = PQconnectdbParams(keys, vals, 1);
+    free(options);
     if (PQstatus(s->conn) != CONNECTION_OK) {
         rc = pg_fail(s, NULL, "cannot connect", err);
         goto fail;
@@ -612,20 +669,25 @@ static int pg_check_id(struct ys_store *st, const char *name, uint32_t *id, stru
     /* Look first: an insert that conflicts would still use up a sequence
      * value, and check ids index arrays. Then insert, and look again if a
      * concurrent insert won. */
-    for (int step = 0; step < 3; step++) {
-        if (step == 1 && s->read_only)
-            return ys_err_set(err, YS_ENOTFOUND, "no check named %s in the store", name);
+    int rc = YS_ESTORE;
+    for (int step = 0; step < 3 && rc == YS_ESTORE; step++) {
+        if (step == 1 && s->read_only) {
+            rc = ys_err_set(err, YS_ENOTFOUND, "no check named %s in the store", name);
+            break;
+        }
         PGresult *res = pg_run(s, step == 1 ? PG_CHECK_ADD : PG_CHECK_GET, &p, "check ids", err);
         if (!res)
-            return YS_ESTORE;
-        bool found = PQntuples(res) == 1;
-        if (found)
+            break;
+        if (PQntuples(res) == 1) {
             *id = (uint32_t)pg_i64(res, 0, 0);
+            rc = 0;
+        }
         PQclear(res);
-        if (found)
-            return 0;
+        if (rc < 0 && step == 2)
+            rc = ys_err_set(err, YS_ESTORE, "postgres %s: check %s vanished", s->label, name);
     }
-    return ys_err_set(err, YS_ESTORE, "postgres %s: check %s vanished", s->label, name);
+    pg_params_free(&p);
+    return rc;
 }
 
 const struct ys_store_type ys_store_postgres = {

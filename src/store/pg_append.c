@@ -113,12 +113,15 @@ static int text_id(struct pg_store *s, const char *text, uint32_t *id, struct ys
     for (int step = 0; step < 3 && !found; step++) {
         PGresult *res =
             pg_run(s, step == 1 ? PG_TEXT_ADD : PG_TEXT_GET, &p, "text dictionary", err);
-        if (!res)
+        if (!res) {
+            pg_params_free(&p);
             return YS_ESTORE;
+        }
         if ((found = PQntuples(res) == 1))
             *id = (uint32_t)pg_i64(res, 0, 0);
         PQclear(res);
     }
+    pg_params_free(&p);
     if (!found)
         return ys_err_set(err, YS_ESTORE, "postgres %s: a text vanished", s->label);
     remember(&s->text, &s->text_cap, &s->text_n, true, text, *id);

@@ -27,6 +27,10 @@
 #define PG_HOUR_MS INT64_C(3600000)
 #define PG_MAX_CHECK_ID (1u << 24)  /* caches are arrays indexed by check id */
 #define PG_MAX_PARAMS 10            /* of a single prepared statement */
+/* The session's statement_timeout unless the connection string's options
+ * set one (pg.c's open): well above the longest prune or migration batch,
+ * it ends a statement stuck behind a lock or a wedged server. */
+#define PG_STATEMENT_TIMEOUT_MS 60000
 #define PG_CHUNK_PAGE_ROWS 128      /* chunks per page of query_raw */
 
 enum pg_stmt {
@@ -51,13 +55,21 @@ struct pg_params {
     int len[PG_MAX_PARAMS];
     int fmt[PG_MAX_PARAMS];
     uint64_t num[PG_MAX_PARAMS]; /* storage for int8 and float8, network order */
+    char *owned[PG_MAX_PARAMS];  /* scrubbed copies of invalid UTF-8 (pg_p_text) */
 };
 
 void pg_p_i64(struct pg_params *p, int64_t v);
 void pg_p_f64(struct pg_params *p, double v);
 /* Borrows data until the statement ran. */
 void pg_p_bytes(struct pg_params *p, const void *data, size_t len);
+/* Borrows s until the statement ran. Text that is not valid UTF-8 (which
+ * PostgreSQL refuses, failing the whole transaction: an incident's first
+ * error or an outbox row's last error quote what a server said) is bound
+ * as a scrubbed copy (core/utf8.h) the params own: call pg_params_free
+ * after the last statement that uses them. */
 void pg_p_text(struct pg_params *p, const char *s, size_t len);
+/* Frees pg_p_text's copies. */
+void pg_params_free(struct pg_params *p);
 void pg_p_null(struct pg_params *p);
 /* LIMIT max: max 0 is no limit (NULL). */
 void pg_p_limit(struct pg_params *p, size_t max);

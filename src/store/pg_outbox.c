@@ -37,6 +37,7 @@ static int put_alert(struct pg_store *s, const struct ys_alert_record *a, struct
     else
         pg_p_null(&p);
     PGresult *res = pg_run(s, PG_ALERT_PUT, &p, "writing an alert", err);
+    pg_params_free(&p);
     if (!res)
         return YS_ESTORE;
     PQclear(res);
@@ -59,6 +60,7 @@ static int add_row(struct pg_store *s, struct ys_outbox_row *row, struct ys_err 
     else
         pg_p_null(&p);
     PGresult *res = pg_run(s, PG_OUTBOX_ADD, &p, "queueing a notification", err);
+    pg_params_free(&p);
     if (!res)
         return YS_ESTORE;
     row->id = PQntuples(res) == 1 ? pg_i64(res, 0, 0) : 0;
@@ -127,10 +129,12 @@ int pg_query_alerts(struct ys_store *st, int64_t resolved_since_ms, ys_store_ale
 
 /* Runs an outbox query (columns PG_OUTBOX_COLS) and hands each row to cb;
  * a row's payload is borrowed for the call. */
-static int each_row(struct pg_store *s, enum pg_stmt which, const struct pg_params *p,
+static int each_row(struct pg_store *s, enum pg_stmt which, struct pg_params *p,
                     ys_store_outbox_cb cb, void *arg, struct ys_err *err)
 {
     PGresult *q = pg_run(s, which, p, "reading the outbox", err);
+    if (p)
+        pg_params_free(p);
     if (!q)
         return YS_ESTORE;
     struct ys_outbox_row row;
@@ -175,6 +179,7 @@ int pg_outbox_update(struct ys_store *st, const struct ys_outbox_row *row, struc
     pg_p_i64(&p, row->done_ms);
     pg_p_text(&p, row->last_error, strnlen(row->last_error, sizeof row->last_error));
     PGresult *q = pg_run(s, PG_OUTBOX_UPDATE, &p, "updating a notification", err);
+    pg_params_free(&p);
     if (!q)
         return YS_ESTORE;
     int changed = pg_changes(q);
@@ -222,6 +227,7 @@ int pg_outbox_count_pending(struct ys_store *st, const char *notifier, uint64_t 
     struct pg_params p = {0};
     pg_p_text(&p, notifier, strlen(notifier));
     PGresult *q = pg_run(s, PG_OUTBOX_COUNT, &p, "counting pending notifications", err);
+    pg_params_free(&p);
     if (!q)
         return YS_ESTORE;
     *n = PQntuples(q) == 1 ? (uint64_t)pg_i64(q, 0, 0) : 0;

@@ -22,10 +22,11 @@
 #include <string.h>
 
 /* Runs a write that returns no rows. */
-static int run_write(struct pg_store *s, enum pg_stmt which, const struct pg_params *p,
+static int run_write(struct pg_store *s, enum pg_stmt which, struct pg_params *p,
                      const char *what, struct ys_err *err)
 {
     PGresult *res = pg_run(s, which, p, what, err);
+    pg_params_free(p);
     if (!res)
         return YS_ESTORE;
     PQclear(res);
@@ -95,6 +96,7 @@ int pg_query_goal_records(struct ys_store *st, const char *goal_id, int64_t from
     pg_p_i64(&p, from_ms);
     pg_p_i64(&p, to_ms);
     PGresult *q = pg_run(s, PG_GOAL_RANGE, &p, "reading goal records", err);
+    pg_params_free(&p);
     if (!q)
         return YS_ESTORE;
     struct ys_goal_record rec;

@@ -34,6 +34,10 @@ void ys_web_set_outbox(struct ys_web *w, struct ys_outbox *o);
 /* Whether this daemon holds the notifier lease and how often that changed
  * (src/ha/lease.h), for /metrics and /api/v1/status. Thread-safe. */
 void ys_web_set_leader(struct ys_web *w, bool leader, uint64_t lease_changes);
+/* Whether this daemon probes its partition (holds the partition lease,
+ * src/ha/lease.h) or stands by, for /api/v1/status. Process-wide (one
+ * daemon per process; api_status.c). Thread-safe. */
+void ys_web_set_probing(bool probing);
 /* Stops the server: closes every connection, joins its threads and drops
  * every snapshot reference it held. Call on the loop thread or after the
  * loop ended, before freeing live. NULL is a no-op. */

@@ -17,6 +17,18 @@
 #     row in flight when its deliverer died (its HTTP request answered,
 #     its "delivered" not yet committed). No alert is announced twice
 #     (one firing_at per alert), and each alert's resolution arrives.
+#  5. One writer per partition (run with 1 and 2): the three daemons
+#     have the same partition (location home, no shard), so exactly one
+#     says "probing":true (the leader: the notifier lease is gated on
+#     the partition lease) and the others stand by. The stored raw
+#     history of a check has one prober's rate, no two results closer
+#     than 300 ms (two probers fire at the same phase), and the minute
+#     rollups count every raw result (the cached rollup of a second
+#     writer would lose counts). After kill -9 of the prober another
+#     takes over within 4/3 ttl (8 s; measured, printed) and results
+#     flow again; never two probers at once.
+#     Each check's outage spans both kills, and the store holds one
+#     incident per check (the new prober resumes the open incident).
 #  4. Sharding: with shard 1/2 alone, exactly the checks whose FNV-1a 64
 #     hash (computed here, independently) % 2 == 0 get results in the
 #     store; with 1/2 and 2/2 both running, every check gets results at
@@ -118,6 +130,49 @@ leaders() {
     printf '%s' "${out% }"
 }
 one_leader() { [ -n "$(leaders)" ] && [ "$(leaders | wc -w)" -eq 1 ]; }
+# Prints the ids of the running daemons that probe their partition.
+probers() {
+    local id out=""
+    for id in "${!PIDS[@]}"; do
+        if curl -fsS -m 2 "http://127.0.0.1:${WEB[$id]}/api/v1/status" 2>/dev/null |
+            grep -q '"probing":true'; then
+            out+="$id "
+        fi
+    done
+    printf '%s' "${out% }"
+}
+# Polls until a daemon other than the killed one probes; prints seconds.
+takeover_time() {
+    local t0=$1 end=$((SECONDS + 40)) p
+    while [ "$SECONDS" -lt "$end" ]; do
+        p=$(probers)
+        [ "$(wc -w <<<"$p")" -le 1 ] || fail "two daemons probe one partition at once: $p"
+        if [ -n "$p" ]; then
+            python3 -c "import time; print(f'{time.time() - $t0:.1f}')"
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo 999
+}
+# history_check NAME SINCE CONFIG: "RAW MINGAP_MS ROLLUP_COUNT ALL_RAW" of
+# check NAME: raw results in the last SINCE, the smallest gap between two
+# of them, the count the minute rollups hold for the last hour and the
+# raw results of the last hour.
+history_check() {
+    local raw minute all
+    raw=$("$YARDSTICK" history "$1" -c "$3" --since "$2" --resolution raw --format json 2>/dev/null)
+    minute=$("$YARDSTICK" history "$1" -c "$3" --since 1h --resolution minute --format json \
+        2>/dev/null)
+    all=$("$YARDSTICK" history "$1" -c "$3" --since 1h --resolution raw --format json 2>/dev/null)
+    python3 - "$raw" "$minute" "$all" <<'EOF'
+import json, sys
+raw, minute, allraw = (json.loads(a) for a in sys.argv[1:4])
+ts = sorted(r["ts_ms"] for r in raw)
+gap = min((b - a for a, b in zip(ts, ts[1:])), default=999999)
+print(len(raw), gap, sum(m.get("total", 0) for m in minute), len(allraw))
+EOF
+}
 
 # Polls until a daemon other than the killed one leads; prints seconds.
 failover_time() {
@@ -181,6 +236,25 @@ done
 four_firing() { [ "$(firing_keys)" -ge 4 ]; }
 wait_for 30 "firing notifications for the four checks" four_firing
 
+# ---- 5 (first half). One partition, three daemons: one prober.
+PROBER=$(probers)
+assert_eq "$PROBER" "$LEADER" "the daemon probing the shared partition (the leader)"
+for id in "${IDS[@]}"; do
+    [ "$id" = "$LEADER" ] && continue
+    st=$(curl -fsS "http://127.0.0.1:${WEB[$id]}/api/v1/status")
+    assert_contains "$st" '"partition":"probe/home/0-0"' "/api/v1/status of $id names its partition"
+    assert_contains "$st" '"probing":false' "/api/v1/status of standby $id"
+    grep -q "standing by" "$T/$id.log" || fail "$id does not log that it stands by"
+done
+sleep 5
+read -r RAW GAP ROLL ALL <<<"$(history_check down1 5s "$T/ha-a.yaml")"
+log "down1: $RAW results in 5 s, smallest gap $GAP ms; rollups count $ROLL of $ALL raw"
+# One prober at 500 ms: about 10 in 5 s; three would make about 30.
+assert_between "$RAW" 6 13 "results of down1 in the last 5 s (one prober of three daemons)"
+assert_num "$GAP" -ge 300 "smallest gap between two stored results of down1 (ms)"
+# The open minute's rollup may lag its raw results by a flush or two.
+assert_between "$ROLL" $((ALL - 4)) "$ALL" "minute rollup count of down1 vs its raw results"
+
 # ---- 2. kill -9 the leader with rows pending, then the next one.
 pending_tried() { [ "$(sql "SELECT count(*) FROM outbox WHERE state = 0 AND attempts >= 1")" -ge 1 ]; }
 stop_receiver
@@ -188,7 +262,9 @@ wait_for 20 "a notification pending in the outbox (receiver down)" pending_tried
 t0=$(date +%s.%N)
 kill9 "$LEADER"
 log "killed $LEADER (kill -9) with $(sql "SELECT count(*) FROM outbox WHERE state = 0") rows pending"
-sleep 1
+P1=$(takeover_time "$t0")
+log "probing takeover: $(probers) probes after ${P1}s"
+assert_between "$P1" 0 10 "seconds until a standby probes after kill -9 of the prober (ttl 6 s)"
 start_receiver
 F1=$(failover_time "$t0")
 NEW=$(leaders)
@@ -259,6 +335,13 @@ assert_num "$ROWS" -ge 8 "outbox rows (four firings, reminders, four resolutions
 assert_eq "$UNIQUE" "$ROWS" "unique delivery ids received vs outbox rows"
 assert_num "$DUPS" -le 2 "deliveries received twice (at most one in flight per kill)"
 assert_eq "$TWICE" 0 "alerts announced twice across the handovers"
+# The outage of each check spanned both kills: one incident each (the
+# prober that takes over a partition resumes the incidents left open).
+for i in 1 2 3 4; do
+    n=$(sql "SELECT count(*) FROM incident i JOIN checks c ON c.id = i.check_id
+             WHERE c.name = 'down$i'")
+    assert_eq "$n" 1 "incidents of down$i across two failovers"
+done
 # Clean exits (a sanitizer build reports leaks through the exit code):
 # the survivors went through follow -> lead, one of them twice.
 stop_daemons() {
@@ -337,5 +420,6 @@ status=$(curl -fsS "http://127.0.0.1:${WEB[sh-2]}/api/v1/status")
 assert_contains "$status" '"shard":"2/2"' "/api/v1/status names the shard"
 assert_contains "$status" '"id":"sh-2"' "/api/v1/status names the instance"
 stop_daemons
-log "failover times: ${F1}s, ${F2}s; duplicates $DUPS of $ROWS notifications"
+log "failover times: ${F1}s, ${F2}s; probing takeover ${P1}s; duplicates $DUPS of $ROWS" \
+    "notifications"
 log "PASS"

@@ -27,6 +27,7 @@
 #include "core/err.h"
 #include "core/result.h"
 #include "slo/sketch.h"
+#include "store/pg_int.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -271,6 +273,60 @@ static void test_errors_hide_password(void **state)
     assert_true(ys_store_open("postgres", &opt, &s, &err) < 0);
     assert_non_null(strstr(err.msg, "127.0.0.1:1/x"));
     assert_null(strstr(err.msg, "sekrit"));
+    /* A malformed string: libpq's parse error would quote the password. */
+    static const char *const bad[] = {"host=127.0.0.1 password=sekrit oops",
+                                      "host=127.0.0.1 password='sekrit",
+                                      "postgresql://u:sekrit@127.0.0.1:5432/x?bogus_key=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        opt.path = bad[i];
+        memset(&err, 0, sizeof err);
+        assert_true(ys_store_open("postgres", &opt, &s, &err) < 0);
+        assert_non_null(strstr(err.msg, "malformed connection string"));
+        assert_null(strstr(err.msg, "sekrit"));
+    }
+}
+
+/* The connection defaults (pg_open): keepalives and a statement timeout,
+ * unless the connection string sets its own. */
+static void show(struct ys_store *st, const char *sql, char *buf, size_t size)
+{
+    PGresult *res = PQexec(((struct pg_store *)st)->conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+    snprintf(buf, size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
+static void test_connection_defaults(void **state)
+{
+    (void)state;
+    char v[64];
+    struct ys_store *s = fixture_open(false, 0);
+    show(s, "SHOW statement_timeout", v, sizeof v); /* the fixture's options= kept it */
+    assert_string_equal(v, "1min");
+    show(s, "SHOW search_path", v, sizeof v); /* and its own options */
+    assert_string_equal(v, fixture_schema);
+    show(s, "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()", v,
+         sizeof v);
+    assert_string_equal(v, "yardstick");
+    int on = 0;
+    socklen_t len = sizeof on;
+    assert_int_equal(getsockopt(PQsocket(((struct pg_store *)s)->conn), SOL_SOCKET, SO_KEEPALIVE,
+                                &on, &len),
+                     0);
+    assert_int_equal(on, 1);
+    ys_store_close(s);
+    /* A connection string with its own statement_timeout wins. */
+    char dsn[700];
+    snprintf(dsn, sizeof dsn, "%s options='-csearch_path=%s -c statement_timeout=1234'",
+             fixture_pg_dsn(), fixture_schema);
+    struct ys_store_options opt = {.path = dsn};
+    struct ys_err err = {{0}};
+    if (ys_store_open("postgres", &opt, &s, &err) < 0)
+        fail_msg("open: %s", err.msg);
+    show(s, "SHOW statement_timeout", v, sizeof v);
+    assert_string_equal(v, "1234ms");
+    ys_store_close(s);
 }
 
 static struct ys_outbox_row row(const char *notifier, const char *key, int64_t created)
@@ -451,6 +507,59 @@ static void test_texts_verbatim(void **state)
     ys_store_close(s);
 }
 
+/* Texts quoting what a server said reach the store through an incident's
+ * first error and an outbox row's last error, past the writer's scrub:
+ * PostgreSQL refuses invalid UTF-8, failing the whole transaction, so
+ * pg_p_text binds a scrubbed copy ('?' per bad byte). */
+static int last_incident(const struct ys_incident *inc, void *arg)
+{
+    *(struct ys_incident *)arg = *inc;
+    return 0;
+}
+
+static int last_row(const struct ys_outbox_row *row, void *arg)
+{
+    struct ys_outbox_row *out = arg;
+    *out = *row;
+    out->payload = NULL;
+    return 0;
+}
+
+static void test_invalid_utf8_scrubbed(void **state)
+{
+    (void)state;
+    struct ys_store *s = fixture_open(false, 0);
+    struct ys_err err = {{0}};
+    uint32_t id = id_of(s, "latin1");
+    struct ys_incident inc = {.check_id = id, .start_ms = T0};
+    snprintf(inc.first_error, sizeof inc.first_error, "caf\xe9 ferm\xe9 \xc3(");
+    if (s->type->put_incident(s, &inc, &err) < 0)
+        fail_msg("put_incident: %s", err.msg);
+    struct ys_outbox_row r = row("hook", "k\xff", T0);
+    snprintf(r.last_error, sizeof r.last_error, "HTTP 500: \xfe\xff body");
+    if (s->type->notify_commit(s, NULL, 0, &r, 1, &err) < 0)
+        fail_msg("notify_commit: %s", err.msg);
+    snprintf(r.last_error, sizeof r.last_error, "r\xe9ponse \xed\xa0\x80 ok \xe2\x9c\x93");
+    r.attempts = 1;
+    if (s->type->outbox_update(s, &r, &err) < 0)
+        fail_msg("outbox_update: %s", err.msg);
+    ys_store_close(s);
+    s = fixture_open(true, 0);
+    struct ys_incident got = {0};
+    if (s->type->query_incidents(s, id, T0 - HOUR, T0 + HOUR, last_incident, &got, &err) < 0)
+        fail_msg("query_incidents: %s", err.msg);
+    assert_string_equal(got.first_error, "caf? ferm? ?(");
+    struct ys_outbox_row back;
+    memset(&back, 0, sizeof back);
+    if (s->type->outbox_pending(s, "hook", 10, last_row, &back, &err) < 0)
+        fail_msg("outbox_pending: %s", err.msg);
+    assert_int_equal(back.id, r.id);
+    assert_int_equal(back.attempts, 1);
+    assert_string_equal(back.alert_key, "k?");
+    assert_string_equal(back.last_error, "r?ponse ??? ok \xe2\x9c\x93"); /* valid UTF-8 kept */
+    ys_store_close(s);
+}
+
 struct walk {
     size_t n, stop_at;
     int64_t last;
@@ -550,10 +659,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_hide_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_atomic_and_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_many_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_texts_verbatim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8_scrubbed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_pages, setup, teardown),
         cmocka_unit_test(test_config_storage),
     };

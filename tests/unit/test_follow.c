@@ -197,8 +197,8 @@ static void test_feed_resumes_open_incident(void **state)
     struct ys_store *s = fixture_open(false, 0);
     struct ys_err err = {{0}};
     for (size_t i = 0; i < l.cfg->n_checks; i++)
-        assert_int_equal(s->type->check_id(s, l.cfg->checks[i].name, &l.cfg->checks[i].store_id,
-                                           &err), 0);
+        assert_int_equal(
+            s->type->check_id(s, l.cfg->checks[i].name, &l.cfg->checks[i].store_id, &err), 0);
     uint32_t id = l.cfg->checks[1].store_id;
     /* The prober's past: ok, then failing; its incident is open. */
     history(s, id, "offf");
