@@ -326,8 +326,8 @@ void ys_alerts_set(struct ys_alerts *a, const struct ys_condition *c, int64_t no
         al->labels = labels_for(c);
         al->annotations = annotations_for(c);
         take_notifiers(al, c->rule);
-        if (!fresh && al->level != c->level)
-            al->notified = false; /* a new level is news */
+        if (!fresh && al->level != c->level && al->level >= 0)
+            al->notified = false; /* a new level is news (not one resumed: unknown, -1) */
         al->level = c->level;
     }
     notify_due(a, al, now_ms);
@@ -486,6 +486,7 @@ static int resume_one(const struct ys_alert_record *rec, void *arg)
             al->notify.v[al->notify.n++] = ys_xstrdup(json_string_value(json_array_get(names, k)));
     al->firing_ms = rec->firing_ms;
     al->last_notified_ms = rec->last_notified_ms;
+    al->level = -1; /* not stored: the first condition fed sets it without news */
     al->recorded = true;
     al->notified = !json_is_string(json_object_get(doc, "maintenance"));
     al->check = -1;

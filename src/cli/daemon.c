@@ -27,6 +27,7 @@
 #include "alert/alert.h"
 #include "ha/combine.h"
 #include "ha/follow.h"
+#include "ha/hb_feed.h"
 #include "live/heartbeats.h"
 #include "live/incidents.h"
 #include "live/state.h"
@@ -71,6 +72,7 @@ struct daemon {
     struct ys_web *web;         /* NULL when server.enabled is false */
     struct ys_combiner *combiner; /* k-of-n verdicts of multi-location checks (ha/combine.h) */
     struct ys_follower *follower; /* other shards' results, for the leader's alerts (ha/follow.h) */
+    struct ys_hb_feed *hb_feed;   /* pings other daemons stored, for the leader (ha/hb_feed.h) */
     struct ys_config *cfg;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t publish_timer;
@@ -267,6 +269,7 @@ static void reload_done(uv_work_t *w, int status)
         ys_outbox_apply(d->outbox, job->cfg);
         ys_combiner_apply(d->combiner, job->cfg);
         ys_follower_apply(d->follower, job->cfg);
+        ys_hb_feed_apply(d->hb_feed, job->cfg);
         ys_remote_apply(d->remote, job->cfg); /* staleness markers for checks gone */
         ys_config_unref(d->cfg);
         d->cfg = job->cfg;
@@ -332,6 +335,8 @@ static void begin_shutdown(struct daemon *d, const char *why)
     d->combiner = NULL;
     ys_follower_close(d->follower);
     d->follower = NULL;
+    ys_hb_feed_close(d->hb_feed);
+    d->hb_feed = NULL;
     ys_lease_stop(d->lease);
     /* The results probed so far are committed before the partition goes,
      * so its next prober never writes beside this daemon's writer. */
@@ -415,6 +420,33 @@ static int start_heartbeats(struct daemon *d)
     return rc;
 }
 
+/* A ping another daemon stored, read back while this one holds the lease:
+ * to the trackers, which judge every daemon's pings (docs/ha.md). */
+static void on_hb_fed(const char *name, const struct ys_ping_record *rec, void *arg)
+{
+    struct daemon *d = arg;
+    ys_heartbeats_feed(d->heartbeats, name, rec);
+}
+
+/* Taking the lease: the trackers rebuilt from every daemon's stored pings
+ * and the slot verdicts the previous holder wrote, then fed the pings
+ * stored from now on. Blocks on the store, as start_heartbeats does. */
+static void lead_heartbeats(struct daemon *d)
+{
+    struct ys_err err = {{0}};
+    struct ys_store_options opt;
+    struct ys_store *store = NULL;
+    int64_t now = ys_wall_ms();
+    ys_daemon_store_options(d->cfg, &opt, true);
+    int rc = ys_store_open(d->cfg->storage.kind, &opt, &store, &err);
+    if (rc < 0)
+        store = NULL; /* judged from what this daemon knows, rather than not at all */
+    if (ys_heartbeats_lead(d->heartbeats, store, now, rc < 0 ? NULL : &err) < 0 || rc < 0)
+        ys_error("heartbeat", "%s: reading heartbeat pings: %s", STORE_NAME(d->cfg), err.msg);
+    ys_store_close(store);
+    ys_hb_feed_resume(d->hb_feed, now);
+}
+
 static void on_heartbeat_change(const struct ys_check *check, enum ys_hb_state state,
                                 enum ys_hb_problem problem, int64_t now_ms, void *arg)
 {
@@ -487,6 +519,8 @@ static void start_combiner(struct daemon *d)
     ys_combiner_apply(d->combiner, d->cfg);
     d->follower = ys_follower_new(&d->loop, d->cfg->storage.kind, &opt, on_followed, d);
     ys_follower_apply(d->follower, d->cfg);
+    d->hb_feed = ys_hb_feed_new(&d->loop, d->cfg->storage.kind, &opt, on_hb_fed, d);
+    ys_hb_feed_apply(d->hb_feed, d->cfg);
 }
 
 /* Replaces the alert evaluator; the old one is stopped now (its timer
@@ -556,6 +590,7 @@ static void lead(struct daemon *d)
     ys_web_set_outbox(d->web, d->outbox);
     ys_combiner_resume(d->combiner);
     ys_follower_resume(d->follower);
+    lead_heartbeats(d);
 }
 
 /* Losing it (or never having it): no outbox, and an evaluator that is
@@ -566,6 +601,8 @@ static void follow(struct daemon *d)
     d->leader = false;
     ys_combiner_pause(d->combiner);
     ys_follower_pause(d->follower);
+    ys_hb_feed_pause(d->hb_feed);
+    ys_heartbeats_follow(d->heartbeats);
     retire_alerts(d);
     char *url = base_url(d->cfg);
     d->alerts = ys_alerts_new(&d->loop, NULL, url);
@@ -583,6 +620,8 @@ static void on_lease(bool held, void *arg)
     struct daemon *d = arg;
     if (d->stopping)
         return;
+    if (!held) /* said first: follow() may block on the store (outbox join) */
+        ys_web_set_leader(d->web, false, ys_lease_changes(d->lease));
     if (held)
         lead(d);
     else
@@ -602,8 +641,9 @@ static void on_partition(bool held, void *arg)
     char part[300];
     ys_lease_partition_name(d->cfg, part, sizeof part);
     if (!held)
-        ys_warn("ha", "standing by: another daemon holds the partition %s; probing nothing "
-                      "until its lease expires", part);
+        ys_warn("ha", "standing by: not holding the partition %s (another daemon holds it, "
+                      "or the store does not answer); probing nothing until this daemon takes "
+                      "it", part);
     else if (d->standby)
         resume_incidents(d, probed_here); /* the previous prober's, before any result */
     d->standby = !held;

@@ -185,7 +185,7 @@ static void evaluate(struct ys_lease *l)
         return;
     l->held = held;
     l->changes++;
-    ys_info("ha", "%s %s the lease %s", l->holder, held ? "now holds" : "lost", l->name);
+    ys_info("ha", "%s %s the %s lease", l->holder, held ? "now holds" : "lost", l->name);
     l->cb(held, l->arg);
 }
 
@@ -209,13 +209,24 @@ static void on_closed(uv_handle_t *h)
     free(l);
 }
 
-static char *default_holder(void)
+/* The holder: the instance id (or hostname/pid) and a random nonce drawn
+ * per lease (so per process), so two processes never share a holder: not with a
+ * copied config (two daemons with one id would both "hold" the lease),
+ * nor a restart while the old process is wedged but renewing. The price:
+ * a daemon restarted after kill -9 waits for its old lease to expire
+ * (docs/ha.md). */
+static char *make_holder(const struct ys_config *cfg)
 {
+    uint64_t nonce = 0;
+    if (getentropy(&nonce, sizeof nonce) != 0 || !nonce) /* no entropy: still distinct */
+        nonce = (uint64_t)ys_mono_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+    if (cfg->instance.id)
+        return ys_xasprintf("%s/%016llx", cfg->instance.id, (unsigned long long)nonce);
     char host[256];
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
-    return ys_xasprintf("%s/%ld", host, (long)getpid());
+    return ys_xasprintf("%s/%ld/%016llx", host, (long)getpid(), (unsigned long long)nonce);
 }
 
 static int open_store(struct ys_lease *l, const struct ys_config *cfg, struct ys_err *err)
@@ -252,7 +263,7 @@ int ys_lease_start_named(uv_loop_t *loop, const struct ys_config *cfg, const cha
     l->arg = arg;
     l->gate = gate;
     l->name = ys_xstrdup(name);
-    l->holder = cfg->instance.id ? ys_xstrdup(cfg->instance.id) : default_holder();
+    l->holder = make_holder(cfg);
     l->ttl_ms = cfg->instance.lease_ttl_ms >= 3000 ? cfg->instance.lease_ttl_ms : 15000;
     int rc = open_store(l, cfg, err);
     if (rc < 0) {
@@ -283,7 +294,7 @@ int ys_lease_start_named(uv_loop_t *loop, const struct ys_config *cfg, const cha
     if (cfg->instance.shard_count > 0)
         snprintf(shard, sizeof shard, "shard %d/%d", cfg->instance.shard_index,
                  cfg->instance.shard_count);
-    ys_info("ha", "instance %s (location %s, %s): %s the lease %s%s", l->holder,
+    ys_info("ha", "instance %s (location %s, %s): %s the %s lease%s", l->holder,
             cfg->instance.location ? cfg->instance.location : "default", shard,
             l->held ? "holds" : "does not hold", l->name,
             l->store ? "" : " (store without leases)");

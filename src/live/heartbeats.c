@@ -20,12 +20,22 @@
  * the run it ended and its body; each closed slot becomes one result,
  * passed to the same callback as the scheduler's probe results.
  *
+ * Several daemons (docs/ha.md): every daemon stores the pings it takes,
+ * but only the lease holder (leading) ticks the trackers and emits slot
+ * verdicts; a follower feeds its own pings to its trackers (its own view,
+ * for the API) and emits nothing. The leader also gets the pings other
+ * daemons stored (ys_heartbeats_feed, from ha/hb_feed.c); each entry's
+ * seen set (hb_seen.h) holds the pings fed already, so a ping this daemon
+ * took and then read back from the store counts once.
+ *
  * Trackers borrow their cron and zone from the check's spec (or the
  * config's default zone, loaded with the config off the loop), so both
  * are refreshed whenever the config is swapped, and the old config is
  * released only after that.
  */
 #include "live/heartbeats.h"
+
+#include "live/hb_seen.h"
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -50,6 +60,7 @@ struct entry {
     struct ys_hb_tracker t;
     enum ys_hb_state reported_state;
     enum ys_hb_problem reported_problem;
+    struct ys_hb_seen seen; /* pings fed already */
 };
 
 struct queued {
@@ -73,6 +84,7 @@ struct ys_heartbeats {
     uv_async_t async;
     uv_timer_t timer;
     bool started;
+    bool following; /* another daemon holds the lease: no ticks, no verdicts */
     int open_handles;
     pthread_mutex_t mu; /* guards the queue and refusing */
     struct queued *head, *tail;
@@ -154,8 +166,10 @@ void ys_heartbeats_apply(struct ys_heartbeats *hb, struct ys_config *cfg, int64_
         struct entry *old = find(hb, ck->name);
         if (!old) {
             ys_hb_init(&e->t, &sched, now_ms);
+            ys_hb_seen_init(&e->seen, INT64_MIN);
         } else {
             e->t = old->t;
+            e->seen = old->seen;
             e->reported_state = old->reported_state;
             e->reported_problem = old->reported_problem;
             if (hb->cfg->checks[old->check].fingerprint == ck->fingerprint)
@@ -246,6 +260,9 @@ int ys_heartbeats_restore(struct ys_heartbeats *hb, struct ys_store *store, int6
         if (rc < 0 || (c->n == 0 && !last->found))
             continue;
         ys_hb_restore(&e->t, c->v, c->n, last->found ? &last->r : NULL, now_ms);
+        /* Counted now: what is older than the newest ping read is old.
+         * Pings taken here but not committed yet come back by the feed. */
+        ys_hb_seen_init(&e->seen, c->n ? c->v[c->n - 1].ts_ms : INT64_MIN);
         ys_info("heartbeat", "check %s: %s after the last run (%zu pings read back)", e->name,
                 ys_hb_state_name(ys_hb_state(&e->t, now_ms)), c->n);
     }
@@ -260,6 +277,8 @@ static void emit(struct ys_heartbeats *hb, const struct entry *e, struct ys_resu
 {
     const struct ys_check *ck = &hb->cfg->checks[e->check];
     r->check_id = ck->store_id;
+    if (hb->following)
+        return; /* the lease holder writes the check's series */
     if (ck->store_id && hb->on_result)
         hb->on_result(ck, r, hb->arg);
 }
@@ -309,6 +328,10 @@ static void rearm(struct ys_heartbeats *hb, int64_t now_ms)
 {
     if (!hb->started || hb->refusing)
         return;
+    if (hb->following) {
+        uv_timer_stop(&hb->timer);
+        return;
+    }
     int64_t w = INT64_MAX;
     for (size_t i = 0; i < hb->n; i++) {
         int64_t x = wake_at(&hb->v[i].t, now_ms);
@@ -370,6 +393,7 @@ static void handle(struct ys_heartbeats *hb, struct queued *q)
     }
     struct ys_ping p = q->ping;
     p.check_id = hb->cfg->checks[e->check].store_id;
+    ys_hb_seen_add(&e->seen, &p); /* fed now; not again when read back */
     tick_entry(hb, e, p.ts_ms);
     int runs_before = e->t.n_runs;
     struct ys_result r;
@@ -386,6 +410,40 @@ static void handle(struct ys_heartbeats *hb, struct queued *q)
         emit(hb, e, &r);
     }
     store_ping(hb, &p, dur, q);
+}
+
+void ys_heartbeats_feed(struct ys_heartbeats *hb, const char *name,
+                        const struct ys_ping_record *rec)
+{
+    struct entry *e = find(hb, name);
+    if (hb->following || !e || hb->cfg->checks[e->check].store_id != rec->ping.check_id ||
+        !ys_hb_seen_add(&e->seen, &rec->ping))
+        return;
+    tick_entry(hb, e, rec->ping.ts_ms);
+    struct ys_result r;
+    if (ys_hb_ping(&e->t, &rec->ping, &r)) {
+        r.bytes = (int64_t)rec->body_len;
+        emit(hb, e, &r);
+    }
+    ys_debug("heartbeat", "check %s: ping at %lld read back from the store", e->name,
+             (long long)rec->ping.ts_ms);
+    tick_all(hb, ys_wall_ms());
+}
+
+void ys_heartbeats_follow(struct ys_heartbeats *hb)
+{
+    hb->following = true;
+    rearm(hb, ys_wall_ms());
+}
+
+int ys_heartbeats_lead(struct ys_heartbeats *hb, struct ys_store *store, int64_t now_ms,
+                       struct ys_err *err)
+{
+    int rc = store ? ys_heartbeats_restore(hb, store, now_ms, err) : 0;
+    hb->following = false;
+    if (hb->started && !hb->refusing)
+        tick_all(hb, now_ms);
+    return rc;
 }
 
 static void free_queued(struct queued *q)

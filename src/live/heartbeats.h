@@ -94,6 +94,23 @@ int ys_heartbeats_status_at(const struct ys_heartbeats *hb, size_t i, int64_t no
  * for the next publish. Loop thread. */
 void ys_heartbeats_fill_live(const struct ys_heartbeats *hb, struct ys_live_state *live,
                              int64_t now_ms);
+/* Several daemons on one store (docs/ha.md): only the lease holder
+ * judges slots. ys_heartbeats_follow: another daemon holds the lease;
+ * pings are still stored and fed to this daemon's trackers (its own view,
+ * for the API), but the timer stops and no result is emitted.
+ * ys_heartbeats_lead: this daemon holds it (the default); the trackers
+ * are rebuilt from the store first (ys_heartbeats_restore; store NULL:
+ * kept as they are), so a takeover neither misses nor counts a slot
+ * twice. Returns 0 or the restore's error. Loop thread. */
+void ys_heartbeats_follow(struct ys_heartbeats *hb);
+int ys_heartbeats_lead(struct ys_heartbeats *hb, struct ys_store *store, int64_t now_ms,
+                       struct ys_err *err);
+/* The leader's trackers get one ping another daemon stored (ha/hb_feed.h;
+ * its check_id is the check's store id): fed unless it was fed already,
+ * its slot verdict emitted, and not stored again. Followers ignore it.
+ * Loop thread. */
+void ys_heartbeats_feed(struct ys_heartbeats *hb, const char *name,
+                        const struct ys_ping_record *rec);
 /* Closes the loop handles (shutdown); later pings are refused. Run the
  * loop until they are closed. Loop thread. */
 void ys_heartbeats_close(struct ys_heartbeats *hb);

@@ -254,6 +254,25 @@ assert_between "$RAW" 6 13 "results of down1 in the last 5 s (one prober of thre
 assert_num "$GAP" -ge 300 "smallest gap between two stored results of down1 (ms)"
 # The open minute's rollup may lag its raw results by a flush or two.
 assert_between "$ROLL" $((ALL - 4)) "$ALL" "minute rollup count of down1 vs its raw results"
+# Nothing lost: every result a daemon committed (its writer's counter;
+# two writers of one series overwrite each other's chunk and rollups,
+# which a rate alone does not show) is in the store, read back both as
+# the chunks' counts and decoded by `yardstick history`. Read in that
+# order, so each later count may only be larger (8 results/s arrive).
+W=0
+for id in "${IDS[@]}"; do
+    w=$(curl -fsS "http://127.0.0.1:${WEB[$id]}/metrics" |
+        sed -nE 's/^yardstick_store_results_written_total ([0-9]+)$/\1/p')
+    W=$((W + ${w:-0}))
+done
+S=$(sql "SELECT coalesce(sum(n), 0) FROM chunk")
+D=0
+for i in 1 2 3 4; do
+    D=$((D + $(history_check "down$i" 1s "$T/ha-a.yaml" | cut -d' ' -f4)))
+done
+log "results committed by the three daemons: $W; in the store: $S (chunk counts), $D (decoded)"
+assert_between "$S" "$W" $((W + 24)) "results in the store's chunks vs results committed"
+assert_between "$D" "$S" $((S + 24)) "results decoded from the store vs the chunks' counts"
 
 # ---- 2. kill -9 the leader with rows pending, then the next one.
 pending_tried() { [ "$(sql "SELECT count(*) FROM outbox WHERE state = 0 AND attempts >= 1")" -ge 1 ]; }

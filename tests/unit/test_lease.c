@@ -9,6 +9,12 @@
  *  - ys_lease: the first daemon holds it, the second does not; when the
  *    first stops (releasing it), the second's callback says it holds it
  *    within a renewal period;
+ *  - two daemons with the same instance id (a copied config, or a restart
+ *    while the old process still renews) never both hold it: the holder
+ *    carries a per-process nonce;
+ *  - a gated lease (the notifier's, on the partition lease): held only
+ *    while the gate is; a partition rename loses it at once and takes the
+ *    new name; the partition name of an instance;
  *  - the safety property: a holder whose renewals hang (the lease table
  *    locked by another connection) considers the lease lost within 3/4
  *    of the ttl of its last renewal, before the store could give it to
@@ -207,6 +213,88 @@ static void test_handover_on_stop(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void test_same_id_one_holder(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ys_config cfg;
+    config_for(&cfg, "twin"); /* one config, two daemons */
+    struct watch w1 = {0}, w2 = {0};
+    struct ys_lease *l1 = NULL, *l2 = NULL;
+    struct ys_err err = {{0}};
+    assert_int_equal(ys_lease_start(&loop, &cfg, on_change, &w1, &l1, &err), 0);
+    assert_int_equal(ys_lease_start(&loop, &cfg, on_change, &w2, &l2, &err), 0);
+    assert_true(ys_lease_held(l1));
+    assert_false(ys_lease_held(l2));
+    run_until(&loop, &w2, 1, 1500); /* renewals: still one holder */
+    assert_true(ys_lease_held(l1));
+    assert_false(ys_lease_held(l2));
+    ys_lease_stop(l1);
+    run_until(&loop, &w2, 1, 3000);
+    assert_true(ys_lease_held(l2));
+    ys_lease_stop(l2);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_gated_and_renamed(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ys_config ca, cb;
+    config_for(&ca, "a");
+    config_for(&cb, "b");
+    char part[64];
+    ys_lease_partition_name(&ca, part, sizeof part);
+    assert_string_equal(part, "probe/home/0-0");
+    cb.instance.shard_index = 2;
+    cb.instance.shard_count = 3;
+    cb.instance.location = NULL;
+    ys_lease_partition_name(&cb, part, sizeof part);
+    assert_string_equal(part, "probe/default/2-3");
+    cb = ca;
+    cb.instance.id = (char *)"b";
+    struct watch wpa = {0}, wna = {0}, wpb = {0}, wnb = {0};
+    struct ys_lease *pa = NULL, *na = NULL, *pb = NULL, *nb = NULL;
+    struct ys_err err = {{0}};
+    assert_int_equal(ys_lease_start_named(&loop, &ca, "probe/home/0-0", NULL, on_change, &wpa,
+                                          &pa, &err), 0);
+    assert_int_equal(ys_lease_start_named(&loop, &ca, YS_LEASE_NOTIFIER, pa, on_change, &wna, &na,
+                                          &err), 0);
+    assert_int_equal(ys_lease_start_named(&loop, &cb, "probe/home/0-0", NULL, on_change, &wpb,
+                                          &pb, &err), 0);
+    assert_int_equal(ys_lease_start_named(&loop, &cb, YS_LEASE_NOTIFIER, pb, on_change, &wnb, &nb,
+                                          &err), 0);
+    assert_true(ys_lease_held(pa) && ys_lease_held(na));
+    assert_false(ys_lease_held(pb) || ys_lease_held(nb));
+    /* The notifier is free, but b does not probe: b does not take it. */
+    ys_lease_stop(na);
+    na = NULL;
+    run_until(&loop, &wnb, 1, 1500);
+    assert_int_equal(wnb.calls, 0);
+    assert_false(ys_lease_held(nb));
+    /* a moves to another partition: it loses the old one at once, b takes
+     * it (a releases it), and then the notifier. */
+    ys_lease_rename(pa, "probe/elsewhere/0-0");
+    assert_false(ys_lease_held(pa));
+    assert_int_equal(wpa.calls, 1);
+    run_until(&loop, &wpb, 1, 3000);
+    assert_true(ys_lease_held(pb));
+    ys_lease_kick(nb); /* as the daemon does when its partition changes */
+    run_until(&loop, &wnb, 1, 3000);
+    assert_true(ys_lease_held(nb));
+    run_until(&loop, &wpa, 2, 3000); /* a holds its new partition */
+    assert_true(ys_lease_held(pa));
+    ys_lease_stop(na);
+    ys_lease_stop(nb);
+    ys_lease_stop(pa);
+    ys_lease_stop(pb);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* Blocks every write to the lease table from another connection until
  * unlock_table: a database that stops answering the holder. */
 struct table_lock {
@@ -280,6 +368,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_take_renew_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_one_winner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handover_on_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_id_one_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gated_and_renamed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hung_store_loses_before_expiry, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
