@@ -21,8 +21,9 @@
  * streak in progress at a takeover counts.
  *
  * Not followed: checks probed here, multi-location checks (the combiner
- * owns their verdict) and passive kinds (heartbeat: every daemon takes
- * their pings itself).
+ * owns their verdict) and passive kinds (heartbeat: every daemon stores
+ * the pings it takes, and the leader reads the others' through its own
+ * feed, hb_feed.c).
  */
 #ifndef YS_HA_FOLLOW_H
 #define YS_HA_FOLLOW_H
