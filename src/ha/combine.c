@@ -20,26 +20,24 @@
  * leaves a gap nor writes a slot twice. At most YS_COMBINE_MAX_SLOTS
  * slots are looked back; older ones stay uncombined (logged).
  *
- * Combined results go to the loop through a locked queue and a uv_async;
- * the loop hands them to the daemon's callback. The per-check states are
- * touched only by the thread while it runs and by pause after the join.
+ * The thread, its store connection, the queue to the loop and the uv_async
+ * are worker.c's; this file keeps what to read and how to combine. The
+ * per-check states are touched only by the thread while it runs and by
+ * pause after the join.
  */
 #include "ha/combine.h"
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "ha/worker.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* How far back a starting leader combines (slots per check). */
 #define YS_COMBINE_MAX_SLOTS 200
-/* Combined results waiting for the loop, at most. */
-#define YS_COMBINE_QUEUE_MAX 4096
 #define TICK_MS 1000
 
 struct out_item {
@@ -54,20 +52,9 @@ struct check_state {
 };
 
 struct ys_combiner {
-    uv_loop_t *loop;
-    uv_async_t async;
-    char *kind, *path;
-    struct ys_store_options opt;
+    struct ys_worker *w;
     ys_combine_result_cb cb;
     void *arg;
-    pthread_t thread;
-    bool running; /* loop thread's view: a thread was started and not joined */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct ys_config *cfg; /* lock */
-    bool stop;             /* lock */
-    struct out_item *q;    /* lock: for the loop */
-    size_t q_n, q_cap;
     struct check_state *st; /* thread (or loop when paused) */
     size_t n_st;
 };
@@ -148,21 +135,13 @@ static const struct ys_result *in_slot(struct loc_rows *rows, int64_t s, int64_t
 /* Queues one combined result for the loop; false when the queue is full. */
 static bool emit(struct ys_combiner *c, const char *name, const struct ys_result *r)
 {
-    pthread_mutex_lock(&c->lock);
-    bool ok = c->q_n < YS_COMBINE_QUEUE_MAX;
-    if (ok) {
-        if (c->q_n == c->q_cap) {
-            c->q_cap = c->q_cap ? c->q_cap * 2 : 16;
-            c->q = ys_xrealloc(c->q, c->q_cap * sizeof *c->q);
-        }
-        struct out_item *it = &c->q[c->q_n++];
-        snprintf(it->name, sizeof it->name, "%s", name);
-        it->r = *r;
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (ok)
-        uv_async_send(&c->async);
-    return ok;
+    struct out_item it;
+    snprintf(it.name, sizeof it.name, "%s", name);
+    it.r = *r;
+    if (!ys_worker_push(c->w, &it))
+        return false;
+    ys_worker_wake(c->w);
+    return true;
 }
 
 /* Combines the finished slots of ck from st->next_ms on. */
@@ -221,14 +200,14 @@ static void combine_check(struct ys_combiner *c, struct ys_store *s, const struc
     free(rows);
 }
 
-static void pass(struct ys_combiner *c, struct ys_store *s, const struct ys_config *cfg)
+static void pass(void *owner, struct ys_store *s, const struct ys_config *cfg)
 {
     size_t hint = 0;
     for (size_t i = 0; i < cfg->n_checks; i++) {
         const struct ys_check *ck = &cfg->checks[i];
         if (ck->locations.n == 0)
             continue;
-        combine_check(c, s, ck, hint++, ys_wall_ms());
+        combine_check(owner, s, ck, hint++, ys_wall_ms());
     }
 }
 
@@ -240,166 +219,80 @@ static bool has_locations(const struct ys_config *cfg)
     return false;
 }
 
-/* Waits up to ms on the condition; lock held. Returns whether to stop. */
-static bool wait_tick(struct ys_combiner *c, int64_t ms)
+/* Loop thread: hands a queued result to the callback. */
+static void deliver(void *owner, const void *item)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    if (!c->stop)
-        pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-    return c->stop;
+    struct ys_combiner *c = owner;
+    const struct out_item *it = item;
+    c->cb(it->name, &it->r, c->arg);
 }
 
-static void *run(void *arg)
+/* After the join: a result the loop never took goes back to being
+ * uncombined, so the next leader (or this one, later) makes it. */
+static void unsent(void *owner, const void *item)
 {
-    struct ys_combiner *c = arg;
-    struct ys_store *store = NULL;
-    bool warned = false;
-    pthread_mutex_lock(&c->lock);
-    while (!c->stop) {
-        struct ys_config *cfg = c->cfg;
-        ys_config_ref(cfg);
-        pthread_mutex_unlock(&c->lock);
-        struct ys_err err = {{0}};
-        /* No connection (a PostgreSQL session) until a check needs one. */
-        if (!store && has_locations(cfg) && ys_store_open(c->kind, &c->opt, &store, &err) < 0) {
-            if (!warned)
-                ys_error("combine", "cannot open the store: %s (retrying)", err.msg);
-            warned = true;
-            store = NULL;
-        }
-        if (store && cfg)
-            pass(c, store, cfg);
-        ys_config_unref(cfg);
-        pthread_mutex_lock(&c->lock);
-        wait_tick(c, TICK_MS);
-    }
-    pthread_mutex_unlock(&c->lock);
-    ys_store_close(store);
-    return NULL;
+    struct ys_combiner *c = owner;
+    const struct out_item *it = item;
+    const struct ys_check *ck = ys_config_find(ys_worker_config(c->w), it->name);
+    int64_t s = ck ? ys_combine_slot_start(ck->name, ck->interval_ms, it->r.ts_ms) : it->r.ts_ms;
+    for (size_t j = 0; j < c->n_st; j++)
+        if (strcmp(c->st[j].name, it->name) == 0 && s < c->st[j].next_ms)
+            c->st[j].next_ms = s;
 }
 
-/* Loop thread: hands queued results to the callback. */
-static void on_async(uv_async_t *h)
+static void closed(void *owner)
 {
-    struct ys_combiner *c = h->data;
-    pthread_mutex_lock(&c->lock);
-    struct out_item *q = c->q;
-    size_t n = c->q_n;
-    c->q = NULL;
-    c->q_n = c->q_cap = 0;
-    pthread_mutex_unlock(&c->lock);
-    for (size_t i = 0; i < n; i++)
-        c->cb(q[i].name, &q[i].r, c->arg);
-    free(q);
+    struct ys_combiner *c = owner;
+    for (size_t i = 0; i < c->n_st; i++)
+        free(c->st[i].name);
+    free(c->st);
+    free(c);
 }
+
+static const struct ys_worker_ops ops = {
+    .tag = "combine", .thread = "combiner", .item_size = sizeof(struct out_item),
+    .tick_ms = TICK_MS, .wants = has_locations, .pass = pass,
+    .deliver = deliver, .unsent = unsent, .closed = closed,
+};
 
 struct ys_combiner *ys_combiner_new(uv_loop_t *loop, const char *kind,
                                     const struct ys_store_options *opt, ys_combine_result_cb cb,
                                     void *arg)
 {
     struct ys_combiner *c = ys_xcalloc(1, sizeof *c);
-    c->loop = loop;
-    c->kind = ys_xstrdup(kind);
-    c->path = ys_xstrdup(opt->path ? opt->path : "");
-    c->opt = *opt;
-    c->opt.path = c->path;
-    c->opt.read_only = true;
     c->cb = cb;
     c->arg = arg;
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->cond, NULL);
-    uv_async_init(loop, &c->async, on_async);
-    c->async.data = c;
+    c->w = ys_worker_new(loop, kind, opt, &ops, c);
     return c;
 }
 
 void ys_combiner_apply(struct ys_combiner *c, struct ys_config *cfg)
 {
-    if (!c)
-        return;
-    ys_config_ref(cfg);
-    pthread_mutex_lock(&c->lock);
-    struct ys_config *old = c->cfg;
-    c->cfg = cfg;
-    pthread_mutex_unlock(&c->lock);
-    ys_config_unref(old);
+    if (c)
+        ys_worker_apply(c->w, cfg);
 }
 
 void ys_combiner_resume(struct ys_combiner *c)
 {
-    if (c->running)
+    if (ys_worker_running(c->w))
         return;
     for (size_t i = 0; i < c->n_st; i++)
         c->st[i].derived = false;
-    pthread_mutex_lock(&c->lock);
-    c->stop = false;
-    pthread_mutex_unlock(&c->lock);
-    if (pthread_create(&c->thread, NULL, run, c) != 0) {
-        ys_error("combine", "cannot start the combiner thread");
-        return;
-    }
-    c->running = true;
-    ys_info("combine", "combining multi-location checks (this instance holds the lease)");
-}
-
-/* After the join: results the loop never took go back to being
- * uncombined, so the next leader (or this one, later) makes them. */
-static void drop_queue(struct ys_combiner *c)
-{
-    for (size_t i = 0; i < c->q_n; i++)
-        for (size_t j = 0; j < c->n_st; j++)
-            if (strcmp(c->st[j].name, c->q[i].name) == 0) {
-                const struct ys_config *cfg = c->cfg;
-                const struct ys_check *ck = ys_config_find(cfg, c->q[i].name);
-                int64_t s = ck ? ys_combine_slot_start(ck->name, ck->interval_ms, c->q[i].r.ts_ms)
-                               : c->q[i].r.ts_ms;
-                if (s < c->st[j].next_ms)
-                    c->st[j].next_ms = s;
-            }
-    free(c->q);
-    c->q = NULL;
-    c->q_n = c->q_cap = 0;
+    if (ys_worker_start(c->w))
+        ys_info("combine", "combining multi-location checks (this instance holds the lease)");
 }
 
 void ys_combiner_pause(struct ys_combiner *c)
 {
-    if (!c || !c->running)
+    if (!c || !ys_worker_running(c->w))
         return;
-    pthread_mutex_lock(&c->lock);
-    c->stop = true;
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->thread, NULL);
-    c->running = false;
-    drop_queue(c);
+    ys_worker_stop(c->w);
     ys_info("combine", "stopped combining");
 }
 
 bool ys_combiner_running(const struct ys_combiner *c)
 {
-    return c && c->running;
-}
-
-static void on_closed(uv_handle_t *h)
-{
-    struct ys_combiner *c = h->data;
-    for (size_t i = 0; i < c->n_st; i++)
-        free(c->st[i].name);
-    free(c->st);
-    free(c->q);
-    ys_config_unref(c->cfg);
-    pthread_mutex_destroy(&c->lock);
-    pthread_cond_destroy(&c->cond);
-    free(c->kind);
-    free(c->path);
-    free(c);
+    return c && ys_worker_running(c->w);
 }
 
 void ys_combiner_close(struct ys_combiner *c)
@@ -407,5 +300,5 @@ void ys_combiner_close(struct ys_combiner *c)
     if (!c)
         return;
     ys_combiner_pause(c);
-    uv_close((uv_handle_t *)&c->async, on_closed);
+    ys_worker_close(c->w);
 }

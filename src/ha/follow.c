@@ -14,25 +14,22 @@
  * streak in progress counts), and its cursor starts at the newest of them,
  * so nothing already stored is announced as news.
  *
- * Results go to the loop through a locked queue and a uv_async, like the
- * combiner's. The per-check states are touched only by the thread while it
- * runs and by pause/resume after the join.
+ * The thread, its store connection, the queue to the loop and the uv_async
+ * are worker.c's, as for the combiner. The per-check states are touched
+ * only by the thread while it runs and by pause/resume after the join.
  */
 #include "ha/follow.h"
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "ha/worker.h"
 #include "slo/incident.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-/* Results waiting for the loop, at most (then polls wait a tick). */
-#define QUEUE_MAX 4096
 #define TICK_MS 1000
 /* How far ahead of now a result's ts may be and still be read (clock skew
  * between the daemons). */
@@ -55,24 +52,11 @@ struct check_state {
 };
 
 struct ys_follower {
-    uv_loop_t *loop;
-    uv_async_t async;
-    char *kind, *path;
-    struct ys_store_options opt;
+    struct ys_worker *w;
     ys_follow_result_cb cb;
     void *arg;
-    pthread_t thread;
-    bool running; /* loop thread's view */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct ys_config *cfg; /* lock */
-    bool stop;             /* lock */
-    struct out_item *q;    /* lock: for the loop */
-    size_t q_n, q_cap;
     struct check_state *st; /* thread (or loop when idle) */
     size_t n_st;
-    bool failing;  /* thread: the last pass had a store error (logged once) */
-    size_t errors; /* thread: store errors in this pass */
 };
 
 /* Rows of one query, oldest first, at most YS_FOLLOW_BATCH. */
@@ -117,10 +101,9 @@ static int open_incident(const struct ys_incident *inc, void *arg)
 static void store_failed(struct ys_follower *f, const struct ys_check *ck, const char *what,
                          const struct ys_err *err)
 {
-    if (!f->failing && f->errors == 0)
+    if (ys_worker_failed(f->w))
         ys_warn("follow", "check %s: %s: %s (retrying; further errors not logged)", ck->name, what,
                 err->msg);
-    f->errors++;
 }
 
 /* The state of ck; hint is where it was found in the last pass (the
@@ -181,20 +164,11 @@ static bool start_check(struct ys_follower *f, struct ys_store *s, const struct 
 /* Queues one result for the loop; false when the queue is full. */
 static bool emit(struct ys_follower *f, const char *name, const struct ys_result *r, bool open)
 {
-    pthread_mutex_lock(&f->lock);
-    bool ok = f->q_n < QUEUE_MAX;
-    if (ok) {
-        if (f->q_n == f->q_cap) {
-            f->q_cap = f->q_cap ? f->q_cap * 2 : 16;
-            f->q = ys_xrealloc(f->q, f->q_cap * sizeof *f->q);
-        }
-        struct out_item *it = &f->q[f->q_n++];
-        snprintf(it->name, sizeof it->name, "%s", name);
-        it->open = open;
-        it->r = *r;
-    }
-    pthread_mutex_unlock(&f->lock);
-    return ok;
+    struct out_item it;
+    snprintf(it.name, sizeof it.name, "%s", name);
+    it.open = open;
+    it.r = *r;
+    return ys_worker_push(f->w, &it);
 }
 
 /* One poll of ck: its results after the cursor, in order. Returns how
@@ -228,10 +202,10 @@ static size_t poll_check(struct ys_follower *f, struct ys_store *s, const struct
     return sent;
 }
 
-static void pass(struct ys_follower *f, struct ys_store *s, const struct ys_config *cfg)
+static void pass(void *owner, struct ys_store *s, const struct ys_config *cfg)
 {
+    struct ys_follower *f = owner;
     size_t sent = 0, hint = 0;
-    f->errors = 0;
     for (size_t i = 0; i < f->n_st; i++)
         f->st[i].seen = false;
     for (size_t i = 0; i < cfg->n_checks; i++) {
@@ -246,13 +220,10 @@ static void pass(struct ys_follower *f, struct ys_store *s, const struct ys_conf
             sent += poll_check(f, s, ck, st, now);
     }
     if (sent)
-        uv_async_send(&f->async);
+        ys_worker_wake(f->w);
     for (size_t i = 0; i < f->n_st; i++)
         if (!f->st[i].seen) /* probed here now (a reload), or gone */
             f->st[i].started = false;
-    if (f->failing && f->errors == 0)
-        ys_info("follow", "reading the store again");
-    f->failing = f->errors > 0;
 }
 
 static bool follows_any(const struct ys_config *cfg)
@@ -263,148 +234,68 @@ static bool follows_any(const struct ys_config *cfg)
     return false;
 }
 
-/* Waits up to ms on the condition; lock held. */
-static void wait_tick(struct ys_follower *f, int64_t ms)
+/* Loop thread: hands a queued result to the callback. */
+static void deliver(void *owner, const void *item)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    if (!f->stop)
-        pthread_cond_timedwait(&f->cond, &f->lock, &ts);
+    struct ys_follower *f = owner;
+    const struct out_item *it = item;
+    f->cb(it->name, &it->r, it->open, f->arg);
 }
 
-static void *run(void *arg)
+/* unsent is NULL: a non-leader feeds no alerts; resume re-reads the store. */
+static void closed(void *owner)
 {
-    struct ys_follower *f = arg;
-    struct ys_store *store = NULL;
-    bool warned = false;
-    pthread_mutex_lock(&f->lock);
-    while (!f->stop) {
-        struct ys_config *cfg = f->cfg;
-        ys_config_ref(cfg);
-        pthread_mutex_unlock(&f->lock);
-        struct ys_err err = {{0}};
-        /* No connection (a PostgreSQL session) until a check needs one. */
-        if (!store && follows_any(cfg) && ys_store_open(f->kind, &f->opt, &store, &err) < 0) {
-            if (!warned)
-                ys_error("follow", "cannot open the store: %s (retrying)", err.msg);
-            warned = true;
-            store = NULL;
-        }
-        if (store && cfg)
-            pass(f, store, cfg);
-        ys_config_unref(cfg);
-        pthread_mutex_lock(&f->lock);
-        wait_tick(f, TICK_MS);
-    }
-    pthread_mutex_unlock(&f->lock);
-    ys_store_close(store);
-    return NULL;
+    struct ys_follower *f = owner;
+    for (size_t i = 0; i < f->n_st; i++)
+        free(f->st[i].name);
+    free(f->st);
+    free(f);
 }
 
-/* Loop thread: hands queued results to the callback. */
-static void on_async(uv_async_t *h)
-{
-    struct ys_follower *f = h->data;
-    pthread_mutex_lock(&f->lock);
-    struct out_item *q = f->q;
-    size_t n = f->q_n;
-    f->q = NULL;
-    f->q_n = f->q_cap = 0;
-    pthread_mutex_unlock(&f->lock);
-    for (size_t i = 0; i < n; i++)
-        f->cb(q[i].name, &q[i].r, q[i].open, f->arg);
-    free(q);
-}
+static const struct ys_worker_ops ops = {
+    .tag = "follow", .thread = "follower feed", .item_size = sizeof(struct out_item),
+    .tick_ms = TICK_MS, .wants = follows_any, .pass = pass,
+    .deliver = deliver, .closed = closed,
+};
 
 struct ys_follower *ys_follower_new(uv_loop_t *loop, const char *kind,
                                     const struct ys_store_options *opt, ys_follow_result_cb cb,
                                     void *arg)
 {
     struct ys_follower *f = ys_xcalloc(1, sizeof *f);
-    f->loop = loop;
-    f->kind = ys_xstrdup(kind ? kind : "sqlite");
-    f->path = ys_xstrdup(opt->path ? opt->path : "");
-    f->opt = *opt;
-    f->opt.path = f->path;
-    f->opt.read_only = true;
     f->cb = cb;
     f->arg = arg;
-    pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->cond, NULL);
-    uv_async_init(loop, &f->async, on_async);
-    f->async.data = f;
+    f->w = ys_worker_new(loop, kind, opt, &ops, f);
     return f;
 }
 
 void ys_follower_apply(struct ys_follower *f, struct ys_config *cfg)
 {
-    if (!f)
-        return;
-    ys_config_ref(cfg);
-    pthread_mutex_lock(&f->lock);
-    struct ys_config *old = f->cfg;
-    f->cfg = cfg;
-    pthread_mutex_unlock(&f->lock);
-    ys_config_unref(old);
+    if (f)
+        ys_worker_apply(f->w, cfg);
 }
 
 void ys_follower_resume(struct ys_follower *f)
 {
-    if (!f || f->running)
+    if (!f || ys_worker_running(f->w))
         return;
     for (size_t i = 0; i < f->n_st; i++)
         f->st[i].started = false; /* another leader's results came meanwhile */
-    pthread_mutex_lock(&f->lock);
-    f->stop = false;
-    pthread_mutex_unlock(&f->lock);
-    if (pthread_create(&f->thread, NULL, run, f) != 0) {
-        ys_error("follow", "cannot start the follower feed thread");
-        return;
-    }
-    f->running = true;
-    ys_info("follow", "following other shards' results (this instance holds the lease)");
+    if (ys_worker_start(f->w))
+        ys_info("follow", "following other shards' results (this instance holds the lease)");
 }
 
 void ys_follower_pause(struct ys_follower *f)
 {
-    if (!f || !f->running)
+    if (!f || !ys_worker_running(f->w))
         return;
-    pthread_mutex_lock(&f->lock);
-    f->stop = true;
-    pthread_cond_signal(&f->cond);
-    pthread_mutex_unlock(&f->lock);
-    pthread_join(f->thread, NULL);
-    f->running = false;
-    free(f->q); /* a non-leader feeds no alerts; resume re-reads the store */
-    f->q = NULL;
-    f->q_n = f->q_cap = 0;
+    ys_worker_stop(f->w);
     ys_info("follow", "stopped following other shards");
 }
 
 bool ys_follower_running(const struct ys_follower *f)
 {
-    return f && f->running;
-}
-
-static void on_closed(uv_handle_t *h)
-{
-    struct ys_follower *f = h->data;
-    for (size_t i = 0; i < f->n_st; i++)
-        free(f->st[i].name);
-    free(f->st);
-    free(f->q);
-    ys_config_unref(f->cfg);
-    pthread_mutex_destroy(&f->lock);
-    pthread_cond_destroy(&f->cond);
-    free(f->kind);
-    free(f->path);
-    free(f);
+    return f && ys_worker_running(f->w);
 }
 
 void ys_follower_close(struct ys_follower *f)
@@ -412,5 +303,5 @@ void ys_follower_close(struct ys_follower *f)
     if (!f)
         return;
     ys_follower_pause(f);
-    uv_close((uv_handle_t *)&f->async, on_closed);
+    ys_worker_close(f->w);
 }
